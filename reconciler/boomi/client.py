@@ -1,0 +1,287 @@
+"""The platform client: one shared httpx.AsyncClient, safe retries, typed failures.
+
+An edge. It moves bytes and classifies what happened; ``wire`` does the parsing. Reads and
+queries are retried on 429, 500, 502, 503, 504, timeouts and connection errors with capped
+full-jitter backoff. ``POST /ExecutionRequest`` is not idempotent (boomi-platform-api.md
+§5.3), so it is retried only when the answer proves nothing was processed (429, 503, or a
+connection that was never established); a timeout, a reset or a 5xx after the request was sent
+raises ``AmbiguousSubmit`` for the engine to resolve, never a blind resubmit (§12.4). 401 and
+403 are never retried: repeated failures can lock the account (§3). Credentials never appear
+in a repr, a log record or an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from reconciler.backoff import Backoff
+from reconciler.boomi import wire
+from reconciler.boomi.ratelimit import RateLimiter
+from reconciler.clock import Clock
+from reconciler.errors import (
+    AmbiguousSubmit,
+    AuthenticationError,
+    PlatformError,
+    PlatformUnavailable,
+    ProtocolError,
+    RecordNotFound,
+    SubmitRejected,
+)
+from reconciler.model import Meter, PlatformRecord, ResolvedRequest
+
+log = logging.getLogger(__name__)
+
+_RETRY_READ = frozenset({429, 500, 502, 503, 504})
+_RETRY_SUBMIT = frozenset({429, 503})
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Tunables of the client; the defaults suit the real platform."""
+
+    rate_limit: float = 10.0
+    backoff: Backoff = field(default_factory=Backoff)
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_connections: int = 20
+    seed: int | None = None
+
+
+class BoomiClient:
+    """Talks to one account of the platform's execution API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        account_id: str,
+        username: str,
+        token: str,
+        *,
+        clock: Clock,
+        options: ClientOptions | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.options = options or ClientOptions()
+        self._account = account_id
+        self._base = f"{base_url.rstrip('/')}/{account_id}"
+        self._clock = clock
+        self._rng = random.Random(self.options.seed)  # noqa: S311 - jitter, not cryptography
+        self.limiter = RateLimiter(self.options.rate_limit, clock)
+        self.totals = Meter()
+        timeout = httpx.Timeout(
+            self.options.read_timeout, connect=self.options.connect_timeout, pool=None
+        )
+        limits = httpx.Limits(
+            max_connections=self.options.max_connections,
+            max_keepalive_connections=self.options.max_connections,
+        )
+        self._http = httpx.AsyncClient(
+            auth=httpx.BasicAuth(username, token),
+            headers={"Accept": _JSON},
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"BoomiClient(base={self._base!r}, credentials=[redacted])"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> BoomiClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def submit(self, request: ResolvedRequest, meter: Meter | None = None) -> str:
+        """``POST /ExecutionRequest`` → ``requestId``; see the module docstring for retries."""
+        body = wire.execution_request_body(request)
+        path = "/ExecutionRequest"
+        for attempt in range(self.options.backoff.attempts):
+            await self.limiter.acquire()
+            try:
+                response = await self._http.post(self._base + path, json=body)
+            except _NOT_SENT as exc:
+                self._count(meter, None)
+                await self._retry_wait(attempt, None, f"POST {path}: {_name(exc)}", meter)
+                continue
+            except httpx.TransportError as exc:
+                self._count(meter, None)
+                raise AmbiguousSubmit(
+                    f"POST {path}: {_name(exc)} after the request was sent; the run may or may "
+                    "not have started"
+                ) from None
+            self._count(meter, response.status_code)
+            status = response.status_code
+            if status in _RETRY_SUBMIT:
+                await self._retry_wait(attempt, response, f"POST {path}: HTTP {status}", meter)
+                continue
+            if status in (200, 201):
+                try:
+                    return wire.parse_request_id(wire.decode_json(response.content, path))
+                except ProtocolError as exc:
+                    raise AmbiguousSubmit(
+                        f"POST {path}: HTTP {status} but {exc.message}; the run may have started",
+                        status_code=status,
+                    ) from None
+            if status >= 500:
+                raise AmbiguousSubmit(
+                    f"POST {path}: HTTP {status} ({_message(response)}); the run may or may not "
+                    "have started",
+                    status_code=status,
+                )
+            self._raise_for_client_error(response, f"POST {path}")
+            raise SubmitRejected(f"POST {path}: unexpected HTTP {status}", status_code=status)
+        raise PlatformUnavailable(
+            f"POST {path}: the platform kept refusing the request "
+            f"({self.options.backoff.attempts} attempts); nothing was started"
+        )
+
+    async def get_record(
+        self, request_id: str, meter: Meter | None = None
+    ) -> PlatformRecord | None:
+        """``GET /ExecutionRecord/async/{requestId}``: the record, or None while it is 202."""
+        path = f"/ExecutionRecord/async/{request_id}"
+        response = await self._read("GET", path, meter)
+        if response.status_code == 202:
+            return None
+        return wire.parse_async_record(wire.decode_json(response.content, path))
+
+    async def query_records(
+        self,
+        process_id: str,
+        atom_id: str,
+        since: datetime,
+        until: datetime,
+        meter: Meter | None = None,
+    ) -> list[PlatformRecord]:
+        """Every ExecutionRecord of a process on a runtime in a window, following queryMore."""
+        body: Any = wire.records_query(process_id, atom_id, since, until)
+        path = "/ExecutionRecord/query"
+        response = await self._read("POST", path, meter, json=body)
+        records, token = wire.parse_query_result(wire.decode_json(response.content, path))
+        while token:
+            more = "/ExecutionRecord/queryMore"
+            headers = {"Content-Type": "text/plain"}
+            response = await self._read("POST", more, meter, content=token, headers=headers)
+            page, token = wire.parse_query_result(wire.decode_json(response.content, more))
+            records.extend(page)
+        return records
+
+    async def cancel(self, execution_id: str, meter: Meter | None = None) -> None:
+        """``POST /cancelExecution/{executionId}``."""
+        await self._read("POST", f"/cancelExecution/{execution_id}", meter)
+
+    async def _read(
+        self, method: str, path: str, meter: Meter | None, **kwargs: Any
+    ) -> httpx.Response:
+        """A call that is safe to repeat: retried on transient failures, then classified."""
+        what = f"{method} {path}"
+        for attempt in range(self.options.backoff.attempts):
+            await self.limiter.acquire()
+            try:
+                response = await self._http.request(method, self._base + path, **kwargs)
+            except httpx.TransportError as exc:
+                self._count(meter, None)
+                await self._retry_wait(attempt, None, f"{what}: {_name(exc)}", meter)
+                continue
+            self._count(meter, response.status_code)
+            if response.status_code in _RETRY_READ:
+                await self._retry_wait(
+                    attempt, response, f"{what}: HTTP {response.status_code}", meter
+                )
+                continue
+            if response.status_code < 300:
+                if response.status_code == 200 and not _looks_like_json(response):
+                    await self._retry_wait(attempt, None, f"{what}: malformed body", meter)
+                    continue
+                return response
+            if response.status_code in (404, 410) and "/async/" in path:
+                raise RecordNotFound(
+                    f"{what}: the platform no longer knows this request "
+                    f"(HTTP {response.status_code}: {_message(response)})",
+                    status_code=response.status_code,
+                )
+            self._raise_for_client_error(response, what)
+            raise PlatformError(f"{what}: unexpected HTTP {response.status_code}")
+        raise PlatformUnavailable(
+            f"{what}: no usable answer after {self.options.backoff.attempts} attempts"
+        )
+
+    def _raise_for_client_error(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        message = _message(response)
+        if status == 401:
+            raise AuthenticationError(
+                f"credentials rejected for account {self._account} (HTTP 401); check "
+                "BOOMI_USERNAME (BOOMI_TOKEN.<user>) and BOOMI_API_TOKEN",
+                status_code=status,
+            )
+        if status == 403:
+            raise AuthenticationError(
+                f"access denied to account {self._account} (HTTP 403: {message}); the user needs "
+                "the API Access and Execute privileges",
+                status_code=status,
+            )
+        if 400 <= status < 500:
+            raise SubmitRejected(f"{what}: HTTP {status}: {message}", status_code=status)
+
+    async def _retry_wait(
+        self, attempt: int, response: httpx.Response | None, what: str, meter: Meter | None
+    ) -> None:
+        if attempt + 1 >= self.options.backoff.attempts:
+            return
+        delay = self.options.backoff.delay(attempt, self._rng)
+        if response is not None:
+            retry_after = _retry_after(response)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            if response.status_code in (429, 503):
+                self.limiter.penalize(max(delay, 1.0 / self.options.rate_limit))
+        self.totals.retries += 1
+        if meter is not None:
+            meter.retries += 1
+        log.info("%s; retrying in %.2fs", what, delay)
+        await self._clock.sleep(delay)
+
+    def _count(self, meter: Meter | None, status: int | None) -> None:
+        code = status if status is not None else 0
+        self.totals.record(code)
+        if meter is not None:
+            meter.record(code)
+
+
+def _message(response: httpx.Response) -> str:
+    text = wire.error_message(response.content, response.headers.get("content-type", ""))
+    return text or response.reason_phrase or "no message"
+
+
+def _looks_like_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(max(float(value), 0.0), 300.0)
+    except ValueError:
+        return None
+
+
+def _name(exc: Exception) -> str:
+    return type(exc).__name__

@@ -1,0 +1,309 @@
+"""The command line: parse options, wire the pieces, render, return an exit code.
+
+The shell, and the only module that prints. ``main`` is the one error boundary: user errors
+become ``file:line:col: message`` lines and exit 1, interrupts exit 130/143 after the engine has
+saved state, and anything else is a bug reported in one line with the traceback in a log file
+(``--debug`` re-raises). The simulator is imported lazily, so commands against a real account
+never load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import __version__, report
+from reconciler.artifacts import write_apply_artifacts
+from reconciler.backoff import Backoff
+from reconciler.boomi.client import BoomiClient, ClientOptions
+from reconciler.clock import SystemClock
+from reconciler.config import Settings, load_settings
+from reconciler.engine import ApplyOptions, Engine
+from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
+from reconciler.model import ApplyResult, Plan
+from reconciler.planner import build_plan
+from reconciler.secrets import EnvSecrets, credentials_from_env
+from reconciler.specs import load_desired, spec_paths
+from reconciler.state import StateStore
+
+
+class ExitCode(IntEnum):
+    """Exit codes (practices.md A9); documented in the README and ``docs/engine.md``."""
+
+    OK = 0
+    ERROR = 1
+    CHANGES = 2
+    FAILED = 3
+    UNKNOWN = 4
+    PENDING = 5
+    BUG = 70
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Path of reconciler.yaml (default: the nearest one in this folder or its parents).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """Run Boomi integration processes the GitOps way."""
+    ctx.obj = {"config": config_path, "debug": debug}
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(ctx.obj["config"], Path.cwd(), os.environ)
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    click.echo(text, err=err)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--output", type=click.Choice(["text", "github", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
+    """Check spec files (default: the configured specs folder) against the schema."""
+    settings = _settings(ctx)
+    loaded = load_desired(spec_paths(paths, settings.specs_dir), root=Path.cwd())
+    if output == "json":
+        _echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
+    elif output == "github" and loaded.diagnostics:
+        _echo(report.diagnostics_github(loaded.diagnostics))
+    if loaded.diagnostics:
+        if output == "text":
+            raise InvalidSpecs(loaded.diagnostics)
+        return ExitCode.ERROR
+    if output == "text":
+        _echo(f"{loaded.files} file(s), {len(loaded.runs)} execution(s): all valid.")
+    return ExitCode.OK
+
+
+def _load_plan(settings: Settings) -> tuple[Plan, StateStore]:
+    loaded = load_desired([settings.specs_dir], root=Path.cwd())
+    if loaded.diagnostics:
+        raise InvalidSpecs(loaded.diagnostics)
+    store = StateStore(settings.state_dir)
+    return build_plan(loaded.runs, store.snapshot(), environment=store.environment), store
+
+
+@cli.command()
+@click.option(
+    "--output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 0 when none."
+)
+@click.pass_context
+def plan(ctx: click.Context, output: str, detailed_exitcode: bool) -> int:
+    """Show what apply would do, and why. Needs no credentials and no network."""
+    the_plan, _ = _load_plan(_settings(ctx))
+    renderers: dict[str, Callable[[Plan], str]] = {
+        "text": report.plan_text,
+        "markdown": report.plan_markdown,
+        "json": report.plan_json,
+    }
+    _echo(renderers[output](the_plan).rstrip("\n"))
+    return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
+
+
+@cli.command()
+@click.pass_context
+def apply(ctx: click.Context) -> int:
+    """Submit pending runs, poll them to a final status, save state and artifacts."""
+    settings = _settings(ctx)
+    store = StateStore(settings.state_dir)
+    with store.lock(command="reconciler apply"):
+        the_plan, store = _load_plan(settings)
+        _echo(report.plan_text(the_plan))
+        if not the_plan.has_changes:
+            _echo("Nothing to apply.")
+            return ExitCode.OK
+        credentials = credentials_from_env(os.environ)
+        client = BoomiClient(
+            settings.api_url,
+            settings.account_id,
+            credentials.username.get_secret_value(),
+            credentials.token.get_secret_value(),
+            clock=SystemClock(),
+            options=ClientOptions(rate_limit=settings.apply.rate_limit, backoff=Backoff()),
+        )
+        engine = Engine(
+            client,
+            store,
+            SystemClock(),
+            EnvSecrets(os.environ),
+            options=ApplyOptions(
+                concurrency=settings.apply.concurrency,
+                poll_initial=settings.apply.poll_initial,
+                poll_max=settings.apply.poll_max,
+                timeout=settings.apply.timeout,
+            ),
+            progress=_progress,
+        )
+        result = _run_interruptible(engine.apply(the_plan), client.aclose)
+        stats = {
+            "HTTP calls": client.totals.calls,
+            "retries": client.totals.retries,
+            "503 responses": client.totals.statuses.get(503, 0),
+            "rate-limit wait": f"{client.limiter.waited:.1f}s",
+        }
+        entries = store.snapshot()
+    folder = settings.artifacts_dir / store.environment
+    write_apply_artifacts(folder, result, entries, stats)
+    _echo("")
+    _echo(report.apply_text(result))
+    return _apply_exit(result)
+
+
+def _apply_exit(result: ApplyResult) -> ExitCode:
+    if result.count("unknown"):
+        return ExitCode.UNKNOWN
+    if result.count("failure") or result.count("rejected"):
+        return ExitCode.FAILED
+    if result.count("pending"):
+        return ExitCode.PENDING
+    return ExitCode.OK
+
+
+def _progress(name: str, message: str) -> None:
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    _echo(f"[{stamp}] {name}: {message}", err=True)
+
+
+def _run_interruptible(work: Any, cleanup: Callable[[], Any]) -> ApplyResult:
+    """Run the apply; SIGINT/SIGTERM cancel it (the engine saves state) and exit 130/143."""
+
+    async def main() -> ApplyResult:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        received: list[int] = []
+
+        def stop(signum: int) -> None:
+            received.append(signum)
+            if task is not None:
+                task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            return await work  # type: ignore[no-any-return]
+        except asyncio.CancelledError:
+            if received:
+                raise _Interrupted(received[0]) from None
+            raise
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            await cleanup()
+
+    return asyncio.run(main())
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> int:
+    """Show the recorded state of every execution."""
+    settings = _settings(ctx)
+    store = StateStore(settings.state_dir)
+    _echo(report.status_text(store.snapshot(), store.environment))
+    return ExitCode.OK
+
+
+@cli.group()
+def sim() -> None:
+    """The local platform simulator."""
+
+
+@sim.command()
+@click.option("--world", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True)
+@click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
+def serve(world: Path | None, port: int, time_scale: float) -> int:
+    """Serve the simulator on loopback; print its URL, account and credentials."""
+    from reconciler.sim import serve as sim_serve  # lazy: uvicorn only when asked
+    from reconciler.sim.world import WorldError, load_world
+
+    try:
+        loaded = load_world(world) if world is not None else None
+    except WorldError as exc:
+        raise UserError(str(exc)) from None
+
+    def ready(endpoint: Any) -> None:
+        _echo(f"BOOMI_API_URL={endpoint.base_url}")
+        _echo(f"BOOMI_ACCOUNT_ID={endpoint.account_id}")
+        _echo(f"BOOMI_USERNAME={endpoint.username}")
+        _echo(f"BOOMI_API_TOKEN={endpoint.token}")
+        sys.stdout.flush()
+
+    sim_serve.serve_forever(loaded, port=port, time_scale=time_scale, on_ready=ready)
+    return ExitCode.OK
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script: the single error boundary."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.ERROR  # never 2: that means "changes pending"
+    except click.Abort:
+        _echo("Aborted.", err=True)
+        code = ExitCode.INTERRUPTED
+    except InvalidSpecs as exc:
+        _echo(report.diagnostics_text(exc.diagnostics), err=True)
+        _echo(f"error: {exc.message}", err=True)
+        code = ExitCode.ERROR
+    except (UserError, PlatformError, ReconcilerError) as exc:
+        _echo(f"error: {exc}", err=True)
+        code = ExitCode.ERROR
+    except _Interrupted as exc:
+        _echo("interrupted: state saved; run apply again to resume", err=True)
+        code = ExitCode.TERMINATED if exc.signum == signal.SIGTERM else ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        _echo("interrupted", err=True)
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        code = _report_bug(exc)
+    sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def _report_bug(exc: Exception) -> ExitCode:
+    log = Path("reconciler-crash.log")
+    try:
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"details in {log}"
+    except OSError:
+        where = "run again with --debug for details"
+    _echo(f"internal error: {type(exc).__name__} (a bug in reconciler; {where})", err=True)
+    return ExitCode.BUG

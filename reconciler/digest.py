@@ -1,0 +1,70 @@
+"""The digest: what makes two runs "the same run".
+
+Pure. A sha256 over canonical JSON (sorted keys, no whitespace, UTF-8) of exactly the fields
+that define a run: the process, the runtime and every property value after templating. A secret
+contributes its name, never its value. Reformatting a spec, reordering keys or editing comments
+cannot change the digest. The digest carries a version prefix so a future change to what it
+covers is visible in state instead of silently re-running everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from reconciler.model import PropertyValue, RunRequest
+
+DIGEST_VERSION = 1
+
+
+def canonical_request(request: RunRequest) -> dict[str, Any]:
+    """The request as plain data, secrets as ``{"secret": NAME}``, in a stable shape."""
+    return {
+        "processId": request.process_id,
+        "atomId": request.atom_id,
+        "dynamicProperties": {k: _value(v) for k, v in request.dynamic_properties.items()},
+        "processProperties": {
+            component: {k: _value(v) for k, v in values.items()}
+            for component, values in request.process_properties.items()
+        },
+    }
+
+
+def compute_digest(request: RunRequest) -> str:
+    """Return ``v1:sha256:<hex>`` for a request."""
+    payload = {"digestVersion": DIGEST_VERSION, "request": canonical_request(request)}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"v{DIGEST_VERSION}:sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+
+
+def diff_requests(old: RunRequest, new: RunRequest) -> tuple[str, ...]:
+    """Field-level differences between two requests, as ``field: old → new`` lines."""
+    before = _flatten(canonical_request(old))
+    after = _flatten(canonical_request(new))
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        if before.get(key) != after.get(key):
+            changes.append(f"{key}: {_show(before.get(key))} → {_show(after.get(key))}")
+    return tuple(changes)
+
+
+def _value(value: PropertyValue) -> Any:
+    return value if isinstance(value, str) else {"secret": value.secret}
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict) and "secret" not in data:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else key))
+        return out
+    return {prefix: data}
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, dict):
+        return f'secret("{value["secret"]}")'
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,286 @@
+"""Value types shared by every layer.
+
+A leaf: imports nothing from ``reconciler``. Models are frozen and forbid unknown fields; the
+lenient parsing of what arrives over the wire lives in ``boomi/wire.py``, which converts into
+the types here. Names are snake_case; camelCase wire names never appear in this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PathPart = str | int
+
+
+def dotted(path: tuple[PathPart, ...] | list[PathPart]) -> str:
+    """Render a JSON path as a field name a user reads: ``spec.processProperties[0].values``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def json_path(path: tuple[PathPart, ...] | list[PathPart]) -> str:
+    """Render a path as a JSON path: ``$.spec.processProperties[0]``."""
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+class Frozen(BaseModel):
+    """Base for internal value types: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Location(Frozen):
+    """A position in a user's file, 1-based, as editors and compilers print it."""
+
+    file: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Diagnostic(Frozen):
+    """One located problem: where, what is wrong, and at which JSON path."""
+
+    location: Location
+    message: str
+    path: str = "$"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class RunStatus(StrEnum):
+    """ExecutionRecord status values (boomi-platform-api.md §8); unknown values stay strings."""
+
+    ENQUEUED = "ENQUEUED"
+    STARTED = "STARTED"
+    INPROCESS = "INPROCESS"
+    ABORTED_RECOVERING = "ABORTED_RECOVERING"
+    COMPLETE = "COMPLETE"
+    COMPLETE_WARN = "COMPLETE_WARN"
+    ERROR = "ERROR"
+    ABORTED = "ABORTED"
+    DISCARDED = "DISCARDED"
+
+    @property
+    def is_final(self) -> bool:
+        """True for statuses after which the platform never changes the record."""
+        return self in _FINAL
+
+    @property
+    def is_success(self) -> bool:
+        """True for final statuses that count as a successful run."""
+        return self in (RunStatus.COMPLETE, RunStatus.COMPLETE_WARN)
+
+
+_FINAL = frozenset(
+    {
+        RunStatus.COMPLETE,
+        RunStatus.COMPLETE_WARN,
+        RunStatus.ERROR,
+        RunStatus.ABORTED,
+        RunStatus.DISCARDED,
+    }
+)
+
+
+def is_final_status(status: str | None) -> bool:
+    """Whether a status string (possibly a value this version does not know) is final."""
+    return status is not None and status in RunStatus.__members__ and RunStatus(status).is_final
+
+
+def is_success_status(status: str | None) -> bool:
+    """Whether a status string is a successful final status."""
+    return status is not None and status in RunStatus.__members__ and RunStatus(status).is_success
+
+
+class SecretRef(Frozen):
+    """A secret named in a spec; its value is read from the environment at submit time only."""
+
+    secret: str
+
+
+PropertyValue = str | SecretRef
+
+
+class RunRequest(Frozen):
+    """The ExecutionRequest a spec renders to, with secrets still as references."""
+
+    process_id: str
+    atom_id: str
+    dynamic_properties: dict[str, PropertyValue] = Field(default_factory=dict)
+    process_properties: dict[str, dict[str, PropertyValue]] = Field(default_factory=dict)
+
+
+class ResolvedRequest(Frozen):
+    """A RunRequest with every secret replaced by its value; lives in memory only, never saved."""
+
+    process_id: str
+    atom_id: str
+    dynamic_properties: dict[str, str] = Field(default_factory=dict)
+    process_properties: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResolvedRequest(process_id={self.process_id!r}, atom_id={self.atom_id!r}, "
+            "properties=[redacted])"
+        )
+
+    __str__ = __repr__
+
+
+class DesiredRun(Frozen):
+    """One execution as the specs want it: the rendered request, its digest, where it came from."""
+
+    name: str
+    request: RunRequest
+    digest: str
+    source: Location
+
+
+class Phase(StrEnum):
+    """Where an execution is in the never-twice protocol."""
+
+    INTENT = "intent"  # about to POST; no requestId recorded yet
+    SUBMITTED = "submitted"  # requestId recorded; polling
+    FINAL = "final"  # final status recorded
+    REJECTED = "rejected"  # the platform refused the request; nothing ran
+    UNKNOWN = "unknown"  # a submit may or may not have started a run
+
+
+class StateEntry(Frozen):
+    """What the platform did for one execution name, as saved in the state directory."""
+
+    name: str
+    digest: str
+    request: RunRequest
+    phase: Phase
+    attempt_id: str
+    request_id: str | None = None
+    execution_id: str | None = None
+    status: str | None = None
+    message: str | None = None
+    intent_at: datetime
+    submitted_at: datetime | None = None
+    execution_time: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    attempts: int = 1
+
+
+class ActionKind(StrEnum):
+    """What the plan does for one execution name."""
+
+    SUBMIT = "submit"
+    RERUN = "rerun"
+    RESUME = "resume"
+    NOOP = "noop"
+    ORPHAN = "orphan"
+    UNKNOWN = "unknown"
+
+    @property
+    def changes(self) -> bool:
+        """Whether the action does work on the platform."""
+        return self in (ActionKind.SUBMIT, ActionKind.RERUN, ActionKind.RESUME)
+
+
+class Action(Frozen):
+    """One decision of the plan, with the reason a human reads."""
+
+    name: str
+    kind: ActionKind
+    reason: str
+    desired: DesiredRun | None = None
+    current: StateEntry | None = None
+    changes: tuple[str, ...] = ()
+
+
+class Plan(Frozen):
+    """Every decision for every execution name, in a stable order."""
+
+    actions: tuple[Action, ...]
+    environment: str = "default"
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying the plan would do anything on the platform."""
+        return any(action.kind.changes for action in self.actions)
+
+    def count(self, kind: ActionKind) -> int:
+        """Number of actions of one kind."""
+        return sum(1 for action in self.actions if action.kind is kind)
+
+
+class PlatformRecord(Frozen):
+    """An ExecutionRecord as the engine needs it, whatever shape it arrived in."""
+
+    execution_id: str
+    status: str
+    process_id: str | None = None
+    atom_id: str | None = None
+    process_name: str | None = None
+    atom_name: str | None = None
+    execution_time: datetime | None = None
+    recorded_date: datetime | None = None
+    duration_ms: int | None = None
+    message: str | None = None
+
+
+Outcome = Literal["success", "failure", "rejected", "unknown", "pending"]
+
+
+class RunResult(Frozen):
+    """How one execution ended during an apply (or why it did not)."""
+
+    name: str
+    outcome: Outcome
+    status: str | None = None
+    message: str | None = None
+    request_id: str | None = None
+    execution_id: str | None = None
+    duration_ms: int | None = None
+    polls: int = 0
+    http_calls: int = 0
+    waited_for_record_s: float = 0.0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ApplyResult(Frozen):
+    """Everything an apply did, for reports and artifacts."""
+
+    environment: str
+    results: tuple[RunResult, ...]
+    started_at: datetime
+    finished_at: datetime
+    interrupted: bool = False
+
+    def count(self, outcome: Outcome) -> int:
+        """Number of results with one outcome."""
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+
+@dataclass
+class Meter:
+    """HTTP calls made on behalf of one run (or one command); mutable, never saved."""
+
+    calls: int = 0
+    retries: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def record(self, status: int) -> None:
+        """Count one response (0 for a failure before any response)."""
+        self.calls += 1
+        self.statuses[status] = self.statuses.get(status, 0) + 1

@@ -1,0 +1,152 @@
+"""The state store: one JSON file per execution, written atomically, guarded by a lock.
+
+An edge. Files live in ``<state dir>/<environment>/<name>.json`` so two branches touching
+different executions never conflict in git. Each file carries ``schemaVersion``; older versions
+are migrated in memory by pure functions, newer ones are refused. Writes go to a temp file in
+the same folder, are fsynced, renamed over the target and the folder is fsynced
+(practices.md B2); an unchanged entry is not rewritten. ``snapshot`` hands readers a read-only
+mapping: only the engine holds the store itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from filelock import FileLock, Timeout
+from pydantic import ValidationError
+
+from reconciler.errors import StateError
+from reconciler.files import write_atomic
+from reconciler.model import StateEntry
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+# Migration n turns a version-n document into version n+1. Append, never edit.
+MIGRATIONS: tuple[Migration, ...] = ()
+MIN_SCHEMA_VERSION = 1
+SCHEMA_VERSION = MIN_SCHEMA_VERSION + len(MIGRATIONS)
+
+LOCK_NAME = ".reconciler.lock"
+
+
+def encode_entry(entry: StateEntry) -> bytes:
+    """Canonical bytes of one entry: sorted keys, two-space indent, trailing newline."""
+    data = {"schemaVersion": SCHEMA_VERSION, **entry.model_dump(mode="json", exclude_none=True)}
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def decode_entry(raw: bytes, source: str) -> StateEntry:
+    """Parse, migrate and validate one state file's bytes."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateError(f"{source}: state file is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise StateError(f"{source}: state file must hold a JSON object")
+    version = data.pop("schemaVersion", None)
+    if not isinstance(version, int) or version < MIN_SCHEMA_VERSION:
+        raise StateError(f"{source}: schemaVersion {version!r} is not a supported state version")
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"{source}: written by a newer reconciler (state schema {version}, this one reads "
+            f"up to {SCHEMA_VERSION})",
+            hint="upgrade reconciler to read it",
+        )
+    for migration in MIGRATIONS[version - MIN_SCHEMA_VERSION :]:
+        data = migration(data)
+    try:
+        return StateEntry.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise StateError(f"{source}: field {field}: {first['msg']}") from None
+
+
+class StateStore:
+    """The state of one environment."""
+
+    def __init__(self, state_dir: Path, environment: str = "default") -> None:
+        self.root = state_dir / environment
+        self.environment = environment
+        self._lock_path = state_dir / LOCK_NAME
+        self._written: dict[str, bytes] = {}
+
+    def path_for(self, name: str) -> Path:
+        """The file that holds ``name``'s state."""
+        return self.root / f"{name}.json"
+
+    def snapshot(self) -> Mapping[str, StateEntry]:
+        """Every entry, read now, as a read-only mapping."""
+        entries: dict[str, StateEntry] = {}
+        if not self.root.is_dir():
+            return MappingProxyType(entries)
+        for path in sorted(self.root.glob("*.json")):
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise StateError(f"{path}: cannot read state file ({exc.strerror})") from None
+            entry = decode_entry(raw, str(path))
+            if entry.name != path.stem:
+                raise StateError(f"{path}: holds the state of {entry.name!r}, not {path.stem!r}")
+            entries[entry.name] = entry
+            self._written[entry.name] = raw
+        return MappingProxyType(entries)
+
+    def save(self, entry: StateEntry) -> None:
+        """Persist one entry atomically; skip the write when nothing changed."""
+        data = encode_entry(entry)
+        if self._written.get(entry.name) == data:
+            return
+        write_atomic(self.path_for(entry.name), data)
+        self._written[entry.name] = data
+
+    @contextlib.contextmanager
+    def lock(self, *, command: str, wait: float = 0.0) -> Iterator[None]:
+        """Hold the checkout's apply lock; if another process holds it, say who.
+
+        The OS releases the lock when its holder dies, so a lock left by a killed apply is
+        taken over on the next attempt; the holder file only explains who holds a live one.
+        """
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
+        lock = FileLock(str(self._lock_path), timeout=wait, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StateError(
+                f"state is locked by another apply: {_describe_holder(holder_path)}",
+                hint="wait for it to finish; if no such process is running, run "
+                "`reconciler state unlock`",
+            ) from None
+        try:
+            holder = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "command": command,
+            }
+            write_atomic(holder_path, (json.dumps(holder, sort_keys=True) + "\n").encode())
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                holder_path.unlink()
+            lock.release()
+
+
+def _describe_holder(path: Path) -> str:
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        return (
+            f"pid {holder['pid']} on {holder['host']}, started {holder['started']} "
+            f"({holder['command']})"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"
