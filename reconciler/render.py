@@ -57,6 +57,16 @@ class _SpecSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # Templates read data; they never need a method. Refusing every callable attribute
+        # closes the str.format family of escapes (CVE-2024-56326, CVE-2025-27516) for good.
+        return not callable(value) and super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> None:
+        # Jinja hands out a sandboxed str.format before asking is_safe_attribute; specs need no
+        # format method at all, so the question goes to is_safe_attribute, which refuses it.
+        return None
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" or (
             operator == "*" and (isinstance(left, str | list) or isinstance(right, str | list))
@@ -111,7 +121,7 @@ class Renderer:
             self._report(path, exc.lineno, f"{field}: template syntax error: {exc.message}")
             return ""
         except UndefinedError as exc:
-            message = f"{field}: undefined template variable: {exc.message}"
+            message = f"{field}: undefined template variable {_undefined_name(exc.message)}"
             known = ", ".join(sorted(self._context.get("vars", {}))) or "none"
             self._report(path, 1, f"{message}; defined vars: {known}")
             return ""
@@ -148,3 +158,16 @@ class Renderer:
         offset = max(0, (template_line or 1) - 1)
         location = Location(file=location.file, line=location.line + offset, col=location.col)
         self.diagnostics.append(Diagnostic(location=location, message=message))
+
+
+def _undefined_name(message: str | None) -> str:
+    """Jinja's "'dict object' has no attribute 'x'" or "'x' is undefined" → '"x"'."""
+    text = message or ""
+    for marker in ("has no attribute '", "'"):
+        start = text.find(marker)
+        if start >= 0:
+            start += len(marker)
+            end = text.find("'", start)
+            if end > start:
+                return f'"{text[start:end]}"'
+    return text

@@ -1,0 +1,161 @@
+"""Fixtures: the simulator on loopback, a git workspace with specs, and the CLI runner."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.cli import main
+from reconciler.sim.serve import RunningSimulator, start_in_thread
+from reconciler.sim.world import demo_world
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Simulated time runs this much faster than real time: a 3 s run takes 60 ms.
+TIME_SCALE = 50.0
+
+CONFIG = """\
+version: 1
+specs: specs
+state: state
+artifacts: artifacts
+platform:
+  url: https://api.boomi.com/api/rest/v1
+  accountId: demo-AB12CD
+apply:
+  concurrency: 20
+  rateLimit: 10
+  pollInitial: 0.05
+  pollMax: 0.2
+  timeout: 30
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[RunningSimulator]:
+    """One simulator for the session, serving the demo world over real HTTP on loopback."""
+    with start_in_thread(demo_world(), time_scale=TIME_SCALE) as running:
+        yield running
+
+
+class Admin:
+    """The simulator's admin endpoint, as tests read it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def reset(self, world: dict[str, Any] | None = None) -> None:
+        response = httpx.post(f"{self.url}/reset", json=world or {})
+        response.raise_for_status()
+
+    def submissions(self) -> list[dict[str, Any]]:
+        data = httpx.get(f"{self.url}/submissions").json()
+        items = data["submissions"] if isinstance(data, dict) else data
+        assert isinstance(items, list)
+        return items
+
+    def stats(self) -> dict[str, Any]:
+        data = httpx.get(f"{self.url}/stats").json()
+        assert isinstance(data, dict)
+        return data
+
+
+@pytest.fixture
+def sim(sim_server: RunningSimulator) -> Admin:
+    """The session simulator, reset to the demo world with no runs and zeroed counters."""
+    admin = Admin(sim_server.endpoint.admin_url)
+    admin.reset()
+    return admin
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=30
+    )
+    return result.stdout
+
+
+def build_tree(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def spec(name: str, process: str, atom: str, dynamic: dict[str, str] | None = None) -> str:
+    lines = [
+        "apiVersion: reconciler/v1",
+        "kind: Execution",
+        "metadata:",
+        f"  name: {name}",
+        "spec:",
+        f"  processId: {process}",
+        f"  atomId: {atom}",
+    ]
+    if dynamic:
+        lines.append("  dynamicProperties:")
+        lines.extend(f'    {k}: "{v}"' for k, v in dynamic.items())
+    return "\n".join(lines) + "\n"
+
+
+ORDERS = "789abcde-f012-3456-789a-bcdef0123456"
+INVOICES = "89abcdef-0123-4567-89ab-cdef01234567"
+INVENTORY = "9abcdef0-1234-5678-9abc-def012345678"
+CUSTOMERS = "abcdef01-2345-6789-abcd-ef0123456789"
+PROD_ATOM = "3456789a-bcde-f012-3456-789abcdef012"
+
+
+@pytest.fixture
+def workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim_server: RunningSimulator
+) -> Path:
+    """A git repository with reconciler.yaml, pointed at the simulator through the environment."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    build_tree(root, {"reconciler.yaml": CONFIG, "specs/.keep": ""})
+    endpoint = sim_server.endpoint
+    monkeypatch.setenv("BOOMI_API_URL", endpoint.base_url)
+    monkeypatch.setenv("BOOMI_ACCOUNT_ID", endpoint.account_id)
+    monkeypatch.setenv("BOOMI_USERNAME", endpoint.username)
+    monkeypatch.setenv("BOOMI_API_TOKEN", endpoint.token)
+    monkeypatch.chdir(root)
+    return root
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run the real CLI entry point in-process, through its error boundary."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code
+        else:  # pragma: no cover - main always exits
+            code = 0
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err, captured.err
+        assert "Traceback" not in captured.out, captured.out
+        return CliResult(code=int(code or 0), out=captured.out, err=captured.err)
+
+    return run
