@@ -30,8 +30,8 @@ from reconciler.clock import SystemClock
 from reconciler.config import Settings, load_settings
 from reconciler.engine import ApplyOptions, Engine
 from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
-from reconciler.model import ApplyResult, Plan
-from reconciler.planner import build_plan
+from reconciler.model import ApplyResult, Phase, Plan
+from reconciler.planner import Selection, build_plan
 from reconciler.secrets import EnvSecrets, credentials_from_env
 from reconciler.specs import load_desired, spec_paths
 from reconciler.state import StateStore
@@ -103,12 +103,21 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     return ExitCode.OK
 
 
-def _load_plan(settings: Settings) -> tuple[Plan, StateStore]:
+def _load_plan(settings: Settings, selection: Selection | None = None) -> tuple[Plan, StateStore]:
     loaded = load_desired([settings.specs_dir], root=Path.cwd())
     if loaded.diagnostics:
         raise InvalidSpecs(loaded.diagnostics)
     store = StateStore(settings.state_dir)
-    return build_plan(loaded.runs, store.snapshot(), environment=store.environment), store
+    the_plan = build_plan(
+        loaded.runs, store.snapshot(), environment=store.environment, selection=selection
+    )
+    return the_plan, store
+
+
+_SELECT_HELP = (
+    "Only these executions: a name, a glob (orders-*), label:KEY=VALUE, state:changed or "
+    "state:failed. Repeatable. Selecting a manual execution by name runs it."
+)
 
 
 @cli.command()
@@ -118,10 +127,11 @@ def _load_plan(settings: Settings) -> tuple[Plan, StateStore]:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 0 when none."
 )
+@click.option("--select", "select", multiple=True, help=_SELECT_HELP)
 @click.pass_context
-def plan(ctx: click.Context, output: str, detailed_exitcode: bool) -> int:
+def plan(ctx: click.Context, output: str, detailed_exitcode: bool, select: tuple[str, ...]) -> int:
     """Show what apply would do, and why. Needs no credentials and no network."""
-    the_plan, _ = _load_plan(_settings(ctx))
+    the_plan, _ = _load_plan(_settings(ctx), Selection(patterns=select))
     renderers: dict[str, Callable[[Plan], str]] = {
         "text": report.plan_text,
         "markdown": report.plan_markdown,
@@ -131,27 +141,48 @@ def plan(ctx: click.Context, output: str, detailed_exitcode: bool) -> int:
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 
+def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        name, sep, execution_id = value.partition("=")
+        if not sep or not name or not execution_id.startswith("execution-"):
+            raise click.BadParameter(
+                f"{value!r}: expected NAME=EXECUTION_ID, e.g. orders=execution-1234-2026.01.15",
+                param_hint="--adopt",
+            )
+        pairs.append((name, execution_id))
+    return tuple(pairs)
+
+
 @cli.command()
+@click.option("--select", "select", multiple=True, help=_SELECT_HELP)
+@click.option(
+    "--adopt",
+    multiple=True,
+    metavar="NAME=EXECUTION_ID",
+    help="Record EXECUTION_ID as the run of NAME's unresolved submit, and follow it.",
+)
+@click.option(
+    "--resubmit",
+    multiple=True,
+    metavar="NAME",
+    help="Submit NAME again although its earlier submit is unresolved (it may run twice).",
+)
 @click.pass_context
-def apply(ctx: click.Context) -> int:
+def apply(
+    ctx: click.Context, select: tuple[str, ...], adopt: tuple[str, ...], resubmit: tuple[str, ...]
+) -> int:
     """Submit pending runs, poll them to a final status, save state and artifacts."""
     settings = _settings(ctx)
+    selection = Selection(patterns=select, adopt=_adoptions(adopt), resubmit=resubmit)
     store = StateStore(settings.state_dir)
     with store.lock(command="reconciler apply"):
-        the_plan, store = _load_plan(settings)
+        the_plan, store = _load_plan(settings, selection)
         _echo(report.plan_text(the_plan))
         if not the_plan.has_changes:
             _echo("Nothing to apply.")
             return ExitCode.OK
-        credentials = credentials_from_env(os.environ)
-        client = BoomiClient(
-            settings.api_url,
-            settings.account_id,
-            credentials.username.get_secret_value(),
-            credentials.token.get_secret_value(),
-            clock=SystemClock(),
-            options=ClientOptions(rate_limit=settings.apply.rate_limit, backoff=Backoff()),
-        )
+        client = _client(settings)
         engine = Engine(
             client,
             store,
@@ -162,22 +193,82 @@ def apply(ctx: click.Context) -> int:
                 poll_initial=settings.apply.poll_initial,
                 poll_max=settings.apply.poll_max,
                 timeout=settings.apply.timeout,
+                record_timeout=settings.apply.record_timeout,
             ),
             progress=_progress,
         )
         result = _run_interruptible(engine.apply(the_plan), client.aclose)
-        stats = {
-            "HTTP calls": client.totals.calls,
-            "retries": client.totals.retries,
-            "503 responses": client.totals.statuses.get(503, 0),
-            "rate-limit wait": f"{client.limiter.waited:.1f}s",
-        }
         entries = store.snapshot()
-    folder = settings.artifacts_dir / store.environment
-    write_apply_artifacts(folder, result, entries, stats)
+    stats = {
+        "HTTP calls": client.totals.calls,
+        "retries": client.totals.retries,
+        "503 responses": client.totals.statuses.get(503, 0),
+        "rate-limit wait": f"{client.limiter.waited:.1f}s",
+    }
+    write_apply_artifacts(settings.artifacts_dir / store.environment, result, entries, stats)
     _echo("")
     _echo(report.apply_text(result))
     return _apply_exit(result)
+
+
+def _client(settings: Settings) -> BoomiClient:
+    credentials = credentials_from_env(os.environ)
+    return BoomiClient(
+        settings.api_url,
+        settings.account_id,
+        credentials.username.get_secret_value(),
+        credentials.token.get_secret_value(),
+        clock=SystemClock(),
+        options=ClientOptions(rate_limit=settings.apply.rate_limit, backoff=Backoff()),
+    )
+
+
+@cli.command()
+@click.argument("name")
+@click.pass_context
+def cancel(ctx: click.Context, name: str) -> int:
+    """Cancel the running execution NAME on the platform."""
+    settings = _settings(ctx)
+    store = StateStore(settings.state_dir)
+    entry = store.snapshot().get(name)
+    if entry is None or entry.phase is not Phase.SUBMITTED:
+        what = "has no recorded state" if entry is None else f"is {entry.phase.value}"
+        raise UserError(f"{name} {what}; only a submitted, unfinished run can be cancelled")
+    client = _client(settings)
+
+    async def run() -> str:
+        try:
+            execution_id = entry.execution_id
+            if execution_id is None and entry.request_id:
+                record = await client.get_record(entry.request_id)
+                execution_id = record.execution_id if record else None
+            if execution_id is None:
+                raise UserError(
+                    f"{name} has no executionId yet (the platform has not started it)",
+                    hint="try again in a moment",
+                )
+            await client.cancel(execution_id)
+            return execution_id
+        finally:
+            await client.aclose()
+
+    execution_id = asyncio.run(run())
+    _echo(f"Cancel requested for {name} ({execution_id}); the next apply records how it ended.")
+    return ExitCode.OK
+
+
+@cli.group()
+def state() -> None:
+    """Inspect and repair the state directory."""
+
+
+@state.command()
+@click.pass_context
+def unlock(ctx: click.Context) -> int:
+    """Release the apply lock if no live process holds it."""
+    settings = _settings(ctx)
+    _echo(StateStore(settings.state_dir).unlock())
+    return ExitCode.OK
 
 
 def _apply_exit(result: ApplyResult) -> ExitCode:

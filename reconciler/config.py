@@ -42,6 +42,7 @@ class ApplyConfig(_ConfigModel):
     poll_initial: float = Field(default=1.0, gt=0, le=600, alias="pollInitial")
     poll_max: float = Field(default=15.0, gt=0, le=3600, alias="pollMax")
     timeout: float = Field(default=3600.0, gt=0, alias="timeout")
+    record_timeout: float = Field(default=600.0, gt=0, alias="recordTimeout")
 
 
 class ConfigFile(_ConfigModel):

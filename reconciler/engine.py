@@ -1,13 +1,15 @@
 """Runs a plan: intent → POST → requestId → poll to a final status, saving every transition.
 
 The orchestrator. It depends on the ``Protocol``s below, never on concrete classes, so the
-consumer owns the interface and tests can hand it the real client pointed at the simulator.
+consumer owns the interface and tests hand it the real client pointed at the simulator.
 
 Never twice (architecture.md): before each POST an *intent* is saved; after it, the
-requestId. A process killed between the two leaves an intent that the next plan reports as
-``unknown`` instead of submitting again; a submit whose answer is ambiguous (timeout, reset, 5xx
-after sending) is saved as ``unknown`` too. A POST in flight when the apply is interrupted is
-shielded so its requestId is still recorded.
+requestId. A process killed between the two leaves an intent; a submit whose answer is
+ambiguous (timeout, reset, 5xx after sending) is saved as ``unknown``. Either is resolved at the
+next apply by querying the platform's records for the same process and runtime after the
+intent: exactly one unexplained run is adopted, anything else stays ``unknown`` until a human
+says ``--adopt`` or ``--resubmit``. A POST in flight when the apply is interrupted is shielded
+so its requestId is still recorded.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from reconciler.backoff import poll_interval
@@ -32,6 +34,7 @@ from reconciler.errors import (
     SubmitRejected,
 )
 from reconciler.model import (
+    HISTORY_LIMIT,
     Action,
     ActionKind,
     ApplyResult,
@@ -46,7 +49,6 @@ from reconciler.model import (
     RunResult,
     StateEntry,
     is_final_status,
-    is_success_status,
 )
 
 
@@ -58,7 +60,24 @@ class PlatformClient(Protocol):
         ...
 
     async def get_record(self, request_id: str, meter: Meter | None = ...) -> PlatformRecord | None:
-        """The run's record, or None while it does not exist yet."""
+        """The run's record by requestId, or None while it does not exist yet."""
+        ...
+
+    async def get_execution(
+        self, execution_id: str, meter: Meter | None = ...
+    ) -> PlatformRecord | None:
+        """The run's record by executionId (for adopted runs), or None."""
+        ...
+
+    async def query_records(
+        self,
+        process_id: str,
+        atom_id: str,
+        since: datetime,
+        until: datetime,
+        meter: Meter | None = ...,
+    ) -> list[PlatformRecord]:
+        """Runs of a process on a runtime that started in a window."""
         ...
 
 
@@ -85,7 +104,9 @@ class ApplyOptions:
     concurrency: int = 50
     poll_initial: float = 1.0
     poll_max: float = 15.0
-    timeout: float = 3600.0
+    timeout: float = 3600.0  # following one run, unless its policy says otherwise
+    record_timeout: float = 600.0  # waiting for a run's record to exist (the 202 phase)
+    clock_skew: float = 120.0  # how far before an intent a matching run may have started
     shield_seconds: float = 10.0
     seed: int | None = None
 
@@ -113,27 +134,31 @@ class Engine:
         self._options = options or ApplyOptions()
         self._progress = progress or (lambda _name, _message: None)
         self._rng = random.Random(self._options.seed)  # noqa: S311 - poll jitter only
-        self._stopping = False
+        self._known: set[str] = set()
+        self._last: dict[str, StateEntry] = {}  # the last entry saved per name
 
     async def apply(self, plan: Plan) -> ApplyResult:
-        """Run every submit, rerun and resume of ``plan``; return how each one ended."""
+        """Run every changing action of ``plan``; return how each one ended."""
         started = self._clock.now()
+        self._known = _known_executions(a.current for a in plan.actions)
         limit = asyncio.Semaphore(self._options.concurrency)
         todo = [a for a in plan.actions if a.kind.changes]
-        tasks = [asyncio.create_task(self._guarded(action, limit)) for action in todo]
-        interrupted = False
+        loop = asyncio.get_running_loop()
+        done: dict[str, asyncio.Future[RunResult]] = {a.name: loop.create_future() for a in todo}
+        tasks = [asyncio.create_task(self._guarded(a, limit, done)) for a in todo]
         try:
             results = list(await asyncio.gather(*tasks))
         except asyncio.CancelledError:
-            interrupted = True
-            self._stopping = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._progress("*", "interrupted; state saved, the next apply resumes")
+            raise
+        except BaseException:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        finally:
-            if interrupted:
-                self._progress("*", "interrupted; state saved, the next apply resumes")
         return ApplyResult(
             environment=plan.environment,
             results=tuple(sorted(results, key=lambda r: r.name)),
@@ -141,38 +166,96 @@ class Engine:
             finished_at=self._clock.now(),
         )
 
-    async def _guarded(self, action: Action, limit: asyncio.Semaphore) -> RunResult:
-        async with limit:
-            return await self._run(action)
+    async def _guarded(
+        self,
+        action: Action,
+        limit: asyncio.Semaphore,
+        done: dict[str, asyncio.Future[RunResult]],
+    ) -> RunResult:
+        try:
+            result = await self._after_dependencies(action, done)
+            if result is None:
+                async with limit:
+                    result = await self._run(action)
+        except asyncio.CancelledError:
+            done[action.name].cancel()
+            raise
+        except Exception as exc:
+            future = done[action.name]
+            future.set_exception(exc)
+            future.exception()  # mark it retrieved; dependents re-raise it through their await
+            raise
+        done[action.name].set_result(result)
+        return result
+
+    async def _after_dependencies(
+        self, action: Action, done: dict[str, asyncio.Future[RunResult]]
+    ) -> RunResult | None:
+        """Wait for this action's dependencies; a skip result if one did not succeed."""
+        for dep in action.after:
+            future = done.get(dep)
+            if future is None:
+                continue
+            dep_result = await asyncio.shield(future)
+            if dep_result.outcome != "success":
+                what = dep_result.status or dep_result.outcome
+                message = f"not run: dependency {dep} ended {what}"
+                self._progress(action.name, message)
+                return RunResult(name=action.name, outcome="skipped", message=message)
+        return None
 
     async def _run(self, action: Action) -> RunResult:
         meter = Meter()
+        current = action.current
+        if action.kind is ActionKind.UNKNOWN:
+            assert current is not None  # noqa: S101 - unknown actions come from state
+            return await self._resolve(action, current, meter)
         if action.kind is ActionKind.RESUME:
-            assert action.current is not None  # noqa: S101 - the planner sets it for resume
-            return await self._poll(action.name, action.current, meter, polls=0)
+            assert current is not None  # noqa: S101 - the planner sets it for resume
+            if action.adopt:
+                current = self._adopt(current, action.adopt, "by --adopt")
+            return await self._poll(current, action, meter)
         assert action.desired is not None  # noqa: S101 - the planner sets it for submits
-        entry = await self._submit(action, action.desired, meter)
-        if entry.phase is not Phase.SUBMITTED:
-            return _result(entry, _outcome(entry), meter)
-        return await self._poll(action.name, entry, meter, polls=0)
+        run = action.desired
+        while True:
+            entry = await self._submit(run, current, meter)
+            if entry.phase is not Phase.SUBMITTED:
+                return _result(entry, _outcome(entry, run), meter)
+            result = await self._poll(entry, action, meter)
+            retries = run.policy.retries
+            final = self._last.get(entry.name)
+            if not (
+                result.outcome == "failure"
+                and result.status in retries.on
+                and final is not None
+                and final.attempts <= retries.count
+            ):
+                return result
+            self._progress(run.name, f"retry {final.attempts} of {retries.count}")
+            current = final
 
-    async def _submit(self, action: Action, run: DesiredRun, meter: Meter) -> StateEntry:
-        previous = action.current
+    def _save(self, entry: StateEntry) -> StateEntry:
+        self._store.save(entry)
+        self._last[entry.name] = entry
+        return entry
+
+    async def _submit(
+        self, run: DesiredRun, previous: StateEntry | None, meter: Meter
+    ) -> StateEntry:
         try:
             resolved = self._secrets.resolve(run.request)
         except ConfigError as exc:
             self._progress(run.name, f"not submitted: {exc}")
-            return _entry(run, previous, self._clock.now(), Phase.REJECTED, str(exc))
-        intent = _entry(run, previous, self._clock.now(), Phase.INTENT, None)
-        self._store.save(intent)
+            return _new_entry(run, previous, self._clock.now(), Phase.REJECTED, str(exc))
+        intent = self._save(_new_entry(run, previous, self._clock.now(), Phase.INTENT, None))
         task = asyncio.ensure_future(self._post(intent, resolved, meter))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             # The POST may already be on the wire: let it finish (bounded) so its requestId is
-            # recorded, then stop. If it does not finish, the intent stays and the next plan
-            # reports the execution as unknown rather than submitting it again.
-            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
+            # recorded, then stop. If it does not finish, the intent stays and the next apply
+            # resolves it by query rather than submitting again.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
                 await asyncio.wait_for(task, self._options.shield_seconds)
             raise
 
@@ -180,26 +263,17 @@ class Engine:
         name = intent.name
         try:
             request_id = await self._client.submit(request, meter)
-        except SubmitRejected as exc:
-            entry = intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message})
-            self._store.save(entry)
-            self._progress(name, f"rejected: {exc.message}")
-            return entry
         except AuthenticationError as exc:
-            self._store.save(
-                intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message})
-            )
+            self._save(intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message}))
             raise
         except AmbiguousSubmit as exc:
-            entry = intent.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
-            self._store.save(entry)
             self._progress(name, f"unknown: {exc.message}")
-            return entry
-        except PlatformError as exc:
-            entry = intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message})
-            self._store.save(entry)
-            self._progress(name, f"not submitted: {exc.message}")
-            return entry
+            return await self._resolve_now(intent, exc.message, meter)
+        except (SubmitRejected, PlatformError) as exc:
+            self._progress(name, f"rejected: {exc.message}")
+            return self._save(
+                intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message})
+            )
         entry = intent.model_copy(
             update={
                 "phase": Phase.SUBMITTED,
@@ -207,45 +281,119 @@ class Engine:
                 "submitted_at": self._clock.now(),
             }
         )
-        self._store.save(entry)
         self._progress(name, f"submitted as {request_id}")
-        return entry
+        return self._save(entry)
 
-    async def _poll(self, name: str, entry: StateEntry, meter: Meter, *, polls: int) -> RunResult:
-        assert entry.request_id is not None  # noqa: S101 - only submitted entries are polled
+    async def _resolve_now(self, intent: StateEntry, message: str, meter: Meter) -> StateEntry:
+        """After an ambiguous submit: save ``unknown``, then try to find the run right away."""
+        entry = self._save(intent.model_copy(update={"phase": Phase.UNKNOWN, "message": message}))
+        # Records appear only once the runtime has started the run: give it the record delay.
+        deadline = self._clock.monotonic() + min(self._options.record_timeout, 30.0)
+        polls = 0
+        while True:
+            found = await self._find(entry, meter)
+            if isinstance(found, StateEntry):
+                return found
+            if self._clock.monotonic() >= deadline:
+                return entry
+            await self._clock.sleep(self._delay(polls))
+            polls += 1
+
+    async def _resolve(self, action: Action, entry: StateEntry, meter: Meter) -> RunResult:
+        """An ``unknown`` from an earlier apply: adopt the single matching run, or stay unknown."""
+        found = await self._find(entry, meter)
+        if isinstance(found, StateEntry):
+            return await self._poll(found, action, meter)
+        self._progress(entry.name, f"unknown: {found}")
+        return _result(entry, "unknown", meter, message=found)
+
+    async def _find(self, entry: StateEntry, meter: Meter) -> StateEntry | str:
+        """Look for the run an unresolved intent may have started; adopt it if it is alone."""
+        since = entry.intent_at - timedelta(seconds=self._options.clock_skew)
+        until = self._clock.now() + timedelta(seconds=self._options.clock_skew)
+        try:
+            records = await self._client.query_records(
+                entry.request.process_id, entry.request.atom_id, since, until, meter
+            )
+        except PlatformError as exc:
+            return f"could not query the platform's records ({exc.message})"
+        candidates = [r for r in records if r.execution_id not in self._known]
+        if len(candidates) == 1:
+            return self._adopt(entry, candidates[0].execution_id, "by query")
+        if not candidates:
+            return (
+                f"no run of this process on this runtime since {_ts(since)}; if none started, "
+                f"say --resubmit {entry.name}"
+            )
+        ids = ", ".join(r.execution_id for r in candidates[:5])
+        return (
+            f"{len(candidates)} runs could be this submit ({ids}); say which with "
+            f"--adopt {entry.name}=EXECUTION_ID, or --resubmit {entry.name}"
+        )
+
+    def _adopt(self, entry: StateEntry, execution_id: str, how: str) -> StateEntry:
+        self._known.add(execution_id)
+        adopted = entry.model_copy(
+            update={
+                "phase": Phase.SUBMITTED,
+                "execution_id": execution_id,
+                "adopted": True,
+                "message": None,
+                "submitted_at": entry.submitted_at or entry.intent_at,
+            }
+        )
+        self._progress(entry.name, f"adopted {execution_id} {how}")
+        return self._save(adopted)
+
+    async def _poll(self, entry: StateEntry, action: Action, meter: Meter) -> RunResult:
+        """Poll one run until it is final, or until one of the two budgets runs out."""
+        policy = action.desired.policy if action.desired else None
+        timeout = (policy.timeout if policy else None) or self._options.timeout
         began = self._clock.monotonic()
         waited_for_record = 0.0
+        polls = 0
         while True:
             try:
-                record = await self._client.get_record(entry.request_id, meter)
+                record = await self._fetch(entry, meter)
             except RecordNotFound as exc:
-                entry = entry.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
-                self._store.save(entry)
-                self._progress(name, f"unknown: {exc.message}")
-                return _result(entry, "unknown", meter, polls=polls + 1)
+                entry = self._save(
+                    entry.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
+                )
+                self._progress(entry.name, f"unknown: {exc.message}")
+                return _result(entry, "unknown", meter, polls + 1)
             except PlatformError as exc:
-                self._progress(name, f"still pending, polling stopped: {exc.message}")
-                return _result(entry, "pending", meter, polls=polls + 1, message=exc.message)
+                self._progress(entry.name, f"still pending, polling stopped: {exc.message}")
+                return _result(entry, "pending", meter, polls + 1, message=exc.message)
             polls += 1
             elapsed = self._clock.monotonic() - began
             if record is None:
                 waited_for_record = elapsed
+                if elapsed >= self._options.record_timeout:
+                    message = f"no record after {elapsed:.0f}s; the next apply keeps waiting"
+                    self._progress(entry.name, message)
+                    return _result(entry, "pending", meter, polls, waited_for_record, message)
             else:
                 entry = self._record(entry, record)
                 if entry.phase is Phase.FINAL:
-                    self._progress(name, f"{entry.status} ({entry.execution_id})")
-                    return _result(entry, _outcome(entry), meter, polls, waited_for_record)
-            if elapsed >= self._options.timeout:
-                message = f"still {entry.status or 'waiting for its record'} after the timeout"
-                self._progress(name, f"{message}; resumable")
+                    self._progress(entry.name, f"{entry.status} ({entry.execution_id})")
+                    run = action.desired
+                    return _result(entry, _outcome(entry, run), meter, polls, waited_for_record)
+            if elapsed >= timeout:
+                message = f"still {entry.status or 'waiting for its record'} after {timeout:.0f}s"
+                self._progress(entry.name, f"{message}; the next apply resumes it")
                 return _result(entry, "pending", meter, polls, waited_for_record, message)
-            delay = poll_interval(
-                polls - 1,
-                initial=self._options.poll_initial,
-                maximum=self._options.poll_max,
-                rng=self._rng,
-            )
-            await self._clock.sleep(min(delay, max(0.0, self._options.timeout - elapsed) + 0.01))
+            await self._clock.sleep(min(self._delay(polls - 1), max(0.0, timeout - elapsed) + 0.01))
+
+    async def _fetch(self, entry: StateEntry, meter: Meter) -> PlatformRecord | None:
+        if entry.request_id:
+            return await self._client.get_record(entry.request_id, meter)
+        assert entry.execution_id is not None  # noqa: S101 - adopted entries have one
+        return await self._client.get_execution(entry.execution_id, meter)
+
+    def _delay(self, polls: int) -> float:
+        return poll_interval(
+            polls, initial=self._options.poll_initial, maximum=self._options.poll_max, rng=self._rng
+        )
 
     def _record(self, entry: StateEntry, record: PlatformRecord) -> StateEntry:
         final = is_final_status(record.status)
@@ -262,16 +410,19 @@ class Engine:
                 duration_ms=record.duration_ms,
             )
         new = entry.model_copy(update=update)
-        if new != entry:
-            self._store.save(new)
-            if not final and new.status != entry.status:
-                self._progress(entry.name, f"{record.status} ({record.execution_id})")
-        return new
+        if new == entry:
+            return entry
+        self._known.add(record.execution_id)
+        if not final and new.status != entry.status:
+            self._progress(entry.name, f"{record.status} ({record.execution_id})")
+        return self._save(new)
 
 
-def _entry(
+def _new_entry(
     run: DesiredRun, previous: StateEntry | None, now: datetime, phase: Phase, message: str | None
 ) -> StateEntry:
+    same_digest = previous is not None and previous.digest == run.digest
+    history = (previous.as_attempt(), *previous.history)[:HISTORY_LIMIT] if previous else ()
     return StateEntry(
         name=run.name,
         digest=run.digest,
@@ -280,13 +431,28 @@ def _entry(
         attempt_id=str(uuid.uuid4()),
         intent_at=now,
         message=message,
-        attempts=(previous.attempts + 1) if previous else 1,
+        attempts=(previous.attempts + 1) if previous is not None and same_digest else 1,
+        history=history,
     )
 
 
-def _outcome(entry: StateEntry) -> Outcome:
+def _known_executions(entries: Iterable[StateEntry | None]) -> set[str]:
+    known: set[str] = set()
+    for entry in entries:
+        if entry is None:
+            continue
+        if entry.execution_id:
+            known.add(entry.execution_id)
+        known.update(a.execution_id for a in entry.history if a.execution_id)
+    return known
+
+
+def _outcome(entry: StateEntry, run: DesiredRun | None) -> Outcome:
     if entry.phase is Phase.FINAL:
-        return "success" if is_success_status(entry.status) else "failure"
+        if entry.status == "COMPLETE":
+            return "success"
+        warn_ok = run is None or run.policy.warn_is_success
+        return "success" if entry.status == "COMPLETE_WARN" and warn_ok else "failure"
     if entry.phase is Phase.REJECTED:
         return "rejected"
     if entry.phase in (Phase.UNKNOWN, Phase.INTENT):
@@ -318,9 +484,5 @@ def _result(
     )
 
 
-def summarize(results: Sequence[RunResult]) -> Mapping[Outcome, int]:
-    """Count results per outcome."""
-    counts: dict[Outcome, int] = {}
-    for result in results:
-        counts[result.outcome] = counts.get(result.outcome, 0) + 1
-    return counts
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -141,6 +141,31 @@ class ResolvedRequest(Frozen):
     __str__ = __repr__
 
 
+class RunMode(StrEnum):
+    """When a spec needs a run (architecture.md, "Run policy")."""
+
+    ON_CHANGE = "onChange"  # once per digest
+    ONCE = "once"  # once ever; later changes are ignored
+    ALWAYS = "always"  # on every apply
+    MANUAL = "manual"  # only when selected explicitly
+
+
+class RetryPolicy(Frozen):
+    """Which final statuses are retried, and how many times."""
+
+    count: int = 0
+    on: tuple[str, ...] = ("ERROR", "ABORTED", "DISCARDED")
+
+
+class RunPolicy(Frozen):
+    """How and when one execution runs."""
+
+    run: RunMode = RunMode.ON_CHANGE
+    timeout: float | None = None  # seconds; None means the configured apply.timeout
+    retries: RetryPolicy = RetryPolicy()
+    warn_is_success: bool = True  # whether COMPLETE_WARN counts as success
+
+
 class DesiredRun(Frozen):
     """One execution as the specs want it: the rendered request, its digest, where it came from."""
 
@@ -148,6 +173,10 @@ class DesiredRun(Frozen):
     request: RunRequest
     digest: str
     source: Location
+    policy: RunPolicy = RunPolicy()
+    depends_on: tuple[str, ...] = ()
+    labels: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
 
 
 class Phase(StrEnum):
@@ -160,8 +189,28 @@ class Phase(StrEnum):
     UNKNOWN = "unknown"  # a submit may or may not have started a run
 
 
+class Attempt(Frozen):
+    """One earlier attempt of an execution, kept in a bounded history."""
+
+    attempt_id: str
+    digest: str
+    intent_at: datetime
+    request_id: str | None = None
+    execution_id: str | None = None
+    status: str | None = None
+    message: str | None = None
+    finished_at: datetime | None = None
+
+
+HISTORY_LIMIT = 10
+
+
 class StateEntry(Frozen):
-    """What the platform did for one execution name, as saved in the state directory."""
+    """What the platform did for one execution name, as saved in the state directory.
+
+    ``attempts`` counts the attempts made for the current digest (a changed spec starts again
+    at 1); ``history`` keeps the last ``HISTORY_LIMIT`` earlier attempts, newest first.
+    """
 
     name: str
     digest: str
@@ -178,22 +227,52 @@ class StateEntry(Frozen):
     finished_at: datetime | None = None
     duration_ms: int | None = None
     attempts: int = 1
+    adopted: bool = False
+    history: tuple[Attempt, ...] = ()
+
+    def as_attempt(self) -> Attempt:
+        """This entry's attempt, for the history of the next one."""
+        return Attempt(
+            attempt_id=self.attempt_id,
+            digest=self.digest,
+            intent_at=self.intent_at,
+            request_id=self.request_id,
+            execution_id=self.execution_id,
+            status=self.status,
+            message=self.message,
+            finished_at=self.finished_at,
+        )
 
 
 class ActionKind(StrEnum):
     """What the plan does for one execution name."""
 
-    SUBMIT = "submit"
-    RERUN = "rerun"
-    RESUME = "resume"
-    NOOP = "noop"
-    ORPHAN = "orphan"
-    UNKNOWN = "unknown"
+    SUBMIT = "submit"  # never run
+    RERUN = "rerun"  # the request changed, or the policy runs it again
+    RETRY = "retry"  # the last run ended in a status the policy retries, attempts left
+    RESUME = "resume"  # submitted, not final: keep polling
+    WAIT = "wait"  # runs once its dependencies have succeeded in this apply
+    NOOP = "noop"  # up to date
+    SKIP = "skip"  # not run now: manual policy not selected, or a dependency has not succeeded
+    ORPHAN = "orphan"  # in state, no longer in specs
+    UNKNOWN = "unknown"  # a submit may have started a run: resolved by query at apply, or by hand
 
     @property
     def changes(self) -> bool:
-        """Whether the action does work on the platform."""
-        return self in (ActionKind.SUBMIT, ActionKind.RERUN, ActionKind.RESUME)
+        """Whether applying the action may do work on the platform."""
+        return self in (
+            ActionKind.SUBMIT,
+            ActionKind.RERUN,
+            ActionKind.RETRY,
+            ActionKind.RESUME,
+            ActionKind.WAIT,
+            ActionKind.UNKNOWN,
+        )
+
+    @property
+    def submits(self) -> bool:
+        """Whether the action starts a new run."""
+        return self in (ActionKind.SUBMIT, ActionKind.RERUN, ActionKind.RETRY, ActionKind.WAIT)
 
 
 class Action(Frozen):
@@ -205,6 +284,8 @@ class Action(Frozen):
     desired: DesiredRun | None = None
     current: StateEntry | None = None
     changes: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()  # dependencies that must succeed first, in this apply
+    adopt: str | None = None  # an executionId to adopt for an unresolved submit (--adopt)
 
 
 class Plan(Frozen):
@@ -238,7 +319,7 @@ class PlatformRecord(Frozen):
     message: str | None = None
 
 
-Outcome = Literal["success", "failure", "rejected", "unknown", "pending"]
+Outcome = Literal["success", "failure", "rejected", "unknown", "pending", "skipped"]
 
 
 class RunResult(Frozen):
@@ -265,7 +346,6 @@ class ApplyResult(Frozen):
     results: tuple[RunResult, ...]
     started_at: datetime
     finished_at: datetime
-    interrupted: bool = False
 
     def count(self, outcome: Outcome) -> int:
         """Number of results with one outcome."""

@@ -20,8 +20,11 @@ FORMAT_VERSION = 1
 _SYMBOL = {
     ActionKind.SUBMIT: "+",
     ActionKind.RERUN: "~",
+    ActionKind.RETRY: "^",
     ActionKind.RESUME: ">",
+    ActionKind.WAIT: ".",
     ActionKind.NOOP: "=",
+    ActionKind.SKIP: "-",
     ActionKind.ORPHAN: "?",
     ActionKind.UNKNOWN: "!",
 }
@@ -51,8 +54,11 @@ def _verb(kind: ActionKind) -> str:
     return {
         ActionKind.SUBMIT: "to submit",
         ActionKind.RERUN: "to rerun",
+        ActionKind.RETRY: "to retry",
         ActionKind.RESUME: "to resume",
+        ActionKind.WAIT: "waiting on dependencies",
         ActionKind.NOOP: "up to date",
+        ActionKind.SKIP: "skipped",
         ActionKind.ORPHAN: "orphaned",
         ActionKind.UNKNOWN: "unknown",
     }[kind]
@@ -161,13 +167,14 @@ def apply_text(result: ApplyResult) -> str:
 
 
 def _apply_counts(result: ApplyResult) -> str:
-    names = ("success", "failure", "rejected", "unknown", "pending")
+    names = ("success", "failure", "rejected", "unknown", "pending", "skipped")
     words = {
         "success": "succeeded",
         "failure": "failed",
         "rejected": "rejected",
         "unknown": "unknown",
         "pending": "still running",
+        "skipped": "skipped",
     }
     counts = [f"{result.count(n)} {words[n]}" for n in names if result.count(n)]  # type: ignore[arg-type]
     return f"Apply ({result.environment}): " + ", ".join(counts) + "."
@@ -203,6 +210,7 @@ def junit_xml(result: ApplyResult) -> str:
         tests=str(len(result.results)),
         failures=str(result.count("failure")),
         errors=str(result.count("rejected") + result.count("unknown") + result.count("pending")),
+        skipped=str(result.count("skipped")),
         timestamp=_ts(result.started_at),
         time=f"{(result.finished_at - result.started_at).total_seconds():.3f}",
     )
@@ -218,6 +226,8 @@ def junit_xml(result: ApplyResult) -> str:
         if r.outcome == "failure":
             failure = ElementTree.SubElement(case, "failure", message=text, type=r.status or "")
             failure.text = text
+        elif r.outcome == "skipped":
+            ElementTree.SubElement(case, "skipped", message=r.message or "skipped")
         elif r.outcome != "success":
             error = ElementTree.SubElement(case, "error", message=text, type=r.outcome)
             error.text = text

@@ -140,6 +140,31 @@ class StateStore:
                 holder_path.unlink()
             lock.release()
 
+    def unlock(self) -> str:
+        """Release a lock no live process holds; refuse (naming the holder) if one does."""
+        holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
+        if not self._lock_path.exists():
+            return "No lock file; nothing to do."
+        probe = FileLock(str(self._lock_path), timeout=0, thread_local=False)
+        try:
+            probe.acquire()
+        except Timeout:
+            raise StateError(
+                f"the lock is held by a live process: {_describe_holder(holder_path)}",
+                hint="wait for that apply to finish, or stop it (it saves state on SIGTERM)",
+            ) from None
+        try:
+            stale = holder_path.exists()
+            with contextlib.suppress(FileNotFoundError):
+                holder_path.unlink()
+        finally:
+            probe.release()
+        return (
+            "Removed a stale lock left by a process that is gone."
+            if stale
+            else "The lock was free; nothing to do."
+        )
+
 
 def _describe_holder(path: Path) -> str:
     try:

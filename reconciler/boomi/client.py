@@ -179,6 +179,16 @@ class BoomiClient:
             records.extend(page)
         return records
 
+    async def get_execution(
+        self, execution_id: str, meter: Meter | None = None
+    ) -> PlatformRecord | None:
+        """The record of one executionId through QUERY, or None when there is none (yet)."""
+        path = "/ExecutionRecord/query"
+        body = wire.execution_query(execution_id)
+        response = await self._read("POST", path, meter, json=body)
+        records, _ = wire.parse_query_result(wire.decode_json(response.content, path))
+        return next((r for r in records if r.execution_id == execution_id), None)
+
     async def cancel(self, execution_id: str, meter: Meter | None = None) -> None:
         """``POST /cancelExecution/{executionId}``."""
         await self._read("POST", f"/cancelExecution/{execution_id}", meter)

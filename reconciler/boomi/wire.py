@@ -148,6 +148,11 @@ def records_query(
     }
 
 
+def execution_query(execution_id: str) -> dict[str, Any]:
+    """The QUERY that finds one run by its executionId (there is no GET by id, §2)."""
+    return {"QueryFilter": {"expression": _equals("executionId", execution_id)}}
+
+
 def _equals(name: str, value: str) -> dict[str, Any]:
     return {"operator": "EQUALS", "property": name, "argument": [value]}
 

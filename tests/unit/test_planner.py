@@ -75,7 +75,9 @@ def test_every_action_kind_with_its_reason() -> None:
         (
             "ambiguous",
             "unknown",
-            "the submit of 2026-01-15T10:00:00Z may or may not have started a run: ReadTimeout",
+            "the submit of 2026-01-15T10:00:00Z may or may not have started a run (ReadTimeout); "
+            "apply looks for the run by query and adopts a single match, otherwise it waits for "
+            "--adopt NAME=EXECUTION_ID or --resubmit NAME",
         ),
         ("changed", "rerun", "request changed since the last run (dynamicProperties.V)"),
         ("done", "noop", "up to date: ran 2026-01-15T10:00:00Z, ended COMPLETE (execution-1)"),
@@ -88,7 +90,8 @@ def test_every_action_kind_with_its_reason() -> None:
             "lost",
             "unknown",
             "a submit began 2026-01-15T10:00:00Z but its requestId was never recorded; it may "
-            "or may not have started a run, so it is not submitted again automatically",
+            "or may not have started a run; apply looks for the run by query and adopts a "
+            "single match, otherwise it waits for --adopt NAME=EXECUTION_ID or --resubmit NAME",
         ),
         ("new", "submit", "never run"),
         (
@@ -125,3 +128,114 @@ def test_nothing_to_do_has_no_changes() -> None:
     plan = build_plan([run], state)
     assert not plan.has_changes
     assert _reasons(plan) == [("x", "noop", "up to date: ran 2026-01-15T10:00:00Z, ended ERROR")]
+
+
+def _with(run: DesiredRun, **update: object) -> DesiredRun:
+    return run.model_copy(update=update)
+
+
+def test_policies_once_always_manual_and_retries() -> None:
+    from reconciler.model import RetryPolicy, RunMode, RunPolicy
+    from reconciler.planner import Selection
+
+    once = _with(_run("once", "2"), policy=RunPolicy(run=RunMode.ONCE))
+    always = _with(_run("always"), policy=RunPolicy(run=RunMode.ALWAYS))
+    manual = _with(_run("manual"), policy=RunPolicy(run=RunMode.MANUAL))
+    retried = _with(_run("retried"), policy=RunPolicy(retries=RetryPolicy(count=2)))
+    exhausted = _with(_run("exhausted"), policy=RunPolicy(retries=RetryPolicy(count=1)))
+    ended = {"submitted_at": T0, "execution_time": T0}
+    state = {
+        "once": _entry(_run("once", "1"), Phase.FINAL, status="COMPLETE", **ended),
+        "always": _entry(always, Phase.FINAL, status="COMPLETE", **ended),
+        "retried": _entry(retried, Phase.FINAL, status="ERROR", attempts=1, **ended),
+        "exhausted": _entry(exhausted, Phase.FINAL, status="ERROR", attempts=2, **ended),
+    }
+    plan = build_plan([once, always, manual, retried, exhausted], state)
+    assert _reasons(plan) == [
+        (
+            "always",
+            "rerun",
+            "always policy: runs on every apply (ran 2026-01-15T10:00:00Z, ended COMPLETE)",
+        ),
+        ("exhausted", "noop", "up to date: ran 2026-01-15T10:00:00Z, ended ERROR"),
+        ("manual", "skip", "manual policy: runs only when selected by name"),
+        (
+            "once",
+            "noop",
+            "once policy: ran 2026-01-15T10:00:00Z, ended COMPLETE; the spec "
+            "changed since, which a once policy ignores",
+        ),
+        (
+            "retried",
+            "retry",
+            "ran 2026-01-15T10:00:00Z, ended ERROR; retry 1 of 2 (the policy "
+            "retries ERROR, ABORTED, DISCARDED)",
+        ),
+    ]
+    selected = build_plan([manual], {}, selection=Selection(patterns=("manual",)))
+    assert _reasons(selected) == [("manual", "submit", "never run")]
+
+
+def test_dependencies_wait_or_skip() -> None:
+    a = _run("a")
+    b = _with(_run("b"), depends_on=("a",))
+    c = _with(_run("c"), depends_on=("b",))
+    failed = _run("failed")
+    d = _with(_run("d"), depends_on=("failed",))
+    state = {"failed": _entry(failed, Phase.FINAL, status="ERROR", submitted_at=T0)}
+    plan = build_plan([a, b, c, failed, d], state)
+    assert _reasons(plan) == [
+        ("a", "submit", "never run"),
+        ("b", "wait", "never run; runs after a succeed"),
+        ("c", "wait", "never run; runs after b succeed"),
+        ("d", "skip", "waits for dependencies that have not succeeded: failed last ended ERROR"),
+        ("failed", "noop", "up to date: ran 2026-01-15T10:00:00Z, ended ERROR"),
+    ]
+    assert [x.after for x in plan.actions] == [(), ("a",), ("b",), (), ()]
+
+
+def test_dependency_that_succeeded_before_does_not_hold_back() -> None:
+    a = _run("a")
+    b = _with(_run("b"), depends_on=("a",))
+    state = {"a": _entry(a, Phase.FINAL, status="COMPLETE", submitted_at=T0)}
+    assert [x.kind for x in build_plan([a, b], state).actions] == [
+        ActionKind.NOOP,
+        ActionKind.SUBMIT,
+    ]
+
+
+def test_selection_by_glob_label_and_state() -> None:
+    from reconciler.planner import Selection
+
+    runs = [
+        _with(_run("orders-eu"), labels={"team": "sales"}),
+        _run("orders-us"),
+        _run("invoices"),
+    ]
+    state = {"invoices": _entry(runs[2], Phase.FINAL, status="ERROR", submitted_at=T0)}
+
+    def names(*patterns: str) -> list[str]:
+        return [a.name for a in build_plan(runs, state, selection=Selection(patterns)).actions]
+
+    assert names("orders-*") == ["orders-eu", "orders-us"]
+    assert names("label:team=sales") == ["orders-eu"]
+    assert names("label:team") == ["orders-eu"]
+    assert names("state:failed") == ["invoices"]
+    assert names("state:changed") == ["orders-eu", "orders-us"]
+    assert names() == ["invoices", "orders-eu", "orders-us"]
+
+
+def test_adopt_and_resubmit_resolve_unknown() -> None:
+    from reconciler.planner import Selection
+
+    run = _run("x")
+    state = {"x": _entry(run, Phase.UNKNOWN, message="ReadTimeout")}
+    adopt = build_plan([run], state, selection=Selection(adopt=(("x", "execution-1"),)))
+    (action,) = adopt.actions
+    assert (action.kind, action.adopt) == (ActionKind.RESUME, "execution-1")
+    assert action.reason == "adopting execution-1 as the run of the unresolved submit (--adopt)"
+    (again,) = build_plan([run], state, selection=Selection(resubmit=("x",))).actions
+    assert again.kind is ActionKind.SUBMIT
+    assert again.reason == (
+        "submitting again as asked (--resubmit); the earlier submit stays unresolved"
+    )
