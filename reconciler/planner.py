@@ -10,6 +10,7 @@ will not run is ``skip``ped with that reason.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ class Selection:
     patterns: tuple[str, ...] = ()
     adopt: tuple[tuple[str, str], ...] = ()  # (name, executionId) given with --adopt
     resubmit: tuple[str, ...] = ()  # names given with --resubmit
+    shard: tuple[int, int] | None = None  # (K, N): only the executions of shard K of N
 
     def explicit(self, name: str) -> bool:
         """Whether ``name`` is selected by name or glob (what releases a manual execution)."""
@@ -81,10 +83,15 @@ def build_plan(
             decided[name] = _orphan(entry)
         else:
             decided[name] = _decide(run, entry, chosen)
+    shards = shard_of(wanted, chosen.shard[1]) if chosen.shard else {}
     selected = {
         name: action
         for name, action in decided.items()
         if chosen.matches(wanted.get(name), state.get(name), action)
+        and (
+            chosen.shard is None
+            or shards.get(name, _bucket(name, chosen.shard[1])) == chosen.shard[0]
+        )
     }
     ordered = _dependencies(selected, wanted, state)
     return Plan(actions=tuple(ordered[name] for name in sorted(ordered)), environment=environment)
@@ -180,6 +187,34 @@ def _dependencies(
                 update={"kind": ActionKind.WAIT, "reason": reason, "after": tuple(running)}
             )
     return result
+
+
+def shard_of(wanted: Mapping[str, DesiredRun], count: int) -> dict[str, int]:
+    """Assign every execution to one of ``count`` shards (1-based), deterministically.
+
+    Executions linked by ``dependsOn`` (in either direction) form one group, and a group
+    always lands in one shard, chosen by a hash of its first name: the same specs give the same
+    split on every runner, and a dependency never waits on another shard.
+    """
+    parent = {name: name for name in wanted}
+
+    def find(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for name, run in wanted.items():
+        for dep in run.depends_on:
+            if dep in parent:
+                a, b = sorted((find(name), find(dep)))
+                parent[b] = a
+    return {name: _bucket(find(name), count) for name in wanted}
+
+
+def _bucket(name: str, count: int) -> int:
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
 
 
 def _topological(wanted: Mapping[str, DesiredRun]) -> list[str]:

@@ -239,3 +239,22 @@ def test_adopt_and_resubmit_resolve_unknown() -> None:
     assert again.reason == (
         "submitting again as asked (--resubmit); the earlier submit stays unresolved"
     )
+
+
+def test_shards_partition_every_execution_and_keep_chains_together() -> None:
+    from reconciler.planner import Selection, shard_of
+
+    runs = [_run(f"r{i}") for i in range(40)]
+    runs[1] = _with(runs[1], depends_on=("r0",))
+    runs[2] = _with(runs[2], depends_on=("r1",))
+    runs[30] = _with(runs[30], depends_on=("r2",))
+    wanted = {r.name: r for r in runs}
+    shards = shard_of(wanted, 3)
+    assert shards == shard_of(wanted, 3)  # deterministic
+    assert len({shards["r0"], shards["r1"], shards["r2"], shards["r30"]}) == 1
+    seen: list[str] = []
+    for k in (1, 2, 3):
+        plan = build_plan(runs, {}, selection=Selection(shard=(k, 3)))
+        seen.extend(a.name for a in plan.actions)
+        assert plan.actions, "every shard gets some of 40 executions"
+    assert sorted(seen) == sorted(wanted)
