@@ -1,0 +1,168 @@
+"""The ``/_sim`` admin API: inspect and steer the simulator (tests and benchmarks only).
+
+Owns the JSON shapes documented in ``docs/simulator.md``: submissions (with per-run-key
+counts), stats, runs, reset (optionally with a new world), the fault plan and runtime status.
+No auth: it lives outside the platform paths and the server binds to loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from reconciler.sim.faults import FaultRule
+from reconciler.sim.state import Run, SimError, Simulator
+from reconciler.sim.world import WorldError, world_from_data
+
+_RULES = TypeAdapter(tuple[FaultRule, ...])
+
+
+def _timestamp(sim: Simulator, t: float) -> str:
+    return sim.wall(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _submission(run: Run) -> dict[str, Any]:
+    return {
+        "index": run.index,
+        "accountId": run.account,
+        "requestId": None if run.legacy else run.request_id,
+        "executionId": run.execution_id,
+        "processId": run.process.id,
+        "atomId": run.runtime.id,
+        "properties": run.submission.properties(),
+        "submittedAt": run.submitted_wall.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "simTime": round(run.submitted_at, 6),
+        "legacy": run.legacy,
+    }
+
+
+def submissions(sim: Simulator) -> dict[str, Any]:
+    """Every accepted submission, plus how many times each (process, atom, properties) ran."""
+    with sim.lock:
+        items = [_submission(run) for run in sim.runs]
+        counts: dict[tuple[str, str, str], int] = {}
+        for run in sim.runs:
+            key = (run.process.id, run.runtime.id, run.submission.canonical())
+            counts[key] = counts.get(key, 0) + 1
+    return {
+        "submissions": items,
+        "counts": [
+            {"processId": p, "atomId": a, "properties": json.loads(c), "count": n}
+            for (p, a, c), n in counts.items()
+        ],
+    }
+
+
+def stats(sim: Simulator) -> dict[str, Any]:
+    """Request counts by endpoint and status, rate-limited requests and injected faults."""
+    with sim.lock:
+        by_endpoint = {k: dict(v) for k, v in sim.counters.by_endpoint.items()}
+        return {
+            "requests": by_endpoint,
+            "total": sum(sum(v.values()) for v in by_endpoint.values()),
+            "rateLimited": sim.counters.rate_limited,
+            "faults": {k: dict(v) for k, v in sim.faults.injected.items()},
+            "faultsInjected": sim.faults.total,
+        }
+
+
+def runs(sim: Simulator) -> dict[str, Any]:
+    """Every run with what its record shows now."""
+    with sim.lock:
+        t = sim.now()
+        out = []
+        for run in sim.runs:
+            timeline = run.timeline
+            out.append(
+                {
+                    "index": run.index,
+                    "accountId": run.account,
+                    "requestId": None if run.legacy else run.request_id,
+                    "executionId": run.execution_id,
+                    "processId": run.process.id,
+                    "atomId": run.runtime.id,
+                    "status": timeline.status_at(t),
+                    "recorded": timeline.has_record(t),
+                    "final": timeline.is_final(t),
+                    "finalStatus": timeline.final_status,
+                    "endsAt": (
+                        _timestamp(sim, timeline.ends_at) if timeline.ends_at is not None else None
+                    ),
+                }
+            )
+        return {"simTime": round(t, 6), "runs": out}
+
+
+async def _json_body(request: Request) -> Any:
+    raw = (await request.body()).strip()
+    if not raw:
+        return None
+    return json.loads(raw)
+
+
+def routes(sim: Simulator) -> list[BaseRoute]:
+    """The admin routes bound to ``sim`` (mounted at ``/_sim``)."""
+
+    async def get_submissions(_request: Request) -> JSONResponse:
+        return JSONResponse(submissions(sim))
+
+    async def get_stats(_request: Request) -> JSONResponse:
+        return JSONResponse(stats(sim))
+
+    async def get_runs(_request: Request) -> JSONResponse:
+        return JSONResponse(runs(sim))
+
+    async def post_reset(request: Request) -> JSONResponse:
+        try:
+            data = await _json_body(request)
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "body is not valid JSON"}, 400)
+        try:
+            world = world_from_data(data, "reset") if data else None
+        except WorldError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        sim.reset(world)
+        return JSONResponse({"reset": True, "world": "posted" if world else "initial"})
+
+    async def faults(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            try:
+                data = await _json_body(request)
+                data = data.get("faults", []) if isinstance(data, dict) else (data or [])
+                sim.set_faults(_RULES.validate_python(data))
+            except json.JSONDecodeError:
+                return JSONResponse({"error": "body is not valid JSON"}, 400)
+            except ValidationError as exc:
+                lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+                return JSONResponse({"error": "\n".join(lines)}, 400)
+        rules = [r.model_dump(by_alias=True) for r in sim.faults.rules]
+        return JSONResponse({"faults": rules})
+
+    async def runtime(request: Request) -> JSONResponse:
+        try:
+            data = await _json_body(request)
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "body is not valid JSON"}, 400)
+        status = data.get("status") if isinstance(data, dict) else None
+        if status not in ("ONLINE", "OFFLINE"):
+            return JSONResponse({"error": 'expected {"status": "ONLINE" | "OFFLINE"}'}, 400)
+        account = str(data.get("accountId") or sim.world.accounts[0].id)
+        try:
+            sim.set_runtime_status(account, request.path_params["atom"], status == "ONLINE")
+        except SimError as exc:
+            return JSONResponse({"error": exc.message}, exc.status)
+        return JSONResponse({"atomId": request.path_params["atom"], "status": status})
+
+    return [
+        Route("/submissions", get_submissions, methods=["GET"]),
+        Route("/stats", get_stats, methods=["GET"]),
+        Route("/runs", get_runs, methods=["GET"]),
+        Route("/reset", post_reset, methods=["POST"]),
+        Route("/faults", faults, methods=["GET", "POST"]),
+        Route("/runtimes/{atom}", runtime, methods=["POST"]),
+    ]
