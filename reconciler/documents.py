@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from reconciler.model import Diagnostic, Location, PathPart
 
@@ -45,19 +46,26 @@ def locate(file: str, root: Any, path: Sequence[PathPart], *, key: bool = False)
     """
     line, col = _own_position(root)
     node = root
+    indent = col
     for index, part in enumerate(path):
         last = index == len(path) - 1
         if isinstance(node, CommentedMap) and part in node:
+            indent = node.lc.key(part)[1]
             pos = node.lc.key(part) if (last and key) else node.lc.value(part)
             line, col = pos[0], pos[1]
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             line, col = node.lc.item(part)
+            indent = col
             node = node[part]
         else:
             break
         if isinstance(node, CommentedMap | CommentedSeq) and not (last and key):
             line, col = _own_position(node, (line, col))
+    if isinstance(node, LiteralScalarString | FoldedScalarString) and not key:
+        # A block scalar's position is its "|" or ">" indicator; the text starts on the next
+        # line, indented past its key (so a template's line n is n lines below the indicator).
+        line, col = line + 1, indent + 2
     return Location(file=file, line=line + 1, col=col + 1)
 
 

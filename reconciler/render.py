@@ -12,11 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from reconciler.model import Diagnostic, Location, PathPart, PropertyValue, SecretRef, dotted
+from reconciler.model import (
+    Diagnostic,
+    Location,
+    PathPart,
+    PropertyValue,
+    SecretRef,
+    dotted,
+    json_path,
+)
 
 MAX_TEMPLATE_CHARS = 4096
 MAX_OUTPUT_CHARS = 65536
@@ -62,7 +70,7 @@ class _SpecSandbox(ImmutableSandboxedEnvironment):
         # closes the str.format family of escapes (CVE-2024-56326, CVE-2025-27516) for good.
         return not callable(value) and super().is_safe_attribute(obj, attr, value)
 
-    def wrap_str_format(self, value: Any) -> None:
+    def wrap_str_format(self, value: Any) -> None:  # noqa: ARG002 - Jinja's signature
         # Jinja hands out a sandboxed str.format before asking is_safe_attribute; specs need no
         # format method at all, so the question goes to is_safe_attribute, which refuses it.
         return None
@@ -121,12 +129,13 @@ class Renderer:
             self._report(path, exc.lineno, f"{field}: template syntax error: {exc.message}")
             return ""
         except UndefinedError as exc:
-            message = f"{field}: undefined template variable {_undefined_name(exc.message)}"
-            known = ", ".join(sorted(self._context.get("vars", {}))) or "none"
-            self._report(path, 1, f"{message}; defined vars: {known}")
+            self._report(path, 1, f"{field}: {self._undefined(raw, exc.message)}")
             return ""
         except SecurityError as exc:
             self._report(path, 1, f"{field}: refused by the template sandbox: {exc}")
+            return ""
+        except RecursionError:
+            self._report(path, 1, f"{field}: template failed: recursion too deep")
             return ""
         except (TemplateError, ArithmeticError, ValueError, TypeError, OverflowError) as exc:
             self._report(path, 1, f"{field}: template failed: {type(exc).__name__}: {exc}")
@@ -137,6 +146,21 @@ class Renderer:
             )
             return ""
         return self._secret_or_text(output, path, field)
+
+    def _undefined(self, raw: str, jinja_message: str | None) -> str:
+        """Name the missing variable with its namespace, and list what that namespace holds."""
+        for namespace, key in _lookups(raw):
+            holder = self._context.get(namespace)
+            if isinstance(holder, Mapping) and key not in holder:
+                known = ", ".join(sorted(map(str, holder))) or "none"
+                hint = _NAMESPACE_HINTS.get(namespace, "")
+                return (
+                    f'undefined template variable "{namespace}.{key}"; '
+                    f"defined {namespace}: {known}{hint}"
+                )
+        name = _undefined_name(jinja_message)
+        known = ", ".join([*sorted(self._context), "secret()"])
+        return f"undefined template variable {name}; expected one of: {known}"
 
     def _secret_or_text(self, output: str, path: Sequence[PathPart], field: str) -> PropertyValue:
         if _SECRET_OPEN not in output:
@@ -157,7 +181,35 @@ class Renderer:
         # A block scalar's template line n sits n lines below the key; a flow scalar has one line.
         offset = max(0, (template_line or 1) - 1)
         location = Location(file=location.file, line=location.line + offset, col=location.col)
-        self.diagnostics.append(Diagnostic(location=location, message=message))
+        self.diagnostics.append(
+            Diagnostic(location=location, message=message, path=json_path(list(path)))
+        )
+
+
+_NAMESPACE_HINTS = {
+    "env": " (only variables listed in templateEnv of reconciler.yaml, and set)",
+    "matrix": " (the axes of the set's matrix)",
+}
+
+
+def _lookups(raw: str) -> list[tuple[str, str]]:
+    """Every ``ns.key`` / ``ns["key"]`` lookup on a top-level name in a template, in order."""
+    try:
+        tree = _ENVIRONMENT.parse(raw)
+    except TemplateError:
+        return []
+    found = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
+            found.append((node.node.name, str(node.attr)))
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.node, nodes.Name)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            found.append((node.node.name, node.arg.value))
+    return sorted(found, key=lambda item: raw.find(item[1]))
 
 
 def _undefined_name(message: str | None) -> str:

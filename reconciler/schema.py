@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 
 from reconciler.documents import Document
 from reconciler.model import Diagnostic, PathPart, dotted, json_path
+from reconciler.spec_model import PATTERN_WORDS
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -33,6 +34,18 @@ _PATTERN_WORDS = {
     "name": "lower-case letters, digits and dashes, starting with a letter, at most 63 characters",
     "var": "a letter or underscore followed by letters, digits or underscores",
 }
+
+
+_BOUNDS = (
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+)
 
 
 def make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
@@ -52,9 +65,28 @@ def validate_document(validator: Draft202012Validator, document: Document) -> li
 def _leaf_errors(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
     for error in errors:
         if error.validator in ("anyOf", "oneOf") and error.context:
-            yield min(error.context, key=lambda e: -len(e.absolute_path))
+            yield from _branch_errors(error)
         else:
             yield error
+
+
+def _branch_errors(error: ValidationError) -> Iterable[ValidationError]:
+    """The errors of the alternative the user most likely meant.
+
+    When every alternative fails on the value's type alone, the ``anyOf`` itself is reported
+    ("expected a list or a mapping"). Otherwise the alternative with the deepest error wins,
+    preferring one whose type matched (a string that misses a pattern beats "expected a number").
+    """
+    context = list(error.context or [])
+    depth = len(error.absolute_path)
+    if all(e.validator == "type" and len(e.absolute_path) == depth for e in context):
+        yield error
+        return
+    best = min(context, key=lambda e: (-len(e.absolute_path), e.validator == "type"))
+    branch = best.relative_schema_path[0] if best.relative_schema_path else None
+    for candidate in context:
+        if candidate.relative_schema_path and candidate.relative_schema_path[0] == branch:
+            yield from _leaf_errors([candidate])
 
 
 def _schema(error: ValidationError) -> dict[str, Any]:
@@ -81,14 +113,20 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
     validator = str(error.validator)
     instance = error.instance
     key_position = False
+    if "propertyNames" in error.schema_path:
+        # A key of a mapping breaks the rule for keys: point at the key itself.
+        key = str(instance)
+        rule = _pattern(error) if validator == "pattern" else error.message
+        location = document.locate([*path, key], key=True)
+        message = f"{dotted(path)}: invalid key {_short(key)}; expected {rule}"
+        return Diagnostic(location=location, message=message, path=json_path([*path, key]))
     if validator == "required":
         missing = _missing_field(error)
         message = f"{dotted([*path, missing])}: missing required field {_q(missing)}"
         message += f"; expected {_describe_schema(_schema(error), missing)}"
         key_position = bool(path)  # point at the key of the mapping that lacks the field
-    elif validator == "type":
-        expected: Any = error.validator_value
-        names = [expected] if isinstance(expected, str) else list(expected)
+    elif validator in ("type", "anyOf", "oneOf"):
+        names = _type_names(error)
         words = [_TYPE_WORDS.get(n, n) for n in names]
         wanted = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
         message = f"{dotted(path)}: expected {wanted}, got {_kind(instance)}"
@@ -101,8 +139,8 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
         choices: Any = error.validator_value
         options = ", ".join(f'"{v}"' for v in choices)
         message = f"{dotted(path)}: unsupported value {_short(instance)}; expected one of {options}"
-    elif validator in ("minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum"):
-        message = f"{dotted(path)}: {_short(instance)} is out of bounds; {error.message}"
+    elif validator in _BOUNDS:
+        message = f"{dotted(path)}: {_bounds(validator, error.validator_value, instance)}"
     elif validator == "propertyNames":
         key_position = True
         path = [*path, str(instance)]
@@ -113,8 +151,41 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
     return Diagnostic(location=location, message=message, path=json_path(path))
 
 
+def _bounds(validator: str, limit: Any, instance: object) -> str:
+    if validator in ("minItems", "maxItems"):
+        least = validator == "minItems"
+        count = len(instance) if isinstance(instance, list) else 0
+        unit = "item" if count == 1 else "items"
+        return f"{count} {unit}; expected " + (f"at least {limit}" if least else f"at most {limit}")
+    if validator in ("minLength", "maxLength"):
+        size = len(instance) if isinstance(instance, str) else 0
+        word = "at least" if validator == "minLength" else "at most"
+        return f"text of {size} characters; expected {word} {limit}"
+    words = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "exclusiveMinimum": "more than",
+        "exclusiveMaximum": "less than",
+    }
+    return f"{instance} is out of range; expected {words[validator]} {limit}"
+
+
+def _type_names(error: ValidationError) -> list[str]:
+    if error.validator == "type":
+        expected: Any = error.validator_value
+        return [expected] if isinstance(expected, str) else list(expected)
+    names: list[str] = []
+    for sub in error.context or []:
+        for name in _type_names(sub):
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def _pattern(error: ValidationError) -> str:
     pattern = str(error.validator_value)
+    if pattern in PATTERN_WORDS:
+        return PATTERN_WORDS[pattern]
     if "0-9a-fA-F]{8}" in pattern:
         return _PATTERN_WORDS["guid"]
     if pattern.startswith("^[a-z][a-z0-9-]"):

@@ -1,29 +1,41 @@
-"""Spec files to desired runs: find, load, validate, render, digest.
+"""Spec files to desired runs: find, load, validate, expand, render, check the whole repository.
 
 An edge (it reads files) that composes the pure steps: ``documents`` parses YAML with positions,
-``schema`` validates against ``schemas/execution.v1.json``, ``render`` runs the templates and
-``digest`` fingerprints the result. Every problem in every file is collected; the caller gets
-either desired runs or the complete list of located diagnostics.
+``schema`` validates each document against ``schemas/execution.v1.json`` (generated from
+``spec_model``), the pydantic models are built from the validated data, ``expand`` applies set
+defaults, matrices, aliases, variables and templates, and ``graph`` checks ``dependsOn`` across
+every file. Every problem in every file is collected; the caller gets the desired runs and the
+complete list of located diagnostics (an empty list means the specs are valid).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.digest import compute_digest
-from reconciler.documents import Document, display_path, iter_yaml_files, load_file
-from reconciler.model import DesiredRun, Diagnostic, Location, PathPart, RunRequest
-from reconciler.render import Renderer
-from reconciler.schema import make_validator, validate_document
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
-API_VERSION = "reconciler/v1"
-KINDS = ("Execution",)
+from reconciler.documents import Document, display_path, iter_yaml_files, load_file
+from reconciler.expand import Expanded, SpecContext, expand, missing_message
+from reconciler.graph import check_dependencies
+from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.schema import make_validator, validate_document
+from reconciler.spec_model import (
+    API_VERSION,
+    KINDS,
+    ExecutionDocument,
+    ExecutionSetDocument,
+    kind_schema,
+)
+
 SCHEMA_FILE = "execution.v1.json"
+
+__all__ = ["API_VERSION", "KINDS", "LoadResult", "SpecContext", "load_desired", "spec_paths"]
 
 
 @dataclass
@@ -46,115 +58,154 @@ def schema_path() -> Path:
 
 @cache
 def load_schema() -> dict[str, Any]:
-    """The execution schema as a dict (read once per process)."""
+    """The spec schema as a dict (read once per process)."""
     data: dict[str, Any] = json.loads(schema_path().read_text(encoding="utf-8"))
     return data
 
 
-def load_desired(paths: Sequence[Path], *, root: Path) -> LoadResult:
-    """Load every spec under ``paths``; names and positions are shown relative to ``root``."""
+@cache
+def _validators() -> dict[str, Draft202012Validator]:
+    schema = load_schema()
+    return {kind: make_validator(kind_schema(schema, kind)) for kind in KINDS}
+
+
+def load_desired(
+    paths: Sequence[Path], *, root: Path, context: SpecContext | None = None
+) -> LoadResult:
+    """Load every spec under ``paths``; names and positions are shown relative to ``root``.
+
+    ``context`` carries what lies outside the spec files: config and environment variables,
+    aliases, allow-listed environment variables, git facts and ``--var`` overrides.
+    """
+    context = context or SpecContext()
     result = LoadResult()
-    validator = make_validator(load_schema())
-    seen: dict[str, Location] = {}
-    missing = [p for p in paths if not p.exists()]
-    for path in missing:
+    sink: list[Diagnostic] = []
+    for path in (p for p in paths if not p.exists()):
         location = Location(file=display_path(path, root))
-        result.diagnostics.append(
+        sink.append(
             Diagnostic(location=location, message="no such file or folder; expected spec files")
         )
+    expanded: list[Expanded] = []
+    seen: dict[str, Location] = {}
+    known: set[str] = set()
     for path in iter_yaml_files(p for p in paths if p.exists()):
         result.files += 1
         documents, problems = load_file(path, shown_as=display_path(path, root))
-        result.diagnostics.extend(problems)
+        sink.extend(problems)
         for document in documents:
-            run = _desired_run(document, validator, result.diagnostics)
-            if run is None:
-                continue
-            first = seen.get(run.name)
-            if first is not None:
-                result.diagnostics.append(_duplicate(document, run.name, first))
-                continue
-            seen[run.name] = run.source
-            result.runs.append(run)
-    result.diagnostics.sort(key=lambda d: (d.location.file, d.location.line, d.location.col))
-    result.runs.sort(key=lambda r: r.name)
+            for item in _expand_document(document, context, sink, known):
+                first = seen.get(item.run.name)
+                if first is not None:
+                    sink.append(_duplicate(item, first))
+                    continue
+                seen[item.run.name] = item.run.source
+                expanded.append(item)
+    problems, bad = check_dependencies(expanded, known)
+    sink.extend(problems)
+    result.diagnostics = sorted(
+        dict.fromkeys(sink), key=lambda d: (d.location.file, d.location.line, d.location.col)
+    )
+    result.runs = sorted(
+        (item.run for item in expanded if item.run.name not in bad), key=lambda r: r.name
+    )
     return result
 
 
-def _desired_run(document: Document, validator: Any, sink: list[Diagnostic]) -> DesiredRun | None:
+def _expand_document(
+    document: Document, context: SpecContext, sink: list[Diagnostic], known: set[str]
+) -> list[Expanded]:
     data = document.data
     if not isinstance(data, dict):
         message = "expected a mapping with apiVersion, kind, metadata and spec"
         sink.append(Diagnostic(location=document.locate([]), message=message))
-        return None
+        return []
     header = _check_header(document, data)
     if header:
         sink.extend(header)
-        return None
-    problems = validate_document(validator, document)
+        return []
+    problems = validate_document(_validators()[str(data["kind"])], document)
     if problems:
         sink.extend(problems)
-        return None
-    return _render(document, data, sink)
+        sink.extend(_missing_targets(document, data))
+        return []
+    model: ExecutionDocument | ExecutionSetDocument
+    try:
+        if data["kind"] == "Execution":
+            model = ExecutionDocument.model_validate(data)
+        else:
+            model = ExecutionSetDocument.model_validate(data)
+    except ValidationError as exc:
+        # The schema is generated from these models, so this is a bug in reconciler, not the
+        # spec; say so instead of pretending the user made a mistake.
+        first = exc.errors()[0]
+        where: list[PathPart] = list(first["loc"])
+        message = (
+            f"internal error: the spec passed the schema but not the model ({first['msg']}); "
+            "expected these to agree, please report this"
+        )
+        sink.append(Diagnostic(location=document.locate(where), message=message))
+        return []
+    runs, problems, names = expand(
+        model, context, document.locate, lambda path: document.locate(path, key=True)
+    )
+    sink.extend(problems)
+    known.update(names)
+    return runs
 
 
-def _check_header(document: Document, data: dict[str, Any]) -> list[Diagnostic]:
+def _check_header(document: Document, data: Mapping[str, Any]) -> list[Diagnostic]:
     problems = []
     version = data.get("apiVersion")
-    if version is not None and version != API_VERSION:
+    if version != API_VERSION:
+        where: list[PathPart] = ["apiVersion"] if "apiVersion" in data else []
+        what = f'unsupported version "{version}"' if version is not None else "missing"
         problems.append(
             Diagnostic(
-                location=document.locate(["apiVersion"]),
-                message=f'apiVersion: unsupported version "{version}"; supported: "{API_VERSION}"',
+                location=document.locate(where),
+                message=f'apiVersion: {what}; supported: "{API_VERSION}"',
                 path="$.apiVersion",
             )
         )
     kind = data.get("kind")
-    if kind is not None and kind not in KINDS:
+    if kind not in KINDS:
+        where = ["kind"] if "kind" in data else []
+        what = f'unsupported kind "{kind}"' if kind is not None else "missing"
         supported = ", ".join(f'"{k}"' for k in KINDS)
         problems.append(
             Diagnostic(
-                location=document.locate(["kind"]),
-                message=f'kind: unsupported kind "{kind}"; supported: {supported}',
+                location=document.locate(where),
+                message=f"kind: {what}; supported: {supported}",
                 path="$.kind",
             )
         )
     return problems
 
 
-def _render(document: Document, data: dict[str, Any], sink: list[Diagnostic]) -> DesiredRun | None:
-    name = str(data["metadata"]["name"])
-    spec = data["spec"]
-    context = {"vars": spec.get("vars") or {}, "name": name}
-    renderer = Renderer(context, lambda path: document.locate(path))
-    dynamic = {
-        key: renderer.value(value, ["spec", "dynamicProperties", key])
-        for key, value in (spec.get("dynamicProperties") or {}).items()
-    }
-    process: dict[str, dict[str, Any]] = {}
-    for index, item in enumerate(spec.get("processProperties") or []):
-        base: list[PathPart] = ["spec", "processProperties", index, "values"]
-        values = {k: renderer.value(v, [*base, k]) for k, v in item["values"].items()}
-        process.setdefault(str(item["componentId"]).lower(), {}).update(values)
-    if renderer.diagnostics:
-        sink.extend(renderer.diagnostics)
-        return None
-    request = RunRequest(
-        process_id=str(spec["processId"]).lower(),
-        atom_id=str(spec["atomId"]).lower(),
-        dynamic_properties=dynamic,
-        process_properties=process,
-    )
-    source = document.locate(["metadata", "name"])
-    return DesiredRun(name=name, request=request, digest=compute_digest(request), source=source)
+def _missing_targets(document: Document, data: Mapping[str, Any]) -> list[Diagnostic]:
+    """Report a missing process or runtime even when other schema errors stop the document."""
+    spec = data.get("spec")
+    if data.get("kind") != "Execution" or not isinstance(spec, dict):
+        return []
+    problems = []
+    for what, keys in (("process", ("processId", "process")), ("runtime", ("atomId", "runtime"))):
+        if not any(key in spec for key in keys):
+            location = document.locate(["spec"], key=True)
+            problems.append(
+                Diagnostic(
+                    location=location,
+                    message=missing_message(["spec"], what),
+                    path=f"$.spec.{keys[0]}",
+                )
+            )
+    return problems
 
 
-def _duplicate(document: Document, name: str, first: Location) -> Diagnostic:
+def _duplicate(item: Expanded, first: Location) -> Diagnostic:
     return Diagnostic(
-        location=document.locate(["metadata", "name"]),
-        message=f'metadata.name: duplicate execution name "{name}", first defined at {first}; '
-        "expected names unique across the repository",
-        path="$.metadata.name",
+        location=item.run.source,
+        message=f'{item.name_field}: duplicate execution name "{item.run.name}", first defined at '
+        f"{first}; expected names unique across the repository",
+        path="$." + item.name_field,
     )
 
 

@@ -26,6 +26,27 @@ spec:
   vars: {a: 1}
 """
 
+VALID_SET = """\
+apiVersion: reconciler/v1
+kind: ExecutionSet
+metadata: {name: regions, labels: {team: a}}
+spec:
+  defaults:
+    processId: 789abcde-f012-3456-789a-bcdef0123456
+    runtime: cloud
+    dynamicProperties: {R: "{{ matrix.region }}"}
+    policy: {run: always, timeout: 30m, retries: {count: 1, on: [ERROR]}}
+  matrix:
+    region: [eu, us]
+  executions:
+    - name: "orders-{{ matrix.region }}"
+      dependsOn: ["extract-{{ matrix.region }}"]
+      processProperties:
+        456789ab-cdef-0123-4567-89abcdef0123: {k: v}
+    - name: "extract-{{ matrix.region }}"
+      atomId: 3456789a-bcde-f012-3456-789abcdef012
+"""
+
 yaml_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
 )
@@ -62,6 +83,32 @@ def test_random_bytes(data: bytes) -> None:
 @given(st.integers(0, len(VALID) - 1), st.integers(0, 40), st.text(max_size=12))
 def test_mutated_valid_spec(start: int, length: int, insert: str) -> None:
     _load(VALID[:start] + insert + VALID[start + length :])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(VALID_SET) - 1), st.integers(0, 40), st.text(max_size=12))
+def test_mutated_valid_set(start: int, length: int, insert: str) -> None:
+    _load(VALID_SET[:start] + insert + VALID_SET[start + length :])
+
+
+SET_KEYS = ["defaults", "matrix", "executions", "processId", "dependsOn", "policy", "name", "x"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["Execution", "ExecutionSet"]),
+    st.dictionaries(st.sampled_from(SET_KEYS), yaml_values),
+    st.lists(st.dictionaries(st.sampled_from(SET_KEYS), yaml_values), max_size=3),
+)
+def test_structured_garbage_in_known_kinds(
+    kind: str, spec: dict[str, object], executions: list[dict[str, object]]
+) -> None:
+    import json
+
+    if kind == "ExecutionSet":
+        spec = {**spec, "executions": executions}
+    document = {"apiVersion": "reconciler/v1", "kind": kind, "metadata": {"name": "a"}}
+    _load(json.dumps({**document, "spec": spec}, default=str))
 
 
 @settings(max_examples=200, deadline=None)
