@@ -27,13 +27,14 @@ from reconciler.artifacts import write_apply_artifacts
 from reconciler.backoff import Backoff
 from reconciler.boomi.client import BoomiClient, ClientOptions
 from reconciler.clock import SystemClock
-from reconciler.config import Settings, load_settings
+from reconciler.config import Settings, load_settings, parse_overrides
 from reconciler.engine import ApplyOptions, Engine
 from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
+from reconciler.gitctx import git_facts
 from reconciler.model import ApplyResult, Phase, Plan
 from reconciler.planner import Selection, build_plan
 from reconciler.secrets import EnvSecrets, credentials_from_env
-from reconciler.specs import load_desired, spec_paths
+from reconciler.specs import SpecContext, load_desired, spec_paths
 from reconciler.state import StateStore
 
 
@@ -66,14 +67,40 @@ class _Interrupted(Exception):
     help="Path of reconciler.yaml (default: the nearest one in this folder or its parents).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--env",
+    "environment",
+    metavar="NAME",
+    help="Environment from reconciler.yaml (default: $RECONCILER_ENV, then defaultEnvironment).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, config_path: Path | None, debug: bool, environment: str | None) -> None:
     """Run Boomi integration processes the GitOps way."""
-    ctx.obj = {"config": config_path, "debug": debug}
+    ctx.obj = {"config": config_path, "debug": debug, "env": environment}
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return load_settings(ctx.obj["config"], Path.cwd(), os.environ)
+    return load_settings(ctx.obj["config"], Path.cwd(), os.environ, ctx.obj.get("env"))
+
+
+def _store_vars(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
+    ctx.ensure_object(dict)["vars"] = values
+
+
+_VAR_OPTION = click.option(
+    "--var",
+    multiple=True,
+    metavar="KEY=VALUE",
+    expose_value=False,
+    callback=_store_vars,
+    help="Set a template variable (vars.KEY), over every other source. Repeatable.",
+)
+
+
+def _spec_context(ctx: click.Context, settings: Settings) -> SpecContext:
+    overrides = parse_overrides(ctx.obj.get("vars", ()))
+    git = git_facts(os.environ, settings.root).as_context()
+    return settings.spec_context(os.environ, git=git, overrides=overrides)
 
 
 def _echo(text: str, *, err: bool = False) -> None:
@@ -85,11 +112,16 @@ def _echo(text: str, *, err: bool = False) -> None:
 @click.option(
     "--output", type=click.Choice(["text", "github", "json"]), default="text", show_default=True
 )
+@_VAR_OPTION
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     """Check spec files (default: the configured specs folder) against the schema."""
     settings = _settings(ctx)
-    loaded = load_desired(spec_paths(paths, settings.specs_dir), root=Path.cwd())
+    loaded = load_desired(
+        spec_paths(paths, settings.specs_dir),
+        root=Path.cwd(),
+        context=_spec_context(ctx, settings),
+    )
     if output == "json":
         _echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:
@@ -103,11 +135,13 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     return ExitCode.OK
 
 
-def _load_plan(settings: Settings, selection: Selection | None = None) -> tuple[Plan, StateStore]:
-    loaded = load_desired([settings.specs_dir], root=Path.cwd())
+def _load_plan(
+    settings: Settings, selection: Selection | None = None, context: SpecContext | None = None
+) -> tuple[Plan, StateStore]:
+    loaded = load_desired([settings.specs_dir], root=Path.cwd(), context=context)
     if loaded.diagnostics:
         raise InvalidSpecs(loaded.diagnostics)
-    store = StateStore(settings.state_dir)
+    store = StateStore(settings.state_dir, settings.environment)
     the_plan = build_plan(
         loaded.runs, store.snapshot(), environment=store.environment, selection=selection
     )
@@ -128,10 +162,12 @@ _SELECT_HELP = (
     "--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 0 when none."
 )
 @click.option("--select", "select", multiple=True, help=_SELECT_HELP)
+@_VAR_OPTION
 @click.pass_context
 def plan(ctx: click.Context, output: str, detailed_exitcode: bool, select: tuple[str, ...]) -> int:
     """Show what apply would do, and why. Needs no credentials and no network."""
-    the_plan, _ = _load_plan(_settings(ctx), Selection(patterns=select))
+    settings = _settings(ctx)
+    the_plan, _ = _load_plan(settings, Selection(patterns=select), _spec_context(ctx, settings))
     renderers: dict[str, Callable[[Plan], str]] = {
         "text": report.plan_text,
         "markdown": report.plan_markdown,
@@ -168,6 +204,7 @@ def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     metavar="NAME",
     help="Submit NAME again although its earlier submit is unresolved (it may run twice).",
 )
+@_VAR_OPTION
 @click.pass_context
 def apply(
     ctx: click.Context, select: tuple[str, ...], adopt: tuple[str, ...], resubmit: tuple[str, ...]
@@ -175,9 +212,9 @@ def apply(
     """Submit pending runs, poll them to a final status, save state and artifacts."""
     settings = _settings(ctx)
     selection = Selection(patterns=select, adopt=_adoptions(adopt), resubmit=resubmit)
-    store = StateStore(settings.state_dir)
+    store = StateStore(settings.state_dir, settings.environment)
     with store.lock(command="reconciler apply"):
-        the_plan, store = _load_plan(settings, selection)
+        the_plan, store = _load_plan(settings, selection, _spec_context(ctx, settings))
         _echo(report.plan_text(the_plan))
         if not the_plan.has_changes:
             _echo("Nothing to apply.")
@@ -229,7 +266,7 @@ def _client(settings: Settings) -> BoomiClient:
 def cancel(ctx: click.Context, name: str) -> int:
     """Cancel the running execution NAME on the platform."""
     settings = _settings(ctx)
-    store = StateStore(settings.state_dir)
+    store = StateStore(settings.state_dir, settings.environment)
     entry = store.snapshot().get(name)
     if entry is None or entry.phase is not Phase.SUBMITTED:
         what = "has no recorded state" if entry is None else f"is {entry.phase.value}"
@@ -267,7 +304,7 @@ def state() -> None:
 def unlock(ctx: click.Context) -> int:
     """Release the apply lock if no live process holds it."""
     settings = _settings(ctx)
-    _echo(StateStore(settings.state_dir).unlock())
+    _echo(StateStore(settings.state_dir, settings.environment).unlock())
     return ExitCode.OK
 
 
@@ -320,7 +357,7 @@ def _run_interruptible(work: Any, cleanup: Callable[[], Any]) -> ApplyResult:
 def status(ctx: click.Context) -> int:
     """Show the recorded state of every execution."""
     settings = _settings(ctx)
-    store = StateStore(settings.state_dir)
+    store = StateStore(settings.state_dir, settings.environment)
     _echo(report.status_text(store.snapshot(), store.environment))
     return ExitCode.OK
 
@@ -336,7 +373,7 @@ def sim() -> None:
 @click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
 def serve(world: Path | None, port: int, time_scale: float) -> int:
     """Serve the simulator on loopback; print its URL, account and credentials."""
-    from reconciler.sim import serve as sim_serve  # lazy: uvicorn only when asked
+    import reconciler.sim.serve as sim_serve  # lazy: uvicorn only when asked
     from reconciler.sim.world import WorldError, load_world
 
     try:

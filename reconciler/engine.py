@@ -149,8 +149,8 @@ class Engine:
         try:
             results = list(await asyncio.gather(*tasks))
         except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
+            # gather has already cancelled every task once; a second cancel would cut short
+            # the bounded wait that lets a POST already on the wire record its requestId.
             await asyncio.gather(*tasks, return_exceptions=True)
             self._progress("*", "interrupted; state saved, the next apply resumes")
             raise
@@ -255,8 +255,11 @@ class Engine:
             # The POST may already be on the wire: let it finish (bounded) so its requestId is
             # recorded, then stop. If it does not finish, the intent stays and the next apply
             # resolves it by query rather than submitting again.
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
-                await asyncio.wait_for(task, self._options.shield_seconds)
+            # asyncio.wait (unlike wait_for) never cancels the task it waits for.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task}, timeout=self._options.shield_seconds)
+            if not task.done():
+                task.cancel()
             raise
 
     async def _post(self, intent: StateEntry, request: ResolvedRequest, meter: Meter) -> StateEntry:

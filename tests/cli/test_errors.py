@@ -38,7 +38,7 @@ def test_schema_violation(workspace: Path, sim: Admin, run_cli: Run, command: st
         "789abcde-f012-3456-789a-bcdef0123456 (8-4-4-4-12 hexadecimal digits)",
         "error: 1 problem found",
     ]
-    assert not (workspace / "state").exists()
+    assert not (workspace / "state" / "default").exists()
 
 
 def test_validate_reports_all_files_and_formats(workspace: Path, run_cli: Run) -> None:
@@ -95,8 +95,7 @@ def test_bad_config_is_located(workspace: Path, run_cli: Run) -> None:
     result = run_cli("plan")
     assert result.code == 1
     assert result.err.splitlines()[0] == (
-        "reconciler.yaml:11:3: apply.concurency: unknown setting; expected one of the documented "
-        "settings (see docs/config.md)"
+        'reconciler.yaml:9:3: apply.concurency: unknown setting; did you mean "concurrency"?'
     )
 
 

@@ -46,9 +46,10 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            process.communicate(timeout=10)  # also closes the pipes
         except subprocess.TimeoutExpired:  # pragma: no cover - diagnostic only
             process.kill()
+            process.communicate()
             raise
 
 

@@ -1,0 +1,137 @@
+"""GitHub Actions integration: workflow commands, job summary and step outputs.
+
+An edge, active when ``GITHUB_ACTIONS=true``. Builds workflow-command lines (annotations,
+groups, masks) with the documented escaping, so a platform message can never inject a
+command of its own, caps annotations (GitHub shows about ten per step) and writes
+``$GITHUB_STEP_SUMMARY`` (1 MiB per step) and ``$GITHUB_OUTPUT`` in their documented formats
+(practices.md A2, A3). The environment arrives as a mapping; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.model import Diagnostic
+
+ANNOTATION_LIMIT = 10
+SUMMARY_LIMIT = 1024 * 1024
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message (``%``, CR, LF), as the runner expects."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow command's property value (also ``:`` and ``,``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    title: str | None = None,
+) -> str:
+    """One ``::error file=…,line=…::message`` line."""
+    props = []
+    if file:
+        props.append(f"file={escape_property(file)}")
+    if line:
+        props.append(f"line={line}")
+    if col:
+        props.append(f"col={col}")
+    if title:
+        props.append(f"title={escape_property(title)}")
+    joined = " " + ",".join(props) if props else ""
+    return f"::{level}{joined}::{escape_data(message)}"
+
+
+def diagnostic_annotations(diagnostics: Sequence[Diagnostic]) -> list[str]:
+    """Error annotations for spec problems, capped, with a note about the rest."""
+    lines = [
+        annotation(
+            "error", d.message, file=d.location.file, line=d.location.line, col=d.location.col
+        )
+        for d in diagnostics[:ANNOTATION_LIMIT]
+    ]
+    hidden = len(diagnostics) - ANNOTATION_LIMIT
+    if hidden > 0:
+        lines.append(
+            annotation("warning", f"{hidden} more problems not annotated; see the job log")
+        )
+    return lines
+
+
+def mask(value: str) -> str:
+    """``::add-mask::`` for a secret value, so the runner hides it in every later log line."""
+    return f"::add-mask::{escape_data(value)}"
+
+
+def stop_commands(text: str) -> tuple[str, str, str]:
+    """Wrap untrusted text so the runner cannot read workflow commands inside it.
+
+    Returns the opening line, the text and the closing line; the token is random per call.
+    """
+    token = uuid.uuid4().hex
+    return f"::stop-commands::{token}", text, f"::{token}::"
+
+
+def group(title: str) -> str:
+    """Open a collapsible log group."""
+    return f"::group::{escape_data(title)}"
+
+
+def endgroup() -> str:
+    """Close the current log group."""
+    return "::endgroup::"
+
+
+@dataclass(frozen=True)
+class Actions:
+    """Where this job's summary and outputs go (from the runner's environment)."""
+
+    summary_path: Path | None
+    output_path: Path | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Actions | None:
+        """The Actions context, or None outside GitHub Actions."""
+        if environ.get("GITHUB_ACTIONS") != "true":
+            return None
+        summary = environ.get("GITHUB_STEP_SUMMARY")
+        output = environ.get("GITHUB_OUTPUT")
+        return cls(
+            summary_path=Path(summary) if summary else None,
+            output_path=Path(output) if output else None,
+        )
+
+    def append_summary(self, markdown: str) -> None:
+        """Append markdown to the job summary, truncated below the 1 MiB step limit."""
+        if self.summary_path is None:
+            return
+        data = markdown.encode("utf-8")
+        if len(data) > SUMMARY_LIMIT - 1024:
+            note = "\n\n_… truncated: the full text is in the uploaded artifacts._\n"
+            cut = data[: SUMMARY_LIMIT - 1024].decode("utf-8", errors="ignore")
+            markdown = cut + note
+        with self.summary_path.open("a", encoding="utf-8") as handle:
+            handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+    def set_outputs(self, outputs: Iterable[tuple[str, str]]) -> None:
+        """Write step outputs; multi-line values use the heredoc form with a random delimiter."""
+        if self.output_path is None:
+            return
+        with self.output_path.open("a", encoding="utf-8") as handle:
+            for name, value in outputs:
+                if "\n" in value or "\r" in value:
+                    delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+                else:
+                    handle.write(f"{name}={value}\n")
