@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest clean
+.PHONY: demo test lint typecheck layers pytest clean schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ demo: $(STAMP)
 test: lint typecheck layers pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconciler tests bench
-	$(BIN)/ruff format --check reconciler tests bench
+	$(BIN)/ruff check reconciler tests
+	$(BIN)/ruff format --check reconciler tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy reconciler
@@ -32,3 +32,6 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+
+schema: $(STAMP)
+	$(BIN)/python -m reconciler.schemagen

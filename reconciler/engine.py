@@ -297,8 +297,10 @@ class Engine:
             found = await self._find(entry, meter)
             if isinstance(found, StateEntry):
                 return found
-            if self._clock.monotonic() >= deadline:
-                return entry
+            # Several candidates stay ambiguous however long we wait; none may yet appear.
+            if not found.startswith("no run") or self._clock.monotonic() >= deadline:
+                self._progress(entry.name, f"unknown: {found}")
+                return self._save(entry.model_copy(update={"message": f"{message}; {found}"}))
             await self._clock.sleep(self._delay(polls))
             polls += 1
 

@@ -34,6 +34,7 @@ apply:
   pollInitial: 0.05
   pollMax: 0.2
   timeout: 30
+  recordTimeout: 2
 """
 
 
@@ -159,3 +160,8 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code=int(code or 0), out=captured.out, err=captured.err)
 
     return run
+
+
+def set_faults(admin: Admin, faults: list[dict[str, Any]]) -> None:
+    response = httpx.post(f"{admin.url}/faults", json={"faults": faults})
+    response.raise_for_status()

@@ -1,0 +1,178 @@
+"""Issues 3 and 5: faults, ambiguous submits, adoption, retries, dependencies, the lock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from reconciler.state import StateStore
+from tests.conftest import (
+    INVOICES,
+    ORDERS,
+    PROD_ATOM,
+    Admin,
+    CliResult,
+    build_tree,
+    set_faults,
+    spec,
+)
+
+Run = Callable[..., CliResult]
+
+
+def _state(root: Path, name: str) -> dict[str, object]:
+    data = json.loads((root / "state" / "default" / f"{name}.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_503_burst_on_submit_is_retried_and_submits_once(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    set_faults(sim, [{"endpoint": "executionRequest", "kind": "error", "status": 503, "count": 2}])
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    result = run_cli("apply")
+    assert result.code == 0, result.err
+    assert len(sim.submissions()) == 1
+    assert _state(workspace, "o")["status"] == "COMPLETE"
+
+
+def test_dropped_response_after_processing_is_adopted_not_resubmitted(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    set_faults(sim, [{"endpoint": "executionRequest", "kind": "drop", "count": 1}])
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    result = run_cli("apply")
+    assert result.code == 0, result.err
+    assert "o: unknown: POST /ExecutionRequest: RemoteProtocolError" in result.err
+    assert "o: adopted execution-" in result.err
+    state = _state(workspace, "o")
+    assert (state["adopted"], state["status"]) == (True, "COMPLETE")
+    assert len(sim.submissions()) == 1
+    assert run_cli("apply").code == 0
+    assert len(sim.submissions()) == 1
+
+
+def test_ambiguous_submit_with_two_candidates_stays_unknown(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    # Another client starts the same process on the same runtime: two candidates, no guess.
+    build_tree(workspace, {"specs/other.yaml": spec("other", ORDERS, PROD_ATOM, {"X": "1"})})
+    assert run_cli("apply").code == 0
+    (workspace / "state" / "default" / "other.json").unlink()  # unknown to this state now
+    (workspace / "specs" / "other.yaml").unlink()
+    set_faults(sim, [{"endpoint": "executionRequest", "kind": "drop", "count": 1}])
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    result = run_cli("apply")
+    assert result.code == 4
+    assert "2 runs could be this submit" in result.err
+    assert _state(workspace, "o")["phase"] == "unknown"
+    again = run_cli("apply")
+    assert again.code == 4
+    assert len(sim.submissions()) == 2  # never resubmitted on its own
+    chosen = str(sim.submissions()[1]["executionId"])
+    adopted = run_cli("apply", "--adopt", f"o={chosen}")
+    assert adopted.code == 0, adopted.err
+    assert _state(workspace, "o")["execution_id"] == chosen
+    assert len(sim.submissions()) == 2
+
+
+def test_intent_without_request_id_is_resolved_by_query(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    """A crash between the intent and the requestId: the run is found, not resubmitted."""
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    assert run_cli("apply").code == 0
+    path = workspace / "state" / "default" / "o.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in (
+        "request_id",
+        "execution_id",
+        "status",
+        "submitted_at",
+        "execution_time",
+        "finished_at",
+        "duration_ms",
+    ):
+        data.pop(key, None)
+    data["phase"] = "intent"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    plan = run_cli("plan")
+    assert "!  o          unknown  a submit began" in plan.out
+    result = run_cli("apply")
+    assert result.code == 0, result.err
+    assert _state(workspace, "o")["status"] == "COMPLETE"
+    assert len(sim.submissions()) == 1
+
+
+def test_resubmit_is_the_explicit_way_out(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    set_faults(
+        sim, [{"endpoint": "executionRequest", "kind": "error", "status": 500, "count": 1}]
+    )  # 500 before processing: nothing ran, but we cannot know
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    result = run_cli("apply")
+    assert result.code == 4
+    assert "no run of this process on this runtime since" in result.err
+    assert sim.submissions() == []
+    resubmitted = run_cli("apply", "--resubmit", "o")
+    assert resubmitted.code == 0, resubmitted.err
+    assert len(sim.submissions()) == 1
+
+
+def test_retries_named_statuses_and_records_every_attempt(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    text = spec("inv", INVOICES, PROD_ATOM) + "  policy:\n    retries: {count: 2, on: [ERROR]}\n"
+    build_tree(workspace, {"specs/inv.yaml": text})
+    result = run_cli("apply")
+    assert result.code == 3
+    assert "inv: retry 1 of 2" in result.err
+    assert "inv: retry 2 of 2" in result.err
+    state = _state(workspace, "inv")
+    assert (state["attempts"], state["status"]) == (3, "ERROR")
+    history = state["history"]
+    assert isinstance(history, list)
+    assert [h["status"] for h in history] == ["ERROR", "ERROR"]
+    assert len(sim.submissions()) == 3
+    assert run_cli("apply").code == 0  # retries exhausted: up to date, nothing submitted
+    assert len(sim.submissions()) == 3
+
+
+def test_dependency_chain_and_diamond(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    def dep(name: str, *deps: str, process: str = ORDERS) -> str:
+        return spec(name, process, PROD_ATOM, {"N": name}) + f"  dependsOn: {list(deps)}\n"
+
+    build_tree(
+        workspace,
+        {
+            "specs/a.yaml": spec("a", ORDERS, PROD_ATOM, {"N": "a"}),
+            "specs/b.yaml": dep("b", "a"),
+            "specs/c.yaml": dep("c", "a"),
+            "specs/d.yaml": dep("d", "b", "c"),
+            "specs/bad.yaml": spec("bad", INVOICES, PROD_ATOM),
+            "specs/after-bad.yaml": dep("after-bad", "bad"),
+        },
+    )
+    plan = run_cli("plan")
+    assert ".  d          wait    never run; runs after b, c succeed" in plan.out
+    result = run_cli("apply")
+    assert result.code == 3
+    order = [s["properties"]["dynamic"].get("N") for s in sim.submissions()]
+    assert order.index("a") < order.index("b") < order.index("d")
+    assert order.index("c") < order.index("d")
+    assert "after-bad: not run: dependency bad ended ERROR" in result.err
+    assert "after-bad" not in order
+    assert not (workspace / "state" / "default" / "after-bad.json").exists()
+
+
+def test_concurrent_apply_is_refused_by_the_lock(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    store = StateStore(workspace / "state")
+    with store.lock(command="reconciler apply (other)"):
+        result = run_cli("apply")
+    assert result.code == 1
+    assert "error: state is locked by another apply: pid " in result.err
+    assert "(reconciler apply (other))" in result.err
+    assert sim.submissions() == []
+    assert run_cli("state", "unlock").out.strip() == "The lock was free; nothing to do."
