@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from reconciler import __version__, report
+from reconciler import __version__, github, report
 from reconciler.artifacts import write_apply_artifacts
 from reconciler.backoff import Backoff
 from reconciler.boomi.client import BoomiClient, ClientOptions
@@ -31,7 +31,7 @@ from reconciler.config import Settings, load_settings, parse_overrides
 from reconciler.engine import ApplyOptions, Engine
 from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
 from reconciler.gitctx import git_facts
-from reconciler.model import ApplyResult, Phase, Plan
+from reconciler.model import ActionKind, ApplyResult, Phase, Plan
 from reconciler.planner import Selection, build_plan
 from reconciler.secrets import EnvSecrets, credentials_from_env
 from reconciler.specs import SpecContext, load_desired, spec_paths
@@ -174,6 +174,12 @@ def plan(ctx: click.Context, output: str, detailed_exitcode: bool, select: tuple
         "json": report.plan_json,
     }
     _echo(renderers[output](the_plan).rstrip("\n"))
+    actions = github.Actions.from_env(os.environ)
+    if actions is not None:
+        actions.append_summary(report.plan_markdown(the_plan))
+        counts = {kind.value: the_plan.count(kind) for kind in ActionKind}
+        plan_json = report.plan_json(the_plan)
+        actions.set_outputs(github.plan_outputs(plan_json, counts, the_plan.has_changes))
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 
@@ -234,6 +240,13 @@ def apply(
             ),
             progress=_progress,
         )
+        actions = github.Actions.from_env(os.environ)
+        if actions is not None:  # hide every secret value this apply resolves (practices A3)
+            secrets = EnvSecrets(os.environ)
+            for action in the_plan.actions:
+                if action.desired is not None:
+                    for value in secrets.values(action.desired.request):
+                        _echo(github.mask(value))
         result = _run_interruptible(engine.apply(the_plan), client.aclose)
         entries = store.snapshot()
     stats = {
@@ -245,6 +258,17 @@ def apply(
     write_apply_artifacts(settings.artifacts_dir / store.environment, result, entries, stats)
     _echo("")
     _echo(report.apply_text(result))
+    if actions is not None:
+        actions.append_summary(report.summary_markdown(result, stats))
+        failed = [
+            (r.name, r.status or r.outcome.upper(), r.message or "")
+            for r in result.results
+            if r.outcome not in ("success", "skipped")
+        ]
+        for line in github.failed_run_annotations(failed):
+            _echo(line)
+        outcomes = ("success", "failure", "rejected", "unknown", "pending", "skipped")
+        actions.set_outputs([(f"count-{o}", str(result.count(o))) for o in outcomes])  # type: ignore[arg-type]
     return _apply_exit(result)
 
 
@@ -407,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _echo("Aborted.", err=True)
         code = ExitCode.INTERRUPTED
     except InvalidSpecs as exc:
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            _echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))
         _echo(report.diagnostics_text(exc.diagnostics), err=True)
         _echo(f"error: {exc.message}", err=True)
         code = ExitCode.ERROR

@@ -135,3 +135,27 @@ class Actions:
                     handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
                 else:
                     handle.write(f"{name}={value}\n")
+
+
+def plan_outputs(
+    plan_json: str, counts: Mapping[str, int], has_changes: bool
+) -> list[tuple[str, str]]:
+    """Step outputs of ``plan``: has-changes, a count per action, the plan digest."""
+    import hashlib
+
+    digest = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+    outputs = [("has-changes", "true" if has_changes else "false"), ("plan-digest", digest)]
+    outputs += [(f"count-{kind}", str(n)) for kind, n in counts.items()]
+    return outputs
+
+
+def failed_run_annotations(results: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Error annotations for runs that did not succeed: (name, status, platform message)."""
+    lines = [
+        annotation("error", f"{status}: {message}", title=f"reconciler: {name}")
+        for name, status, message in results[:ANNOTATION_LIMIT]
+    ]
+    hidden = len(results) - ANNOTATION_LIMIT
+    if hidden > 0:
+        lines.append(annotation("warning", f"{hidden} more failed runs; see summary.md"))
+    return lines

@@ -1,0 +1,99 @@
+"""Inside GitHub Actions: annotations, step summary, outputs and masks, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reconciler import github
+from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, spec
+
+Run = Callable[..., CliResult]
+
+
+@pytest.fixture
+def actions_env(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    summary, output = workspace.parent / "summary.md", workspace.parent / "output.txt"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    return summary, output
+
+
+def test_plan_writes_summary_and_outputs(
+    workspace: Path, actions_env: tuple[Path, Path], run_cli: Run
+) -> None:
+    summary, output = actions_env
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    result = run_cli("plan")
+    assert result.code == 0
+    assert summary.read_text(encoding="utf-8") == (
+        "### reconciler plan (default)\n\n**1 to submit**\n\n| | Execution | Action | Reason |\n"
+        "|---|---|---|---|\n| + | `o` | submit | never run |\n"
+    )
+    json_plan = run_cli("plan", "--output", "json").out
+    digest = hashlib.sha256(json_plan.encode()).hexdigest()
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == ["has-changes=true", f"plan-digest={digest}", "count-submit=1"]
+    assert "count-noop=0" in lines
+
+
+def test_spec_errors_become_annotations(
+    workspace: Path, actions_env: tuple[Path, Path], run_cli: Run
+) -> None:
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, "nope")})
+    result = run_cli("plan")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        '::error file=specs/o.yaml,line=7,col=11::spec.atomId: "nope" is not valid; expected a '
+        "GUID like 789abcde-f012-3456-789a-bcdef0123456 (8-4-4-4-12 hexadecimal digits)"
+    ]
+
+
+def test_apply_masks_secrets_annotates_failures_and_summarises(
+    workspace: Path,
+    sim: Admin,
+    actions_env: tuple[Path, Path],
+    run_cli: Run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary, output = actions_env
+    monkeypatch.setenv("API_KEY", "s3cr3t")
+    secret_spec = (
+        spec("o", ORDERS, PROD_ATOM) + "  dynamicProperties:\n    K: '{{ secret(\"API_KEY\") }}'\n"
+    )
+    build_tree(
+        workspace, {"specs/o.yaml": secret_spec, "specs/inv.yaml": spec("inv", INVOICES, PROD_ATOM)}
+    )
+    result = run_cli("apply")
+    assert result.code == 3
+    lines = result.out.splitlines()
+    assert "::add-mask::s3cr3t" in lines
+    assert (
+        "::error title=reconciler%3A inv::ERROR: Connector error: SFTP host sftp.erp.example.com "
+        "unreachable (connection timed out)"
+    ) in lines
+    assert "| `inv` | ERROR |" in summary.read_text(encoding="utf-8")
+    assert "count-failure=1" in output.read_text(encoding="utf-8").splitlines()
+
+
+def test_messages_cannot_inject_workflow_commands() -> None:
+    line = github.annotation("error", "bad\n::add-mask::x %", file="a,b:c.yaml", line=3)
+    assert line == "::error file=a%2Cb%3Ac.yaml,line=3::bad%0A::add-mask::x %25"
+    assert len(line.splitlines()) == 1
+    capped = github.failed_run_annotations([(f"r{i}", "ERROR", "m") for i in range(12)])
+    assert len(capped) == 11
+    assert capped[-1] == "::warning::2 more failed runs; see summary.md"
+
+
+def test_multiline_output_uses_a_heredoc(tmp_path: Path) -> None:
+    actions = github.Actions(summary_path=None, output_path=tmp_path / "out")
+    actions.set_outputs([("a", "1"), ("b", "x\ny")])
+    lines = (tmp_path / "out").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "a=1"
+    assert lines[1].startswith("b<<ghadelimiter_")
+    assert lines[2:4] == ["x", "y"]
+    assert lines[4] == lines[1].split("<<", 1)[1]
