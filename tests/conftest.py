@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -165,3 +166,11 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 def set_faults(admin: Admin, faults: list[dict[str, Any]]) -> None:
     response = httpx.post(f"{admin.url}/faults", json={"faults": faults})
     response.raise_for_status()
+
+
+def read_state(root: Path, name: str, environment: str = "default") -> dict[str, Any]:
+    """One execution's state file, parsed."""
+    path = root / "state" / environment / f"{name}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data

@@ -16,16 +16,11 @@ from tests.conftest import (
     Admin,
     CliResult,
     build_tree,
+    read_state,
     spec,
 )
 
 Run = Callable[..., CliResult]
-
-
-def _state(root: Path, name: str) -> dict[str, object]:
-    data = json.loads((root / "state" / "default" / f"{name}.json").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
 
 
 def _three_specs(root: Path) -> None:
@@ -45,7 +40,7 @@ def test_apply_runs_to_final_status_and_records_state(
     _three_specs(workspace)
     result = run_cli("apply")
     assert result.code == 3, result.err  # invoices ends ERROR in the demo world
-    orders = _state(workspace, "orders")
+    orders = read_state(workspace, "orders")
     assert orders["phase"] == "final"
     assert orders["status"] == "COMPLETE"
     assert str(orders["request_id"]).startswith("executionrecord-")
@@ -56,8 +51,8 @@ def test_apply_runs_to_final_status_and_records_state(
         "dynamic_properties": {"DPP_DATE": "orders-1"},
         "process_properties": {},
     }
-    assert _state(workspace, "invoices")["status"] == "ERROR"
-    assert _state(workspace, "inventory")["status"] == "COMPLETE_WARN"
+    assert read_state(workspace, "invoices")["status"] == "ERROR"
+    assert read_state(workspace, "inventory")["status"] == "COMPLETE_WARN"
     lines = result.out.splitlines()
     table = lines[lines.index("EXECUTION  STATUS         DURATION  MESSAGE") :]
     assert [line.split()[:2] for line in table[2:5]] == [
@@ -84,7 +79,7 @@ def test_changed_property_reruns_only_that_execution(
 ) -> None:
     _three_specs(workspace)
     run_cli("apply")
-    first_request = _state(workspace, "orders")["request_id"]
+    first_request = read_state(workspace, "orders")["request_id"]
     build_tree(
         workspace,
         {"specs/orders.yaml": spec("orders", ORDERS, PROD_ATOM, {"DPP_DATE": "{{ name }}-2"})},
@@ -98,8 +93,8 @@ def test_changed_property_reruns_only_that_execution(
     submissions = sim.submissions()
     assert len(submissions) == 4
     assert [s["processId"] for s in submissions].count(ORDERS) == 2
-    assert _state(workspace, "orders")["request_id"] != first_request
-    orders = _state(workspace, "orders")
+    assert read_state(workspace, "orders")["request_id"] != first_request
+    orders = read_state(workspace, "orders")
     assert orders["attempts"] == 1  # attempts count per digest; the earlier one is history
     history = orders["history"]
     assert isinstance(history, list)
@@ -120,10 +115,10 @@ def test_process_not_deployed_fails_alone(workspace: Path, sim: Admin, run_cli: 
         f"customers: rejected: POST /ExecutionRequest: HTTP 400: Process {CUSTOMERS} is not "
         f"deployed to an environment attached to Atom {PROD_ATOM}." in result.err
     )
-    customers = _state(workspace, "customers")
+    customers = read_state(workspace, "customers")
     assert customers["phase"] == "rejected"
     assert "request_id" not in customers
-    assert _state(workspace, "orders")["status"] == "COMPLETE"
+    assert read_state(workspace, "orders")["status"] == "COMPLETE"
     assert len(sim.submissions()) == 1
 
 
@@ -191,5 +186,5 @@ def test_wrong_credentials_stop_the_apply(
     assert result.code == 1
     assert "error: credentials rejected for account demo-AB12CD (HTTP 401)" in result.err
     assert "not-the-token" not in result.err + result.out
-    assert _state(workspace, "orders")["phase"] == "rejected"
+    assert read_state(workspace, "orders")["phase"] == "rejected"
     assert sim.submissions() == []

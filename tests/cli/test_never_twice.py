@@ -14,17 +14,12 @@ from tests.conftest import (
     Admin,
     CliResult,
     build_tree,
+    read_state,
     set_faults,
     spec,
 )
 
 Run = Callable[..., CliResult]
-
-
-def _state(root: Path, name: str) -> dict[str, object]:
-    data = json.loads((root / "state" / "default" / f"{name}.json").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
 
 
 def test_503_burst_on_submit_is_retried_and_submits_once(
@@ -35,7 +30,7 @@ def test_503_burst_on_submit_is_retried_and_submits_once(
     result = run_cli("apply")
     assert result.code == 0, result.err
     assert len(sim.submissions()) == 1
-    assert _state(workspace, "o")["status"] == "COMPLETE"
+    assert read_state(workspace, "o")["status"] == "COMPLETE"
 
 
 def test_dropped_response_after_processing_is_adopted_not_resubmitted(
@@ -47,7 +42,7 @@ def test_dropped_response_after_processing_is_adopted_not_resubmitted(
     assert result.code == 0, result.err
     assert "o: unknown: POST /ExecutionRequest: RemoteProtocolError" in result.err
     assert "o: adopted execution-" in result.err
-    state = _state(workspace, "o")
+    state = read_state(workspace, "o")
     assert (state["adopted"], state["status"]) == (True, "COMPLETE")
     assert len(sim.submissions()) == 1
     assert run_cli("apply").code == 0
@@ -67,14 +62,14 @@ def test_ambiguous_submit_with_two_candidates_stays_unknown(
     result = run_cli("apply")
     assert result.code == 4
     assert "2 runs could be this submit" in result.err
-    assert _state(workspace, "o")["phase"] == "unknown"
+    assert read_state(workspace, "o")["phase"] == "unknown"
     again = run_cli("apply")
     assert again.code == 4
     assert len(sim.submissions()) == 2  # never resubmitted on its own
     chosen = str(sim.submissions()[1]["executionId"])
     adopted = run_cli("apply", "--adopt", f"o={chosen}")
     assert adopted.code == 0, adopted.err
-    assert _state(workspace, "o")["execution_id"] == chosen
+    assert read_state(workspace, "o")["execution_id"] == chosen
     assert len(sim.submissions()) == 2
 
 
@@ -102,7 +97,7 @@ def test_intent_without_request_id_is_resolved_by_query(
     assert "!  o          unknown  a submit began" in plan.out
     result = run_cli("apply")
     assert result.code == 0, result.err
-    assert _state(workspace, "o")["status"] == "COMPLETE"
+    assert read_state(workspace, "o")["status"] == "COMPLETE"
     assert len(sim.submissions()) == 1
 
 
@@ -129,7 +124,7 @@ def test_retries_named_statuses_and_records_every_attempt(
     assert result.code == 3
     assert "inv: retry 1 of 2" in result.err
     assert "inv: retry 2 of 2" in result.err
-    state = _state(workspace, "inv")
+    state = read_state(workspace, "inv")
     assert (state["attempts"], state["status"]) == (3, "ERROR")
     history = state["history"]
     assert isinstance(history, list)
