@@ -10,6 +10,7 @@ never load it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -26,12 +27,13 @@ from reconciler import __version__, github, report
 from reconciler.artifacts import write_apply_artifacts
 from reconciler.backoff import Backoff
 from reconciler.boomi.client import BoomiClient, ClientOptions
+from reconciler.boomi.wire import execution_request_body
 from reconciler.clock import SystemClock
 from reconciler.config import Settings, load_settings, parse_overrides
 from reconciler.engine import ApplyOptions, Engine
 from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
 from reconciler.gitctx import git_facts
-from reconciler.model import ActionKind, ApplyResult, Phase, Plan
+from reconciler.model import ActionKind, ApplyResult, Phase, Plan, PropertyValue, ResolvedRequest
 from reconciler.planner import Selection, build_plan
 from reconciler.secrets import EnvSecrets, credentials_from_env
 from reconciler.specs import SpecContext, load_desired, spec_paths
@@ -374,6 +376,42 @@ def _run_interruptible(work: Any, cleanup: Callable[[], Any]) -> ApplyResult:
             await cleanup()
 
     return asyncio.run(main())
+
+
+@cli.command()
+@_VAR_OPTION
+@click.argument("name")
+@click.pass_context
+def render(ctx: click.Context, name: str) -> int:
+    """Print the exact request body NAME would send (secrets as references) and its digest."""
+    settings = _settings(ctx)
+    loaded = load_desired(
+        [settings.specs_dir], root=Path.cwd(), context=_spec_context(ctx, settings)
+    )
+    if loaded.diagnostics:
+        raise InvalidSpecs(loaded.diagnostics)
+    run = next((r for r in loaded.runs if r.name == name), None)
+    if run is None:
+        names = ", ".join(r.name for r in loaded.runs[:20]) or "none"
+        raise UserError(f"no execution named {name!r}", hint=f"expected one of: {names}")
+    shown = ResolvedRequest.model_validate(
+        {
+            "process_id": run.request.process_id,
+            "atom_id": run.request.atom_id,
+            "dynamic_properties": {k: _shown(v) for k, v in run.request.dynamic_properties.items()},
+            "process_properties": {
+                c: {k: _shown(v) for k, v in values.items()}
+                for c, values in run.request.process_properties.items()
+            },
+        }
+    )
+    _echo(json.dumps(execution_request_body(shown), indent=2, ensure_ascii=False))
+    _echo(f"digest: {run.digest}")
+    return ExitCode.OK
+
+
+def _shown(value: PropertyValue) -> str:
+    return value if isinstance(value, str) else f'{{{{ secret("{value.secret}") }}}}'
 
 
 @cli.command()
