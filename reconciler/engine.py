@@ -55,8 +55,13 @@ from reconciler.model import (
 class PlatformClient(Protocol):
     """What the engine needs from the platform."""
 
-    async def submit(self, request: ResolvedRequest, meter: Meter | None = ...) -> str:
-        """Start a run; return its requestId."""
+    async def submit(
+        self,
+        request: ResolvedRequest,
+        meter: Meter | None = ...,
+        before_send: Callable[[], None] | None = ...,
+    ) -> str:
+        """Start a run; return its requestId. ``before_send`` runs right before each send."""
         ...
 
     async def get_record(self, request_id: str, meter: Meter | None = ...) -> PlatformRecord | None:
@@ -247,7 +252,7 @@ class Engine:
         except ConfigError as exc:
             self._progress(run.name, f"not submitted: {exc}")
             return _new_entry(run, previous, self._clock.now(), Phase.REJECTED, str(exc))
-        intent = self._save(_new_entry(run, previous, self._clock.now(), Phase.INTENT, None))
+        intent = _new_entry(run, previous, self._clock.now(), Phase.INTENT, None)
         task = asyncio.ensure_future(self._post(intent, resolved, meter))
         try:
             return await asyncio.shield(task)
@@ -264,8 +269,15 @@ class Engine:
 
     async def _post(self, intent: StateEntry, request: ResolvedRequest, meter: Meter) -> StateEntry:
         name = intent.name
+
+        def save_intent() -> None:
+            # The durable intent, written when the POST is about to leave (never before a
+            # queue), with the time it really left.
+            nonlocal intent
+            intent = self._save(intent.model_copy(update={"intent_at": self._clock.now()}))
+
         try:
-            request_id = await self._client.submit(request, meter)
+            request_id = await self._client.submit(request, meter, save_intent)
         except AuthenticationError as exc:
             self._save(intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message}))
             raise

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -104,12 +105,24 @@ class BoomiClient:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
-    async def submit(self, request: ResolvedRequest, meter: Meter | None = None) -> str:
-        """``POST /ExecutionRequest`` → ``requestId``; see the module docstring for retries."""
+    async def submit(
+        self,
+        request: ResolvedRequest,
+        meter: Meter | None = None,
+        before_send: Callable[[], None] | None = None,
+    ) -> str:
+        """``POST /ExecutionRequest`` → ``requestId``; see the module docstring for retries.
+
+        ``before_send`` runs after the rate limiter grants a slot and right before each attempt
+        goes on the wire: the engine saves its intent there, so an intent never waits in a
+        queue, and a process killed while waiting leaves nothing that looks like a submit.
+        """
         body = wire.execution_request_body(request)
         path = "/ExecutionRequest"
         for attempt in range(self.options.backoff.attempts):
             await self.limiter.acquire()
+            if before_send is not None:
+                before_send()
             try:
                 response = await self._http.post(self._base + path, json=body)
             except _NOT_SENT as exc:

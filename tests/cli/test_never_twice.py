@@ -171,3 +171,29 @@ def test_concurrent_apply_is_refused_by_the_lock(workspace: Path, sim: Admin, ru
     assert "(reconciler apply (other))" in result.err
     assert sim.submissions() == []
     assert run_cli("state", "unlock").out.strip() == "The lock was free; nothing to do."
+
+
+def _runtime(sim: Admin, status: str) -> None:
+    import httpx
+
+    httpx.post(f"{sim.url}/runtimes/{PROD_ATOM}", json={"status": status}).raise_for_status()
+
+
+def test_both_timeouts_leave_the_run_resumable(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    _runtime(sim, "OFFLINE")  # accepted, queued: the record does not appear (202 throughout)
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    waited = run_cli("apply")  # recordTimeout: 2 in the test config
+    assert waited.code == 5, waited.err
+    assert "o: no record after 2s; the next apply keeps waiting" in waited.err
+    assert read_state(workspace, "o")["phase"] == "submitted"
+    timed = spec("o", ORDERS, PROD_ATOM) + "  policy:\n    timeout: 0.3\n"
+    build_tree(workspace, {"specs/o.yaml": timed})
+    stopped = run_cli("apply")  # the run's own timeout, shorter than recordTimeout
+    assert stopped.code == 5, stopped.err
+    assert "o: still waiting for its record after 0s; the next apply resumes it" in stopped.err
+    _runtime(sim, "ONLINE")
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    done = run_cli("apply")
+    assert done.code == 0, done.err
+    assert read_state(workspace, "o")["status"] == "COMPLETE"
+    assert len(sim.submissions()) == 1
