@@ -35,6 +35,7 @@ from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, User
 from reconciler.gitctx import git_facts
 from reconciler.model import ActionKind, ApplyResult, Phase, Plan, PropertyValue, ResolvedRequest
 from reconciler.planner import Selection, build_plan
+from reconciler.progress import ProgressDisplay
 from reconciler.secrets import EnvSecrets, credentials_from_env
 from reconciler.specs import SpecContext, load_desired, spec_paths
 from reconciler.state import StateStore
@@ -228,6 +229,11 @@ def apply(
             _echo("Nothing to apply.")
             return ExitCode.OK
         client = _client(settings)
+        progress = ProgressDisplay(
+            sys.stderr,
+            live=sys.stderr.isatty() and not os.environ.get("CI"),
+            now=lambda: datetime.now(UTC),
+        )
         engine = Engine(
             client,
             store,
@@ -240,7 +246,7 @@ def apply(
                 timeout=settings.apply.timeout,
                 record_timeout=settings.apply.record_timeout,
             ),
-            progress=_progress,
+            progress=progress,
         )
         actions = github.Actions.from_env(os.environ)
         if actions is not None:  # hide every secret value this apply resolves (practices A3)
@@ -249,7 +255,10 @@ def apply(
                 if action.desired is not None:
                     for value in secrets.values(action.desired.request):
                         _echo(github.mask(value))
-        result = _run_interruptible(engine.apply(the_plan), client.aclose)
+        try:
+            result = _run_interruptible(engine.apply(the_plan), client.aclose)
+        finally:
+            progress.close()
         entries = store.snapshot()
     stats = {
         "HTTP calls": client.totals.calls,
@@ -342,11 +351,6 @@ def _apply_exit(result: ApplyResult) -> ExitCode:
     if result.count("pending"):
         return ExitCode.PENDING
     return ExitCode.OK
-
-
-def _progress(name: str, message: str) -> None:
-    stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    _echo(f"[{stamp}] {name}: {message}", err=True)
 
 
 def _run_interruptible(work: Any, cleanup: Callable[[], Any]) -> ApplyResult:
