@@ -197,3 +197,37 @@ def test_both_timeouts_leave_the_run_resumable(workspace: Path, sim: Admin, run_
     assert done.code == 0, done.err
     assert read_state(workspace, "o")["status"] == "COMPLETE"
     assert len(sim.submissions()) == 1
+
+
+def test_cancel_ends_a_running_execution_aborted(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    from ruamel.yaml import YAML
+
+    world = YAML(typ="safe").load(
+        (Path(__file__).resolve().parents[2] / "reconciler/sim/demo_world.yaml").read_text(
+            encoding="utf-8"
+        )
+    )
+    for process in world["processes"]:
+        if process["id"] == ORDERS:
+            process["duration"] = {"min": 100000, "max": 100000}  # runs for a long while
+    world["accounts"][0]["rateLimit"] = 0
+    sim.reset(world)
+    timed = spec("o", ORDERS, PROD_ATOM) + "  policy:\n    timeout: 0.5\n"
+    build_tree(workspace, {"specs/o.yaml": timed})
+    first = run_cli("apply")
+    assert first.code == 5, first.err
+    assert read_state(workspace, "o")["status"] in ("STARTED", "INPROCESS")
+    cancelled = run_cli("cancel", "o")
+    assert cancelled.code == 0, cancelled.err
+    execution_id = read_state(workspace, "o")["execution_id"]
+    assert cancelled.out.strip() == (
+        f"Cancel requested for o ({execution_id}); the next apply records how it ended."
+    )
+    after = run_cli("apply")
+    assert after.code == 3, after.err
+    assert read_state(workspace, "o")["status"] == "ABORTED"
+    again = run_cli("cancel", "o")
+    assert again.code == 1
+    assert again.err.strip() == (
+        "error: o is final; only a submitted, unfinished run can be cancelled"
+    )
