@@ -151,6 +151,25 @@ def _load_plan(
     return the_plan, store
 
 
+def _parse_shard(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, sep, n = value.partition("/")
+    if sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
+        return int(k), int(n)
+    raise click.BadParameter(f"{value!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+
+
+_SHARD_OPTION = click.option(
+    "--shard",
+    callback=_parse_shard,
+    metavar="K/N",
+    help="Only shard K of N: a deterministic split that keeps dependency chains together; "
+    "apply then uses 1/N of the rate limit.",
+)
+
 _SELECT_HELP = (
     "Only these executions: a name, a glob (orders-*), label:KEY=VALUE, state:changed or "
     "state:failed. Repeatable. Selecting a manual execution by name runs it."
@@ -165,12 +184,20 @@ _SELECT_HELP = (
     "--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 0 when none."
 )
 @click.option("--select", "select", multiple=True, help=_SELECT_HELP)
+@_SHARD_OPTION
 @_VAR_OPTION
 @click.pass_context
-def plan(ctx: click.Context, output: str, detailed_exitcode: bool, select: tuple[str, ...]) -> int:
+def plan(
+    ctx: click.Context,
+    output: str,
+    detailed_exitcode: bool,
+    select: tuple[str, ...],
+    shard: tuple[int, int] | None,
+) -> int:
     """Show what apply would do, and why. Needs no credentials and no network."""
     settings = _settings(ctx)
-    the_plan, _ = _load_plan(settings, Selection(patterns=select), _spec_context(ctx, settings))
+    selection = Selection(patterns=select, shard=shard)
+    the_plan, _ = _load_plan(settings, selection, _spec_context(ctx, settings))
     renderers: dict[str, Callable[[Plan], str]] = {
         "text": report.plan_text,
         "markdown": report.plan_markdown,
@@ -201,6 +228,7 @@ def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 @cli.command()
 @click.option("--select", "select", multiple=True, help=_SELECT_HELP)
+@_SHARD_OPTION
 @click.option(
     "--adopt",
     multiple=True,
@@ -216,11 +244,15 @@ def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @_VAR_OPTION
 @click.pass_context
 def apply(
-    ctx: click.Context, select: tuple[str, ...], adopt: tuple[str, ...], resubmit: tuple[str, ...]
+    ctx: click.Context,
+    select: tuple[str, ...],
+    shard: tuple[int, int] | None,
+    adopt: tuple[str, ...],
+    resubmit: tuple[str, ...],
 ) -> int:
     """Submit pending runs, poll them to a final status, save state and artifacts."""
     settings = _settings(ctx)
-    selection = Selection(patterns=select, adopt=_adoptions(adopt), resubmit=resubmit)
+    selection = Selection(patterns=select, adopt=_adoptions(adopt), resubmit=resubmit, shard=shard)
     store = StateStore(settings.state_dir, settings.environment)
     with store.lock(command="reconciler apply"):
         the_plan, store = _load_plan(settings, selection, _spec_context(ctx, settings))
@@ -228,7 +260,7 @@ def apply(
         if not the_plan.has_changes:
             _echo("Nothing to apply.")
             return ExitCode.OK
-        client = _client(settings)
+        client = _client(settings, shards=shard[1] if shard else 1)
         progress = ProgressDisplay(
             sys.stderr,
             live=sys.stderr.isatty() and not os.environ.get("CI"),
@@ -283,7 +315,7 @@ def apply(
     return _apply_exit(result)
 
 
-def _client(settings: Settings) -> BoomiClient:
+def _client(settings: Settings, shards: int = 1) -> BoomiClient:
     credentials = credentials_from_env(os.environ)
     return BoomiClient(
         settings.api_url,
@@ -291,7 +323,8 @@ def _client(settings: Settings) -> BoomiClient:
         credentials.username.get_secret_value(),
         credentials.token.get_secret_value(),
         clock=SystemClock(),
-        options=ClientOptions(rate_limit=settings.apply.rate_limit, backoff=Backoff()),
+        # Shards run in parallel against one account: each gets its share of the budget.
+        options=ClientOptions(rate_limit=settings.apply.rate_limit / shards, backoff=Backoff()),
     )
 
 

@@ -231,3 +231,19 @@ def test_cancel_ends_a_running_execution_aborted(workspace: Path, sim: Admin, ru
     assert again.err.strip() == (
         "error: o is final; only a submitted, unfinished run can be cancelled"
     )
+
+
+def test_shards_split_the_apply_without_overlap(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    specs = {f"specs/s{i}.yaml": spec(f"s{i}", ORDERS, PROD_ATOM, {"I": str(i)}) for i in range(6)}
+    build_tree(workspace, specs)
+    planned = [run_cli("plan", "--output", "json", "--shard", f"{k}/2").out for k in (1, 2)]
+    names = [[a["name"] for a in json.loads(p)["actions"]] for p in planned]
+    assert sorted(names[0] + names[1]) == [f"s{i}" for i in range(6)]
+    assert not set(names[0]) & set(names[1])
+    assert run_cli("apply", "--shard", "1/2").code == 0
+    assert sorted(p.stem for p in (workspace / "state/default").glob("*.json")) == names[0]
+    assert run_cli("apply", "--shard", "2/2").code == 0
+    assert len(sim.submissions()) == 6
+    bad = run_cli("plan", "--shard", "3/2")
+    assert bad.code == 1
+    assert "'3/2': expected K/N with 1 <= K <= N, e.g. 2/4" in bad.err

@@ -82,8 +82,9 @@ def test_sim_serve_then_apply_through_the_console_script(
     assert len(items) == 1
 
 
-def test_sigint_mid_apply_then_resume_without_duplicates(
-    tmp_path: Path, served: dict[str, str]
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_mid_apply_then_resume_without_duplicates(
+    tmp_path: Path, served: dict[str, str], signum: int, code: int
 ) -> None:
     slow = CONFIG.replace("pollInitial: 0.05", "pollInitial: 0.5").replace(
         "pollMax: 0.2", "pollMax: 0.5"
@@ -104,9 +105,9 @@ def test_sigint_mid_apply_then_resume_without_duplicates(
         if state.is_dir() and len(list(state.glob("*.json"))) == 5:
             break
         time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
+    assert process.returncode == code, err
     assert "interrupted: state saved; run apply again to resume" in err
     assert "Traceback" not in err
     resumed = _run(["apply"], tmp_path, served)
