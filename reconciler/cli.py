@@ -128,7 +128,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     if output == "json":
         _echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:
-        _echo(report.diagnostics_github(loaded.diagnostics))
+        _echo("\n".join(github.diagnostic_annotations(loaded.diagnostics)))
     if loaded.diagnostics:
         if output == "text":
             raise InvalidSpecs(loaded.diagnostics)

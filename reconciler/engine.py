@@ -45,6 +45,7 @@ from reconciler.model import (
     Plan,
     PlatformRecord,
     ResolvedRequest,
+    RunPolicy,
     RunRequest,
     RunResult,
     StateEntry,
@@ -466,10 +467,8 @@ def _known_executions(entries: Iterable[StateEntry | None]) -> set[str]:
 
 def _outcome(entry: StateEntry, run: DesiredRun | None) -> Outcome:
     if entry.phase is Phase.FINAL:
-        if entry.status == "COMPLETE":
-            return "success"
-        warn_ok = run is None or run.policy.warn_is_success
-        return "success" if entry.status == "COMPLETE_WARN" and warn_ok else "failure"
+        policy = run.policy if run is not None else RunPolicy()
+        return "success" if policy.succeeded(entry.status) else "failure"
     if entry.phase is Phase.REJECTED:
         return "rejected"
     if entry.phase in (Phase.UNKNOWN, Phase.INTENT):

@@ -74,25 +74,6 @@ def mask(value: str) -> str:
     return f"::add-mask::{escape_data(value)}"
 
 
-def stop_commands(text: str) -> tuple[str, str, str]:
-    """Wrap untrusted text so the runner cannot read workflow commands inside it.
-
-    Returns the opening line, the text and the closing line; the token is random per call.
-    """
-    token = uuid.uuid4().hex
-    return f"::stop-commands::{token}", text, f"::{token}::"
-
-
-def group(title: str) -> str:
-    """Open a collapsible log group."""
-    return f"::group::{escape_data(title)}"
-
-
-def endgroup() -> str:
-    """Close the current log group."""
-    return "::endgroup::"
-
-
 @dataclass(frozen=True)
 class Actions:
     """Where this job's summary and outputs go (from the runner's environment)."""

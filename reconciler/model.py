@@ -79,11 +79,6 @@ class RunStatus(StrEnum):
         """True for statuses after which the platform never changes the record."""
         return self in _FINAL
 
-    @property
-    def is_success(self) -> bool:
-        """True for final statuses that count as a successful run."""
-        return self in (RunStatus.COMPLETE, RunStatus.COMPLETE_WARN)
-
 
 _FINAL = frozenset(
     {
@@ -99,11 +94,6 @@ _FINAL = frozenset(
 def is_final_status(status: str | None) -> bool:
     """Whether a status string (possibly a value this version does not know) is final."""
     return status is not None and status in RunStatus.__members__ and RunStatus(status).is_final
-
-
-def is_success_status(status: str | None) -> bool:
-    """Whether a status string is a successful final status."""
-    return status is not None and status in RunStatus.__members__ and RunStatus(status).is_success
 
 
 class SecretRef(Frozen):
@@ -164,6 +154,10 @@ class RunPolicy(Frozen):
     timeout: float | None = None  # seconds; None means the configured apply.timeout
     retries: RetryPolicy = RetryPolicy()
     warn_is_success: bool = True  # whether COMPLETE_WARN counts as success
+
+    def succeeded(self, status: str | None) -> bool:
+        """Whether a final status counts as success under this policy."""
+        return status == "COMPLETE" or (status == "COMPLETE_WARN" and self.warn_is_success)
 
 
 class DesiredRun(Frozen):

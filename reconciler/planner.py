@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from reconciler.model import (
     Phase,
     Plan,
     RunMode,
+    RunPolicy,
     StateEntry,
     is_final_status,
 )
@@ -237,18 +238,10 @@ def _topological(wanted: Mapping[str, DesiredRun]) -> list[str]:
     return order
 
 
-def dependency_order(names: Sequence[str], wanted: Mapping[str, DesiredRun]) -> list[str]:
-    """``names`` sorted so that every dependency comes before its dependents."""
-    rank = {name: index for index, name in enumerate(_topological(wanted))}
-    return sorted(names, key=lambda n: (rank.get(n, -1), n))
-
-
 def _succeeded(entry: StateEntry | None, run: DesiredRun | None) -> bool:
     if entry is None or entry.phase is not Phase.FINAL:
         return False
-    if entry.status == "COMPLETE":
-        return True
-    return entry.status == "COMPLETE_WARN" and (run is None or run.policy.warn_is_success)
+    return (run.policy if run is not None else RunPolicy()).succeeded(entry.status)
 
 
 def _failed(entry: StateEntry | None, run: DesiredRun | None) -> bool:

@@ -123,16 +123,6 @@ def diagnostics_text(diagnostics: Sequence[Diagnostic]) -> str:
     return "\n".join(str(d) for d in diagnostics)
 
 
-def diagnostics_github(diagnostics: Sequence[Diagnostic]) -> str:
-    """GitHub workflow commands that annotate the spec files in a pull request."""
-    lines = []
-    for d in diagnostics:
-        message = d.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        loc = d.location
-        lines.append(f"::error file={loc.file},line={loc.line},col={loc.col}::{message}")
-    return "\n".join(lines)
-
-
 def diagnostics_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
     """Versioned machine-readable validation result."""
     payload = {
