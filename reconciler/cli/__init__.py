@@ -1,0 +1,74 @@
+"""The command line: parse options, wire the pieces, render, return an exit code.
+
+The shell, and the only module that prints. ``main`` is the one error boundary: user errors
+become ``file:line:col: message`` lines and exit 1, interrupts exit 130/143 after the engine has
+saved state, and anything else is a bug reported in one line with the traceback in a log file
+(``--debug`` re-raises). The simulator is imported lazily, so commands against a real account
+never load it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from reconciler import github, report
+from reconciler.cli import apply, planning, simulator
+from reconciler.cli.base import ExitCode, Interrupted, cli, echo
+from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
+
+# The command modules register themselves on ``cli`` when imported.
+__all__ = ["ExitCode", "apply", "cli", "main", "planning", "simulator"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script: the single error boundary."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.ERROR  # never 2: that means "changes pending"
+    except click.Abort:
+        echo("Aborted.", err=True)
+        code = ExitCode.INTERRUPTED
+    except InvalidSpecs as exc:
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))
+        echo(report.diagnostics_text(exc.diagnostics), err=True)
+        echo(f"error: {exc.message}", err=True)
+        code = ExitCode.ERROR
+    except (UserError, PlatformError, ReconcilerError) as exc:
+        echo(f"error: {exc}", err=True)
+        code = ExitCode.ERROR
+    except Interrupted as exc:
+        echo("interrupted: state saved; run apply again to resume", err=True)
+        code = ExitCode.TERMINATED if exc.signum == signal.SIGTERM else ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        echo("interrupted", err=True)
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        code = _report_bug(exc)
+    sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def _report_bug(exc: Exception) -> ExitCode:
+    log = Path("reconciler-crash.log")
+    try:
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"details in {log}"
+    except OSError:
+        where = "run again with --debug for details"
+    echo(f"internal error: {type(exc).__name__} (a bug in reconciler; {where})", err=True)
+    return ExitCode.BUG
