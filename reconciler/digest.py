@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from reconciler.model import PropertyValue, RunRequest
+from reconciler.model import Plan, PropertyValue, RunRequest
 
 DIGEST_VERSION = 1
 
@@ -36,6 +36,26 @@ def compute_digest(request: RunRequest) -> str:
     payload = {"digestVersion": DIGEST_VERSION, "request": canonical_request(request)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return f"v{DIGEST_VERSION}:sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+
+
+def plan_digest(plan: Plan) -> str:
+    """Return ``sha256:<hex>`` naming what a plan would do, for review on a pull request.
+
+    Covers the environment and, for every action that changes something, its name, its kind
+    and the digest of the run it submits or follows. Reasons, timings, formatting and no-op
+    entries are outside it, so the plan shown on a pull request and the plan computed at
+    merge have the same digest exactly when they would do the same things.
+    """
+    items = []
+    for action in plan.actions:
+        if not action.kind.changes:
+            continue
+        run = action.desired.digest if action.desired is not None else None
+        current = action.current.digest if action.current is not None else None
+        items.append([action.name, action.kind.value, run or current])
+    payload = {"environment": plan.environment, "actions": items}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 
 def diff_requests(old: RunRequest, new: RunRequest) -> tuple[str, ...]:

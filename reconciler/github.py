@@ -119,12 +119,9 @@ class Actions:
 
 
 def plan_outputs(
-    plan_json: str, counts: Mapping[str, int], has_changes: bool
+    digest: str, counts: Mapping[str, int], has_changes: bool
 ) -> list[tuple[str, str]]:
-    """Step outputs of ``plan``: has-changes, a count per action, the plan digest."""
-    import hashlib
-
-    digest = hashlib.sha256(plan_json.encode("utf-8")).hexdigest()
+    """Step outputs of ``plan``: has-changes, the plan digest, a count per action."""
     outputs = [("has-changes", "true" if has_changes else "false"), ("plan-digest", digest)]
     outputs += [(f"count-{kind}", str(n)) for kind, n in counts.items()]
     return outputs

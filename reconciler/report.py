@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
-from reconciler.digest import canonical_request
+from reconciler.digest import canonical_request, plan_digest
 from reconciler.model import ActionKind, ApplyResult, Diagnostic, Plan, RunResult, StateEntry
 
 FORMAT_VERSION = 1
@@ -73,6 +73,8 @@ def plan_text(plan: Plan) -> str:
             out.append(f"\n{action.name} changes:")
             out.extend(f"  {change}" for change in action.changes)
     out.append(f"\nPlan ({plan.environment}): {plan_counts(plan)}.")
+    if plan.has_changes:
+        out.append(f"Plan digest: {plan_digest(plan)}")
     return "\n".join(out).lstrip("\n")
 
 
@@ -89,6 +91,8 @@ def plan_markdown(plan: Plan) -> str:
         if action.changes:
             lines += ["", f"<details><summary><code>{action.name}</code> changes</summary>", ""]
             lines += ["```diff", *(f"~ {c}" for c in action.changes), "```", "</details>"]
+    if plan.has_changes:
+        lines += ["", f"Plan digest: `{plan_digest(plan)}`"]
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +116,7 @@ def plan_json(plan: Plan) -> str:
         "formatVersion": FORMAT_VERSION,
         "environment": plan.environment,
         "hasChanges": plan.has_changes,
+        "planDigest": plan_digest(plan),
         "summary": {kind.value: plan.count(kind) for kind in ActionKind},
         "actions": actions,
     }

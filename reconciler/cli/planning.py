@@ -22,6 +22,7 @@ from reconciler.cli.base import (
     settings_of,
     spec_context,
 )
+from reconciler.digest import plan_digest
 from reconciler.errors import InvalidSpecs, UserError
 from reconciler.model import ActionKind, Plan, PropertyValue, ResolvedRequest
 from reconciler.planner import Selection
@@ -89,8 +90,8 @@ def plan(
     if actions is not None:
         actions.append_summary(report.plan_markdown(the_plan))
         counts = {kind.value: the_plan.count(kind) for kind in ActionKind}
-        plan_json = report.plan_json(the_plan)
-        actions.set_outputs(github.plan_outputs(plan_json, counts, the_plan.has_changes))
+        digest = plan_digest(the_plan)
+        actions.set_outputs(github.plan_outputs(digest, counts, the_plan.has_changes))
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 

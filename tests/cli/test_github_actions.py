@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,13 +31,13 @@ def test_plan_writes_summary_and_outputs(
     build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
     result = run_cli("plan")
     assert result.code == 0
-    assert summary.read_text(encoding="utf-8") == (
+    written, lines = summary.read_text(encoding="utf-8"), output.read_text().splitlines()
+    digest = json.loads(run_cli("plan", "--output", "json").out)["planDigest"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    assert written == (
         "### reconciler plan (default)\n\n**1 to submit**\n\n| | Execution | Action | Reason |\n"
-        "|---|---|---|---|\n| + | `o` | submit | never run |\n"
+        f"|---|---|---|---|\n| + | `o` | submit | never run |\n\nPlan digest: `{digest}`\n"
     )
-    json_plan = run_cli("plan", "--output", "json").out
-    digest = hashlib.sha256(json_plan.encode()).hexdigest()
-    lines = output.read_text(encoding="utf-8").splitlines()
     assert lines[:3] == ["has-changes=true", f"plan-digest={digest}", "count-submit=1"]
     assert "count-noop=0" in lines
 

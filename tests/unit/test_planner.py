@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from reconciler.digest import compute_digest
+from reconciler.digest import compute_digest, plan_digest
 from reconciler.model import (
     ActionKind,
     DesiredRun,
@@ -258,3 +259,16 @@ def test_shards_partition_every_execution_and_keep_chains_together() -> None:
         seen.extend(a.name for a in plan.actions)
         assert plan.actions, "every shard gets some of 40 executions"
     assert sorted(seen) == sorted(wanted)
+
+
+def test_plan_digest_names_what_would_change_and_nothing_else() -> None:
+    done = _run("done")
+    finished = {"done": _entry(done, Phase.FINAL, status="COMPLETE", submitted_at=T0)}
+    base = plan_digest(build_plan([_run("a"), done], finished))
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", base)
+    # Same changes, other no-op entries around them: same digest.
+    assert plan_digest(build_plan([_run("a")], {})) == base
+    assert plan_digest(build_plan([_run("a"), done, _run("b")], finished)) != base
+    assert plan_digest(build_plan([_run("a", "2"), done], finished)) != base
+    assert plan_digest(build_plan([_run("a"), done], finished, environment="prod")) != base
+    assert plan_digest(build_plan([done], finished)) != base
