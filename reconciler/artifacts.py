@@ -21,8 +21,18 @@ def write_apply_artifacts(
     result: ApplyResult,
     entries: Mapping[str, StateEntry],
     stats: Mapping[str, Any] | None = None,
+    *,
+    summary_folder: Path | None = None,
+    record_json: str | None = None,
+    notes: str = "",
 ) -> list[Path]:
-    """Write every artifact of ``result``; return the paths written."""
+    """Write every artifact of ``result``; return the paths written.
+
+    Per-run records go under ``folder/runs``; ``summary.md``, ``junit.xml`` and ``apply.json``
+    describe the whole apply and go to ``summary_folder`` (a shard's own folder, so parallel
+    shards never write the same file), by default ``folder``. ``notes`` (markdown) is added
+    to the summary.
+    """
     written = []
     by_name = {r.name: r for r in result.results}
     for name, run in by_name.items():
@@ -32,8 +42,15 @@ def write_apply_artifacts(
         path = folder / "runs" / f"{name}.json"
         write_atomic(path, report.run_record_json(entry, run).encode())
         written.append(path)
-    summary = folder / "summary.md"
-    write_atomic(summary, report.summary_markdown(result, stats).encode())
-    junit = folder / "junit.xml"
+    whole = summary_folder or folder
+    summary = whole / "summary.md"
+    text = report.summary_markdown(result, stats)
+    write_atomic(summary, (text + f"\n{notes}\n" if notes else text).encode())
+    junit = whole / "junit.xml"
     write_atomic(junit, report.junit_xml(result).encode())
-    return [*written, summary, junit]
+    written += [summary, junit]
+    if record_json is not None:
+        record = whole / "apply.json"
+        write_atomic(record, record_json.encode())
+        written.append(record)
+    return written

@@ -38,6 +38,18 @@ def compute_digest(request: RunRequest) -> str:
     return f"v{DIGEST_VERSION}:sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 
+def plan_items(plan: Plan) -> list[tuple[str, str, str | None]]:
+    """``(name, action, run digest)`` of every action that changes something, in plan order."""
+    items = []
+    for action in plan.actions:
+        if not action.kind.changes:
+            continue
+        run = action.desired.digest if action.desired is not None else None
+        current = action.current.digest if action.current is not None else None
+        items.append((action.name, action.kind.value, run or current))
+    return items
+
+
 def plan_digest(plan: Plan) -> str:
     """Return ``sha256:<hex>`` naming what a plan would do, for review on a pull request.
 
@@ -46,13 +58,7 @@ def plan_digest(plan: Plan) -> str:
     entries are outside it, so the plan shown on a pull request and the plan computed at
     merge have the same digest exactly when they would do the same things.
     """
-    items = []
-    for action in plan.actions:
-        if not action.kind.changes:
-            continue
-        run = action.desired.digest if action.desired is not None else None
-        current = action.current.digest if action.current is not None else None
-        items.append([action.name, action.kind.value, run or current])
+    items = [list(item) for item in plan_items(plan)]
     payload = {"environment": plan.environment, "actions": items}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 from reconciler.digest import canonical_request, plan_digest
 from reconciler.model import ActionKind, ApplyResult, Diagnostic, Plan, RunResult, StateEntry
+from reconciler.review import Review
 
 FORMAT_VERSION = 1
 
@@ -109,6 +110,8 @@ def plan_json(plan: Plan) -> str:
             item["digest"] = action.desired.digest
             item["request"] = canonical_request(action.desired.request)
             item["source"] = str(action.desired.source)
+        elif action.current is not None:
+            item["digest"] = action.current.digest
         if action.changes:
             item["changes"] = list(action.changes)
         actions.append(item)
@@ -195,6 +198,37 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
         lines += ["", "| HTTP | |", "|---|---|"]
         lines += [f"| {key} | {value} |" for key, value in stats.items()]
     return "\n".join(lines) + "\n"
+
+
+OUTCOMES = ("success", "failure", "rejected", "unknown", "pending", "skipped")
+
+
+def apply_record_json(
+    result: ApplyResult,
+    *,
+    plan: Plan,
+    review: Review,
+    shard: tuple[int, int] | None = None,
+    stats: Mapping[str, Any] | None = None,
+) -> str:
+    """``apply.json``: what this apply was (plan digest, review, counts) for tools and commits."""
+    payload = {
+        "formatVersion": FORMAT_VERSION,
+        "environment": result.environment,
+        "planDigest": review.digest or plan_digest(plan),
+        "reviewed": {
+            "status": review.status,
+            "reviewedDigest": review.reviewed_digest,
+            "differences": list(review.differences),
+        },
+        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+        "startedAt": _ts(result.started_at),
+        "finishedAt": _ts(result.finished_at),
+        "actions": {kind.value: plan.count(kind) for kind in ActionKind if plan.count(kind)},
+        "outcomes": {outcome: result.count(outcome) for outcome in OUTCOMES},  # type: ignore[arg-type]
+        "stats": dict(stats or {}),
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 def junit_xml(result: ApplyResult) -> str:

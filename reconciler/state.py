@@ -70,6 +70,22 @@ def decode_entry(raw: bytes, source: str) -> StateEntry:
         raise StateError(f"{source}: field {field}: {first['msg']}") from None
 
 
+def supersedes(theirs: bytes, ours: bytes) -> bool:
+    """Whether our version of a state file may replace theirs.
+
+    It may when theirs is an earlier step of the same attempt (our own intent, pushed before
+    the submit) or of an attempt in our history; anything else was written by another apply.
+    """
+    if theirs == ours:
+        return True
+    try:
+        old, new = decode_entry(theirs, "upstream"), decode_entry(ours, "local")
+    except StateError:
+        return False
+    lineage = {new.attempt_id, *(attempt.attempt_id for attempt in new.history)}
+    return old.name == new.name and old.attempt_id in lineage
+
+
 class StateStore:
     """The state of one environment."""
 
@@ -107,6 +123,15 @@ class StateStore:
             return
         write_atomic(self.path_for(entry.name), data)
         self._written[entry.name] = data
+
+    def discard(self, name: str, previous: StateEntry | None) -> None:
+        """Put back ``previous`` (or no file at all): an intent that was never sent."""
+        if previous is not None:
+            self.save(previous)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path_for(name).unlink()
+        self._written.pop(name, None)
 
     @contextlib.contextmanager
     def lock(self, *, command: str, wait: float = 0.0) -> Iterator[None]:
