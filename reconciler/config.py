@@ -15,7 +15,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -82,6 +82,20 @@ class ApplyConfig(_ConfigModel):
     record_timeout: float = Field(default=600.0, gt=0, alias="recordTimeout")
 
 
+class GitConfig(_ConfigModel):
+    """How state reaches git: ``reconciler commit`` and durable intents."""
+
+    remote: str = Field(default="origin", min_length=1)
+    durable_intents: bool | Literal["auto"] = Field(default="auto", alias="durableIntents")
+    push_attempts: int = Field(default=5, ge=1, le=20, alias="pushAttempts")
+
+    def durable(self, environ: Mapping[str, str]) -> bool:
+        """Whether applies push their intents first (``auto``: inside GitHub Actions)."""
+        if self.durable_intents == "auto":
+            return environ.get("GITHUB_ACTIONS") == "true"
+        return bool(self.durable_intents)
+
+
 class ConfigFile(_ConfigModel):
     """The whole ``reconciler.yaml``."""
 
@@ -91,6 +105,7 @@ class ConfigFile(_ConfigModel):
     artifacts: str = "artifacts"
     platform: PlatformConfig = PlatformConfig()
     apply: ApplyConfig = ApplyConfig()
+    git: GitConfig = GitConfig()
     vars: dict[VarName, Any] = Field(default_factory=dict)
     aliases: Aliases = Aliases()
     template_env: list[VarName] = Field(default_factory=list, alias="templateEnv")
@@ -111,6 +126,7 @@ class Settings(BaseModel):
     api_url: str
     account_id: str
     apply: ApplyConfig
+    git: GitConfig = GitConfig()
     environment: str = DEFAULT_ENVIRONMENT
     vars: dict[str, Any] = Field(default_factory=dict)
     process_aliases: dict[str, str] = Field(default_factory=dict)
@@ -190,6 +206,7 @@ def load_settings(
         api_url=url.rstrip("/"),
         account_id=account,
         apply=config.apply,
+        git=config.git,
         environment=name,
         vars={**config.vars, **chosen.vars},
         process_aliases={**config.aliases.processes, **chosen.aliases.processes},

@@ -30,9 +30,11 @@ from reconciler.errors import (
     AuthenticationError,
     ConfigError,
     PlatformError,
+    ReconcilerError,
     RecordNotFound,
     SubmitRejected,
 )
+from reconciler.journal import Batcher, IntentJournal
 from reconciler.model import (
     HISTORY_LIMIT,
     Action,
@@ -94,6 +96,10 @@ class StateWriter(Protocol):
         """Persist one entry atomically."""
         ...
 
+    def discard(self, name: str, previous: StateEntry | None) -> None:
+        """Put back ``previous`` (or nothing): an intent that was never sent."""
+        ...
+
 
 class SecretResolver(Protocol):
     """Turns secret references into values at submit time."""
@@ -115,6 +121,7 @@ class ApplyOptions:
     clock_skew: float = 120.0  # how far before an intent a matching run may have started
     shield_seconds: float = 10.0
     seed: int | None = None
+    journal_window: float = 0.25  # how long the first intent of a wave waits for the others
 
 
 Progress = Callable[[str, str], None]
@@ -132,6 +139,7 @@ class Engine:
         *,
         options: ApplyOptions | None = None,
         progress: Progress | None = None,
+        journal: IntentJournal | None = None,
     ) -> None:
         self._client = client
         self._store = store
@@ -142,6 +150,9 @@ class Engine:
         self._rng = random.Random(self._options.seed)  # noqa: S311 - poll jitter only
         self._known: set[str] = set()
         self._last: dict[str, StateEntry] = {}  # the last entry saved per name
+        self._batcher = (
+            Batcher(journal, self._options.journal_window, clock.sleep) if journal else None
+        )
 
     async def apply(self, plan: Plan) -> ApplyResult:
         """Run every changing action of ``plan``; return how each one ended."""
@@ -224,7 +235,10 @@ class Engine:
         assert action.desired is not None  # noqa: S101 - the planner sets it for submits
         run = action.desired
         while True:
-            entry = await self._submit(run, current, meter)
+            try:
+                entry = await self._submit(run, current, meter)
+            except _NotSent as exc:
+                return RunResult(name=run.name, outcome="pending", message=str(exc))
             if entry.phase is not Phase.SUBMITTED:
                 return _result(entry, _outcome(entry, run), meter)
             result = await self._poll(entry, action, meter)
@@ -254,6 +268,8 @@ class Engine:
             self._progress(run.name, f"not submitted: {exc}")
             return _new_entry(run, previous, self._clock.now(), Phase.REJECTED, str(exc))
         intent = _new_entry(run, previous, self._clock.now(), Phase.INTENT, None)
+        if self._batcher is not None:
+            await self._make_durable(intent, previous)
         task = asyncio.ensure_future(self._post(intent, resolved, meter))
         try:
             return await asyncio.shield(task)
@@ -267,6 +283,21 @@ class Engine:
             if not task.done():
                 task.cancel()
             raise
+
+    async def _make_durable(self, intent: StateEntry, previous: StateEntry | None) -> None:
+        """Save the intent and wait until the journal holds it (durable intents)."""
+        assert self._batcher is not None  # noqa: S101 - only called with a journal
+        self._save(intent)
+        try:
+            await self._batcher.add(intent)
+        except asyncio.CancelledError:
+            if self._batcher.withdraw(intent):  # never recorded, never sent: as if not begun
+                self._store.discard(intent.name, previous)
+            raise
+        except ReconcilerError as exc:
+            self._store.discard(intent.name, previous)
+            self._progress(intent.name, f"not submitted: {exc}")
+            raise _NotSent(f"not submitted: the intent could not be recorded ({exc})") from None
 
     async def _post(self, intent: StateEntry, request: ResolvedRequest, meter: Meter) -> StateEntry:
         name = intent.name
@@ -434,6 +465,10 @@ class Engine:
         if not final and new.status != entry.status:
             self._progress(entry.name, f"{record.status} ({record.execution_id})")
         return self._save(new)
+
+
+class _NotSent(Exception):
+    """A submit stopped before its POST: nothing was sent, the state is as it was."""
 
 
 def _new_entry(

@@ -17,6 +17,7 @@ in the working tree, in one commit on top of the branch, and pushes it:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
@@ -29,6 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from reconciler.backoff import Backoff
 from reconciler.errors import ReconcilerError
+from reconciler.model import StateEntry
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -139,7 +141,18 @@ class Git:
 
     def head(self) -> str:
         """The commit checked out."""
-        return self.run("rev-parse", "HEAD").stdout.strip()
+        result = self.run("rev-parse", "--verify", "--quiet", "HEAD", check=False)
+        if result.returncode != 0:
+            raise GitError(f"the repository at {self.root} has no commit yet")
+        return result.stdout.strip()
+
+    def check_remote(self, remote: str) -> None:
+        """An error naming the fix when ``remote`` is not configured."""
+        if self.run("remote", "get-url", remote, check=False).returncode != 0:
+            raise GitError(
+                f"this checkout has no git remote named {remote!r}",
+                hint="set git.remote in reconciler.yaml, or add the remote",
+            )
 
     def publish(
         self,
@@ -192,17 +205,24 @@ class Git:
     def _contents(self, top: Path, paths: Sequence[Path], base: str) -> dict[str, bytes | None]:
         """Every file under ``paths``: its bytes now, or None if it is gone (but was in base)."""
         found: dict[str, bytes | None] = {}
+        prefixes = []
         for path in paths:
             rel = _posix(os.path.relpath(path, top))
             if path.is_file():
                 found[rel] = path.read_bytes()
-            elif path.is_dir():
+                continue
+            prefixes.append(rel.rstrip("/") + "/")
+            if path.is_dir():
                 for file in sorted(path.rglob("*")):
                     if file.is_file():
                         found[_posix(os.path.relpath(file, top))] = file.read_bytes()
-            listed = self.run("ls-tree", "-r", "--name-only", base, "--", rel).stdout
+            else:
+                prefixes.append(rel)
+        if prefixes:  # deletions: files in base under a path that is now gone
+            listed = self.run("ls-tree", "-r", "--name-only", "--full-tree", base).stdout
             for name in listed.splitlines():
-                found.setdefault(name, None)
+                if name in prefixes or name.startswith(tuple(prefixes)):
+                    found.setdefault(name, None)
         return found
 
     def _changes(self, ours: Mapping[str, bytes | None], commit: str) -> dict[str, bytes | None]:
@@ -297,25 +317,23 @@ class Git:
         rng = random.Random(policy.seed)  # noqa: S311 - retry jitter only
         last = ""
         for attempt in range(policy.attempts):
+            upstream = self._fetch(policy.remote, branch)
+            if upstream is not None and not self._is_ancestor(upstream, commit):
+                self._check_conflicts(base, upstream, changes, prefixes, supersedes)
+                base = upstream
+                rebuilt = self._changes(changes, upstream)
+                if not rebuilt:
+                    return upstream, attempt + 1  # upstream already holds exactly our change
+                commit = self._commit_on(upstream, rebuilt, message)
             pushed = self.run("push", policy.remote, f"{commit}:refs/heads/{branch}", check=False)
             if pushed.returncode == 0:
                 return commit, attempt + 1
             last = pushed.stderr
-            if attempt + 1 == policy.attempts:
-                break
-            self.sleep(policy.backoff.delay(attempt, rng))
-            upstream = self._fetch(policy.remote, branch)
-            if upstream is None or self._is_ancestor(upstream, commit):
-                continue  # nothing new upstream: the push failed for another reason; retry
-            self._check_conflicts(base, upstream, changes, prefixes, supersedes)
-            base = upstream
-            rebuilt = self._changes(changes, upstream)
-            if not rebuilt:
-                return upstream, attempt + 1  # upstream already holds exactly our change
-            commit = self._commit_on(upstream, rebuilt, message)
+            if attempt + 1 < policy.attempts:
+                self.sleep(policy.backoff.delay(attempt, rng))
         raise GitError(
             f"push to {policy.remote}/{branch} still rejected after {policy.attempts} attempts "
-            f"({_last_line(last)})",
+            f"({_push_reason(last)})",
             hint="nothing is lost: the files are here; run reconciler commit again later",
         )
 
@@ -362,25 +380,48 @@ class Git:
         self.run("update-ref", f"refs/heads/{branch}", commit, old)
         if self.run("symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0:
             self.run("update-ref", "HEAD", commit)  # detached HEAD with --branch
-        self.run("reset", "--quiet", "--mixed", commit)
-        # Files the upstream changed (and we did not) are brought into the working tree.
+        moved = [n for n in self._diff_names(old, commit) if n]
+        if not moved:
+            return
+        # Index entries of the changed paths only: other staged work stays staged.
+        listing = "\0".join(moved) + "\0"
+        self.run(
+            "reset",
+            "--quiet",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            commit,
+            stdin=listing,
+        )
+        # Files the upstream changed are brought into the working tree, unless edited here
+        # (ours differ from ``old`` too, and already hold the committed bytes).
+        edited = set(self.run("diff", "--name-only", "--no-renames", old).stdout.splitlines())
+        behind = [n for n in moved if n not in edited]
+        present = set(self._blobs(commit, behind))
+        if present & set(behind):
+            wanted = "\0".join(n for n in behind if n in present) + "\0"
+            self.run(
+                "checkout", commit, "--pathspec-from-file=-", "--pathspec-file-nul", stdin=wanted
+            )
         top = self.toplevel()
-        moved = self.run("diff", "--name-only", "--no-renames", old, commit).stdout.split("\n")
-        dirty = set(self.run("diff", "--name-only").stdout.split("\n"))
-        for name in filter(None, moved):
-            if (
-                name not in dirty
-                or self.run("diff", "--quiet", old, "--", name, check=False).returncode
-            ):
-                continue  # not behind, or edited here: never overwrite a local edit
-            if self.run("cat-file", "-e", f"{commit}:{name}", check=False).returncode == 0:
-                self.run("checkout", commit, "--", name)
-            else:
+        for name in behind:
+            if name not in present:
                 (top / name).unlink(missing_ok=True)
+
+    def _diff_names(self, start: str, end: str) -> list[str]:
+        return self.run("diff", "--name-only", "--no-renames", start, end).stdout.splitlines()
 
 
 def _posix(path: str) -> str:
     return path.replace(os.sep, "/")
+
+
+def _push_reason(stderr: str) -> str:
+    """The line of a failed push's output that says why: the remote's words, or git's."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    said = [line for line in lines if line.startswith("remote:") and line != "remote:"]
+    rejected = [line.lstrip("! ") for line in lines if line.startswith("!")]
+    return (said or rejected or lines or ["no message"])[-1]
 
 
 def _last_line(text: str) -> str:
@@ -410,3 +451,58 @@ def run_url(environ: Mapping[str, str]) -> str | None:
     url = f"{server}/{repo}/actions/runs/{run}"
     attempt = environ.get("GITHUB_RUN_ATTEMPT")
     return f"{url}/attempts/{attempt}" if attempt and attempt != "1" else url
+
+
+class GitIntentJournal:
+    """Durable intents in git: each wave of intents is one commit, pushed before any POST.
+
+    The commits chain from the checkout without moving it (the apply keeps writing its files);
+    ``reconciler commit`` later publishes the final state on top, which supersedes them.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        path_for: Callable[[str], Path],
+        *,
+        environment: str,
+        policy: PushPolicy,
+        guarded: Sequence[Path],
+        supersedes: Supersedes,
+        trailers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._git = git
+        self._path_for = path_for
+        self._environment = environment
+        self._policy = policy
+        self._guarded = guarded
+        self._supersedes = supersedes
+        self._trailers = dict(trailers or {})
+        self._base: str | None = None
+        self.commits: list[str] = []
+
+    async def record(self, intents: Sequence[StateEntry]) -> None:
+        """Commit and push the intents' state files (in a thread: git blocks)."""
+        await asyncio.to_thread(self._record, [i.name for i in intents])
+
+    def _record(self, names: Sequence[str]) -> None:
+        subject = f"reconciler: intents of {len(names)} run(s) ({self._environment})"
+        body = "Saved before submitting, so no runner can lose them:\n" + "\n".join(
+            f"- {name}" for name in sorted(names)[:50]
+        )
+        if len(names) > 50:
+            body += f"\n- … and {len(names) - 50} more"
+        trailers = {"Reconciler-Environment": self._environment, **self._trailers}
+        trailers["Reconciler-Intents"] = str(len(names))
+        published = self._git.publish(
+            [self._path_for(name) for name in names],
+            commit_message(subject, body, trailers),
+            policy=self._policy,
+            guarded=self._guarded,
+            supersedes=self._supersedes,
+            base=self._base,
+            update_checkout=False,
+        )
+        if published is not None:
+            self._base = published.commit
+            self.commits.append(published.commit)

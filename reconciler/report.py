@@ -13,7 +13,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 from reconciler.digest import canonical_request, plan_digest
-from reconciler.model import ActionKind, ApplyResult, Diagnostic, Plan, RunResult, StateEntry
+from reconciler.model import (
+    ActionKind,
+    ApplyResult,
+    Diagnostic,
+    Outcome,
+    Plan,
+    RunResult,
+    StateEntry,
+)
 from reconciler.review import Review
 
 FORMAT_VERSION = 1
@@ -200,7 +208,7 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
     return "\n".join(lines) + "\n"
 
 
-OUTCOMES = ("success", "failure", "rejected", "unknown", "pending", "skipped")
+OUTCOMES: tuple[Outcome, ...] = ("success", "failure", "rejected", "unknown", "pending", "skipped")
 
 
 def apply_record_json(
@@ -225,7 +233,7 @@ def apply_record_json(
         "startedAt": _ts(result.started_at),
         "finishedAt": _ts(result.finished_at),
         "actions": {kind.value: plan.count(kind) for kind in ActionKind if plan.count(kind)},
-        "outcomes": {outcome: result.count(outcome) for outcome in OUTCOMES},  # type: ignore[arg-type]
+        "outcomes": {outcome: result.count(outcome) for outcome in OUTCOMES},
         "stats": dict(stats or {}),
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,13 +142,18 @@ class StateStore:
         taken over on the next attempt; the holder file only explains who holds a live one.
         """
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self._lock_path.parent / ".gitignore"
+        if not ignore.exists():  # the lock is the checkout's, never history's
+            write_atomic(
+                ignore, f"# written by reconciler\n{LOCK_NAME}\n{LOCK_NAME}.holder\n".encode()
+            )
         holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
         lock = FileLock(str(self._lock_path), timeout=wait, thread_local=False)
         try:
             lock.acquire()
         except Timeout:
             raise StateError(
-                f"state is locked by another apply: {_describe_holder(holder_path)}",
+                f"state is locked by another apply: {_describe_holder(holder_path, wait=1.0)}",
                 hint="wait for it to finish; if no such process is running, run "
                 "`reconciler state unlock`",
             ) from None
@@ -191,12 +197,21 @@ class StateStore:
         )
 
 
-def _describe_holder(path: Path) -> str:
-    try:
-        holder = json.loads(path.read_text(encoding="utf-8"))
-        return (
-            f"pid {holder['pid']} on {holder['host']}, started {holder['started']} "
-            f"({holder['command']})"
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return "holder unknown"
+def _describe_holder(path: Path, wait: float = 0.0) -> str:
+    """Who holds the lock, from the holder file.
+
+    A holder writes that file right after it takes the lock, so an apply started in the same
+    instant can find the lock taken and the file not there yet: ``wait`` gives it that moment.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            holder = json.loads(path.read_text(encoding="utf-8"))
+            return (
+                f"pid {holder['pid']} on {holder['host']}, started {holder['started']} "
+                f"({holder['command']})"
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "holder unknown"
+        time.sleep(0.02)

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,13 +29,17 @@ from reconciler.cli.base import (
     spec_context,
 )
 from reconciler.clock import SystemClock
+from reconciler.config import Settings
+from reconciler.digest import plan_digest
 from reconciler.engine import ApplyOptions, Engine
 from reconciler.errors import UserError
-from reconciler.model import ApplyResult, Phase
+from reconciler.gitops import Git, GitError, GitIntentJournal, PushPolicy, run_url
+from reconciler.model import ApplyResult
 from reconciler.planner import Selection
 from reconciler.progress import ProgressDisplay
+from reconciler.review import Review, ReviewedPlan, compare, parse_reviewed
 from reconciler.secrets import EnvSecrets
-from reconciler.state import StateStore
+from reconciler.state import StateStore, supersedes
 
 
 def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -65,6 +70,23 @@ def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     metavar="NAME",
     help="Submit NAME again although its earlier submit is unresolved (it may run twice).",
 )
+@click.option(
+    "--reviewed-plan",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The plan reviewed on the pull request (plan --output json): report whether this "
+    "apply does the same, and what differs.",
+)
+@click.option(
+    "--require-reviewed",
+    is_flag=True,
+    help="Apply nothing unless the plan matches --reviewed-plan.",
+)
+@click.option(
+    "--durable-intents/--no-durable-intents",
+    default=None,
+    help="Commit and push each wave of intents before submitting it "
+    "(default: git.durableIntents, on in GitHub Actions).",
+)
 @VAR_OPTION
 @click.pass_context
 def apply(
@@ -73,16 +95,34 @@ def apply(
     shard: tuple[int, int] | None,
     adopt: tuple[str, ...],
     resubmit: tuple[str, ...],
+    reviewed_plan: Path | None,
+    require_reviewed: bool,
+    durable_intents: bool | None,
 ) -> int:
     """Submit pending runs, poll them to a final status, save state and artifacts."""
     settings = settings_of(ctx)
     selection = Selection(patterns=select, adopt=_adoptions(adopt), resubmit=resubmit, shard=shard)
+    reviewed = _read_reviewed(reviewed_plan) if reviewed_plan is not None else None
+    if require_reviewed and reviewed is None:
+        raise UserError("--require-reviewed needs --reviewed-plan FILE")
+    actions = github.Actions.from_env(os.environ)
     store = StateStore(settings.state_dir, settings.environment)
     with store.lock(command="reconciler apply"):
         the_plan, store = load_plan(settings, selection, spec_context(ctx, settings))
+        review = compare(reviewed, the_plan, plan_digest(the_plan))
         echo(report.plan_text(the_plan))
+        if reviewed is not None:
+            echo(review.text())
+        if review.status == "differs" and require_reviewed:
+            _set_outputs(actions, None, review, None)
+            raise UserError(
+                "the plan differs from the reviewed plan; nothing was applied",
+                hint="plan again on a pull request and review it, or apply without "
+                "--require-reviewed",
+            )
         if not the_plan.has_changes:
             echo("Nothing to apply.")
+            _set_outputs(actions, None, review, None)
             return ExitCode.OK
         client = make_client(settings, shards=shard[1] if shard else 1)
         progress = ProgressDisplay(
@@ -90,6 +130,8 @@ def apply(
             live=sys.stderr.isatty() and not os.environ.get("CI"),
             now=lambda: datetime.now(UTC),
         )
+        durable = settings.git.durable(os.environ) if durable_intents is None else durable_intents
+        journal = _journal(settings, store) if durable else None
         engine = Engine(
             client,
             store,
@@ -103,8 +145,8 @@ def apply(
                 record_timeout=settings.apply.record_timeout,
             ),
             progress=progress,
+            journal=journal,
         )
-        actions = github.Actions.from_env(os.environ)
         if actions is not None:  # hide every secret value this apply resolves (practices A3)
             secrets = EnvSecrets(os.environ)
             for action in the_plan.actions:
@@ -116,17 +158,32 @@ def apply(
         finally:
             progress.close()
         entries = store.snapshot()
-    stats = {
+    stats: dict[str, object] = {
         "HTTP calls": client.totals.calls,
         "retries": client.totals.retries,
         "503 responses": client.totals.statuses.get(503, 0),
         "rate-limit wait": f"{client.limiter.waited:.1f}s",
     }
-    write_apply_artifacts(settings.artifacts_dir / store.environment, result, entries, stats)
+    if journal is not None:
+        stats["intent commits pushed"] = len(journal.commits)
+    folder = settings.artifacts_dir / store.environment
+    summary_folder = folder / "shards" / f"{shard[0]}-of-{shard[1]}" if shard else folder
+    write_apply_artifacts(
+        folder,
+        result,
+        entries,
+        stats,
+        summary_folder=summary_folder,
+        record_json=report.apply_record_json(
+            result, plan=the_plan, review=review, shard=shard, stats=stats
+        ),
+        notes=review.markdown() if reviewed is not None else "",
+    )
     echo("")
     echo(report.apply_text(result))
     if actions is not None:
-        actions.append_summary(report.summary_markdown(result, stats))
+        notes = f"\n{review.markdown()}\n" if reviewed is not None else ""
+        actions.append_summary(report.summary_markdown(result, stats) + notes)
         failed = [
             (r.name, r.status or r.outcome.upper(), r.message or "")
             for r in result.results
@@ -134,57 +191,54 @@ def apply(
         ]
         for line in github.failed_run_annotations(failed):
             echo(line)
-        outcomes = ("success", "failure", "rejected", "unknown", "pending", "skipped")
-        actions.set_outputs([(f"count-{o}", str(result.count(o))) for o in outcomes])  # type: ignore[arg-type]
+        _set_outputs(actions, result, review, summary_folder / "summary.md")
     return _apply_exit(result)
 
 
-@cli.command()
-@click.argument("name")
-@click.pass_context
-def cancel(ctx: click.Context, name: str) -> int:
-    """Cancel the running execution NAME on the platform."""
-    settings = settings_of(ctx)
-    store = StateStore(settings.state_dir, settings.environment)
-    entry = store.snapshot().get(name)
-    if entry is None or entry.phase is not Phase.SUBMITTED:
-        what = "has no recorded state" if entry is None else f"is {entry.phase.value}"
-        raise UserError(f"{name} {what}; only a submitted, unfinished run can be cancelled")
-    client = make_client(settings)
-
-    async def run() -> str:
-        try:
-            execution_id = entry.execution_id
-            if execution_id is None and entry.request_id:
-                record = await client.get_record(entry.request_id)
-                execution_id = record.execution_id if record else None
-            if execution_id is None:
-                raise UserError(
-                    f"{name} has no executionId yet (the platform has not started it)",
-                    hint="try again in a moment",
-                )
-            await client.cancel(execution_id)
-            return execution_id
-        finally:
-            await client.aclose()
-
-    execution_id = asyncio.run(run())
-    echo(f"Cancel requested for {name} ({execution_id}); the next apply records how it ended.")
-    return ExitCode.OK
+def _read_reviewed(path: Path) -> ReviewedPlan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the reviewed plan ({exc.strerror})") from None
+    return parse_reviewed(text, str(path))
 
 
-@cli.group()
-def state() -> None:
-    """Inspect and repair the state directory."""
+def _journal(settings: Settings, store: StateStore) -> GitIntentJournal:
+    git = Git(settings.root)
+    try:  # say what is missing before anything is submitted
+        git.toplevel()
+        git.head()
+        git.check_remote(settings.git.remote)
+    except GitError as exc:
+        raise UserError(
+            f"durable intents: {exc.message}",
+            hint="they commit and push intents before submitting; or pass --no-durable-intents "
+            "(see docs/github-actions.md)",
+        ) from None
+    url = run_url(os.environ)
+    return GitIntentJournal(
+        git,
+        store.path_for,
+        environment=store.environment,
+        policy=PushPolicy(remote=settings.git.remote, attempts=settings.git.push_attempts),
+        guarded=[settings.state_dir],
+        supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
+        trailers={"Reconciler-Run-URL": url} if url else None,
+    )
 
 
-@state.command()
-@click.pass_context
-def unlock(ctx: click.Context) -> int:
-    """Release the apply lock if no live process holds it."""
-    settings = settings_of(ctx)
-    echo(StateStore(settings.state_dir, settings.environment).unlock())
-    return ExitCode.OK
+def _set_outputs(
+    actions: github.Actions | None,
+    result: ApplyResult | None,
+    review: Review,
+    summary: Path | None,
+) -> None:
+    if actions is None:
+        return
+    outputs = [(f"count-{o}", str(result.count(o) if result else 0)) for o in report.OUTCOMES]
+    outputs += [("plan-digest", review.digest or ""), ("reviewed", review.status)]
+    outputs.append(("summary-path", str(summary) if summary else ""))
+    actions.set_outputs(outputs)
 
 
 def _apply_exit(result: ApplyResult) -> ExitCode:

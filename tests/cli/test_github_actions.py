@@ -69,7 +69,7 @@ def test_apply_masks_secrets_annotates_failures_and_summarises(
     build_tree(
         workspace, {"specs/o.yaml": secret_spec, "specs/inv.yaml": spec("inv", INVOICES, PROD_ATOM)}
     )
-    result = run_cli("apply")
+    result = run_cli("apply", "--no-durable-intents")
     assert result.code == 3
     lines = result.out.splitlines()
     assert "::add-mask::s3cr3t" in lines

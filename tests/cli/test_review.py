@@ -1,0 +1,125 @@
+"""Plan approval: the apply on merge says whether it does what the pull request reviewed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import INVENTORY, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, spec
+
+Run = Callable[..., CliResult]
+
+
+@pytest.fixture
+def reviewed(workspace: Path, run_cli: Run) -> Path:
+    """Two specs, and the plan a reviewer saw for them."""
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    build_tree(workspace, {"specs/i.yaml": spec("i", INVENTORY, PROD_ATOM)})
+    path = workspace.parent / "reviewed-plan.json"
+    path.write_text(run_cli("plan", "--output", "json").out, encoding="utf-8")
+    return path
+
+
+def test_the_reviewed_plan_matches(
+    workspace: Path, reviewed: Path, sim: Admin, run_cli: Run
+) -> None:
+    digest = json.loads(reviewed.read_text())["planDigest"]
+    result = run_cli("apply", "--reviewed-plan", str(reviewed), "--require-reviewed")
+    assert result.code == 0, result.err
+    assert f"Reviewed plan: matches ({digest})." in result.out.splitlines()
+    record = json.loads((workspace / "artifacts/default/apply.json").read_text())
+    assert record["reviewed"] == {"status": "match", "reviewedDigest": digest, "differences": []}
+    summary = (workspace / "artifacts/default/summary.md").read_text()
+    assert summary.endswith(f"\n**Reviewed plan:** matches (`{digest}`).\n")
+
+
+def test_a_different_plan_is_reported_with_its_differences(
+    workspace: Path, reviewed: Path, sim: Admin, run_cli: Run
+) -> None:
+    old = json.loads(reviewed.read_text())
+    # After review: one spec changed, one removed, one added.
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM, {"DAY": "monday"})})
+    (workspace / "specs/i.yaml").unlink()
+    build_tree(workspace, {"specs/n.yaml": spec("n", INVENTORY, PROD_ATOM)})
+    now = json.loads(run_cli("plan", "--output", "json").out)
+    o_old = next(a["digest"] for a in old["actions"] if a["name"] == "o")
+    o_new = next(a["digest"] for a in now["actions"] if a["name"] == "o")
+
+    result = run_cli("apply", "--reviewed-plan", str(reviewed))
+
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    start = lines.index(
+        f"Reviewed plan: DIFFERS (reviewed {old['planDigest']}, now {now['planDigest']}):"
+    )
+    assert lines[start + 1 : start + 4] == [
+        "  - i: submit (reviewed, no longer planned)",
+        "  + n: submit (not in the reviewed plan)",
+        f"  ~ o: submit, run {o_old[-64:][:12]} → {o_new[-64:][:12]}",
+    ]
+    assert len(sim.submissions()) == 2  # applied anyway: the flag to refuse was not given
+
+
+def test_require_reviewed_refuses_a_different_plan_and_submits_nothing(
+    workspace: Path, reviewed: Path, sim: Admin, run_cli: Run
+) -> None:
+    build_tree(workspace, {"specs/n.yaml": spec("n", ORDERS, PROD_ATOM, {"X": "1"})})
+    result = run_cli("apply", "--reviewed-plan", str(reviewed), "--require-reviewed")
+    assert result.code == 1
+    assert result.err == (
+        "error: the plan differs from the reviewed plan; nothing was applied; plan again on a "
+        "pull request and review it, or apply without --require-reviewed\n"
+    )
+    assert sim.submissions() == []
+    assert not (workspace / "state/default").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "{not json",
+            "reviewed-plan.json:1:2: not JSON (Expecting property name enclosed in double quotes)",
+        ),
+        ("[]", "reviewed-plan.json:1:1: expected a plan document (a JSON object)"),
+        (
+            '{"planDigest": 1}',
+            "reviewed-plan.json:1:1: expected planDigest and environment strings "
+            "(write it with plan --output json)",
+        ),
+        (
+            '{"planDigest": "x", "environment": "default", "actions": [{"name": "a", '
+            '"action": "explode"}]}',
+            "reviewed-plan.json:1:1: actions[0].action: 'explode' is not an action",
+        ),
+    ],
+)
+def test_a_broken_reviewed_plan_is_a_clear_error(
+    workspace: Path, sim: Admin, run_cli: Run, content: str, message: str
+) -> None:
+    path = workspace.parent / "reviewed-plan.json"
+    path.write_text(content, encoding="utf-8")
+    result = run_cli("apply", "--reviewed-plan", str(path))
+    assert result.code == 1
+    assert result.err == f"error: {workspace.parent}/{message}\n"
+    assert sim.submissions() == []
+
+
+def test_apply_outputs_in_actions_byte_for_byte(
+    workspace: Path, reviewed: Path, sim: Admin, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = workspace.parent / "output.txt"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    digest = json.loads(reviewed.read_text())["planDigest"]
+    result = run_cli("apply", "--no-durable-intents", "--reviewed-plan", str(reviewed))
+    assert result.code == 0, result.err
+    assert output.read_text(encoding="utf-8") == (
+        "count-success=2\ncount-failure=0\ncount-rejected=0\ncount-unknown=0\n"
+        "count-pending=0\ncount-skipped=0\n"
+        f"plan-digest={digest}\nreviewed=match\n"
+        f"summary-path={workspace}/artifacts/default/summary.md\n"
+    )
