@@ -268,3 +268,40 @@ def test_a_vanished_runner_leaves_intents_a_fresh_runner_resolves_without_resubm
     assert processes == sorted([ORDERS, INVENTORY])  # each submitted exactly once
     for name in ("o", "i"):
         assert read_state(fresh, name)["phase"] == "final"
+
+
+def test_shards_applied_on_two_runners_commit_without_conflict(
+    workspace: Path, remote: Path, sim: Admin, tmp_path: Path
+) -> None:
+    runners = []
+    for k in (1, 2):
+        clone = tmp_path / f"runner-{k}"
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+        runners.append(clone)
+    for k, clone in enumerate(runners, start=1):
+        applied = subprocess.run(
+            [RECONCILER, "apply", "--shard", f"{k}/2"],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+    for k, clone in enumerate(runners, start=1):  # the second push must integrate the first
+        committed = subprocess.run(
+            [RECONCILER, "commit", "--shard", f"{k}/2", "--retry-delay", "0"],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert committed.returncode == 0, committed.stdout + committed.stderr
+    tree = git(remote, "ls-tree", "-r", "--name-only", "main").split()
+    assert {"state/default/o.json", "state/default/i.json"} <= set(tree)
+    assert {"artifacts/default/shards/1-of-2/summary.md"} <= set(tree)
+    assert {"artifacts/default/shards/2-of-2/summary.md"} <= set(tree)
+    subjects = git(remote, "log", "--format=%s", "main").splitlines()
+    assert len([s for s in subjects if s.startswith("reconciler: apply default shard")]) == 2
+    assert len(sim.submissions()) == 2
