@@ -69,6 +69,16 @@ def diagnostic_annotations(diagnostics: Sequence[Diagnostic]) -> list[str]:
     return lines
 
 
+def group(title: str) -> str:
+    """``::group::title``: the lines up to ``endgroup`` fold into one in the job log."""
+    return f"::group::{escape_data(title)}"
+
+
+def endgroup() -> str:
+    """Ends the group opened by ``group``."""
+    return "::endgroup::"
+
+
 def mask(value: str) -> str:
     """``::add-mask::`` for a secret value, so the runner hides it in every later log line."""
     return f"::add-mask::{escape_data(value)}"

@@ -110,7 +110,11 @@ def apply(
     with store.lock(command="reconciler apply"):
         the_plan, store = load_plan(settings, selection, spec_context(ctx, settings))
         review = compare(reviewed, the_plan, plan_digest(the_plan))
+        if actions is not None:  # a long table: folded in the log, opened on demand
+            echo(github.group(f"reconciler plan ({the_plan.environment})"))
         echo(report.plan_text(the_plan))
+        if actions is not None:
+            echo(github.endgroup())
         if reviewed is not None:
             echo(review.text())
         if review.status == "differs" and require_reviewed:

@@ -117,6 +117,11 @@ def test_apply_outputs_in_actions_byte_for_byte(
     digest = json.loads(reviewed.read_text())["planDigest"]
     result = run_cli("apply", "--no-durable-intents", "--reviewed-plan", str(reviewed))
     assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == "::group::reconciler plan (default)"
+    end = lines.index("::endgroup::")
+    assert lines[end - 1] == f"Plan digest: {digest}"
+    assert lines[end + 1] == f"Reviewed plan: matches ({digest})."
     assert output.read_text(encoding="utf-8") == (
         "count-success=2\ncount-failure=0\ncount-rejected=0\ncount-unknown=0\n"
         "count-pending=0\ncount-skipped=0\n"
