@@ -18,11 +18,12 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
+from reconciler.adoption import Adoption, RecordQuery, known_executions
 from reconciler.backoff import poll_interval
 from reconciler.clock import Clock
 from reconciler.errors import (
@@ -55,7 +56,7 @@ from reconciler.model import (
 )
 
 
-class PlatformClient(Protocol):
+class PlatformClient(RecordQuery, Protocol):
     """What the engine needs from the platform."""
 
     async def submit(
@@ -75,17 +76,6 @@ class PlatformClient(Protocol):
         self, execution_id: str, meter: Meter | None = ...
     ) -> PlatformRecord | None:
         """The run's record by executionId (for adopted runs), or None."""
-        ...
-
-    async def query_records(
-        self,
-        process_id: str,
-        atom_id: str,
-        since: datetime,
-        until: datetime,
-        meter: Meter | None = ...,
-    ) -> list[PlatformRecord]:
-        """Runs of a process on a runtime that started in a window."""
         ...
 
 
@@ -148,8 +138,15 @@ class Engine:
         self._options = options or ApplyOptions()
         self._progress = progress or (lambda _name, _message: None)
         self._rng = random.Random(self._options.seed)  # noqa: S311 - poll jitter only
-        self._known: set[str] = set()
         self._last: dict[str, StateEntry] = {}  # the last entry saved per name
+        self._adoption = Adoption(
+            client,
+            clock,
+            self._save,
+            self._progress,
+            known=set(),
+            clock_skew=self._options.clock_skew,
+        )
         self._batcher = (
             Batcher(journal, self._options.journal_window, clock.sleep) if journal else None
         )
@@ -157,7 +154,7 @@ class Engine:
     async def apply(self, plan: Plan) -> ApplyResult:
         """Run every changing action of ``plan``; return how each one ended."""
         started = self._clock.now()
-        self._known = _known_executions(a.current for a in plan.actions)
+        self._adoption.known = known_executions(a.current for a in plan.actions)
         limit = asyncio.Semaphore(self._options.concurrency)
         todo = [a for a in plan.actions if a.kind.changes]
         loop = asyncio.get_running_loop()
@@ -230,7 +227,7 @@ class Engine:
         if action.kind is ActionKind.RESUME:
             assert current is not None  # noqa: S101 - the planner sets it for resume
             if action.adopt:
-                current = self._adopt(current, action.adopt, "by --adopt")
+                current = self._adoption.adopt(current, action.adopt, "by --adopt")
             return await self._poll(current, action, meter)
         assert action.desired is not None  # noqa: S101 - the planner sets it for submits
         run = action.desired
@@ -315,7 +312,13 @@ class Engine:
             raise
         except AmbiguousSubmit as exc:
             self._progress(name, f"unknown: {exc.message}")
-            return await self._resolve_now(intent, exc.message, meter)
+            return await self._adoption.after_ambiguous(
+                intent,
+                exc.message,
+                meter,
+                wait=min(self._options.record_timeout, 30.0),
+                delay=self._delay,
+            )
         except (SubmitRejected, PlatformError) as exc:
             self._progress(name, f"rejected: {exc.message}")
             return self._save(
@@ -331,68 +334,13 @@ class Engine:
         self._progress(name, f"submitted as {request_id}")
         return self._save(entry)
 
-    async def _resolve_now(self, intent: StateEntry, message: str, meter: Meter) -> StateEntry:
-        """After an ambiguous submit: save ``unknown``, then try to find the run right away."""
-        entry = self._save(intent.model_copy(update={"phase": Phase.UNKNOWN, "message": message}))
-        # Records appear only once the runtime has started the run: give it the record delay.
-        deadline = self._clock.monotonic() + min(self._options.record_timeout, 30.0)
-        polls = 0
-        while True:
-            found = await self._find(entry, meter)
-            if isinstance(found, StateEntry):
-                return found
-            # Several candidates stay ambiguous however long we wait; none may yet appear.
-            if not found.startswith("no run") or self._clock.monotonic() >= deadline:
-                self._progress(entry.name, f"unknown: {found}")
-                return self._save(entry.model_copy(update={"message": f"{message}; {found}"}))
-            await self._clock.sleep(self._delay(polls))
-            polls += 1
-
     async def _resolve(self, action: Action, entry: StateEntry, meter: Meter) -> RunResult:
         """An ``unknown`` from an earlier apply: adopt the single matching run, or stay unknown."""
-        found = await self._find(entry, meter)
+        found = await self._adoption.find(entry, meter)
         if isinstance(found, StateEntry):
             return await self._poll(found, action, meter)
         self._progress(entry.name, f"unknown: {found}")
         return _result(entry, "unknown", meter, message=found)
-
-    async def _find(self, entry: StateEntry, meter: Meter) -> StateEntry | str:
-        """Look for the run an unresolved intent may have started; adopt it if it is alone."""
-        since = entry.intent_at - timedelta(seconds=self._options.clock_skew)
-        until = self._clock.now() + timedelta(seconds=self._options.clock_skew)
-        try:
-            records = await self._client.query_records(
-                entry.request.process_id, entry.request.atom_id, since, until, meter
-            )
-        except PlatformError as exc:
-            return f"could not query the platform's records ({exc.message})"
-        candidates = [r for r in records if r.execution_id not in self._known]
-        if len(candidates) == 1:
-            return self._adopt(entry, candidates[0].execution_id, "by query")
-        if not candidates:
-            return (
-                f"no run of this process on this runtime since {_ts(since)}; if none started, "
-                f"say --resubmit {entry.name}"
-            )
-        ids = ", ".join(r.execution_id for r in candidates[:5])
-        return (
-            f"{len(candidates)} runs could be this submit ({ids}); say which with "
-            f"--adopt {entry.name}=EXECUTION_ID, or --resubmit {entry.name}"
-        )
-
-    def _adopt(self, entry: StateEntry, execution_id: str, how: str) -> StateEntry:
-        self._known.add(execution_id)
-        adopted = entry.model_copy(
-            update={
-                "phase": Phase.SUBMITTED,
-                "execution_id": execution_id,
-                "adopted": True,
-                "message": None,
-                "submitted_at": entry.submitted_at or entry.intent_at,
-            }
-        )
-        self._progress(entry.name, f"adopted {execution_id} {how}")
-        return self._save(adopted)
 
     async def _poll(self, entry: StateEntry, action: Action, meter: Meter) -> RunResult:
         """Poll one run until it is final, or until one of the two budgets runs out."""
@@ -461,7 +409,7 @@ class Engine:
         new = entry.model_copy(update=update)
         if new == entry:
             return entry
-        self._known.add(record.execution_id)
+        self._adoption.known.add(record.execution_id)
         if not final and new.status != entry.status:
             self._progress(entry.name, f"{record.status} ({record.execution_id})")
         return self._save(new)
@@ -487,17 +435,6 @@ def _new_entry(
         attempts=(previous.attempts + 1) if previous is not None and same_digest else 1,
         history=history,
     )
-
-
-def _known_executions(entries: Iterable[StateEntry | None]) -> set[str]:
-    known: set[str] = set()
-    for entry in entries:
-        if entry is None:
-            continue
-        if entry.execution_id:
-            known.add(entry.execution_id)
-        known.update(a.execution_id for a in entry.history if a.execution_id)
-    return known
 
 
 def _outcome(entry: StateEntry, run: DesiredRun | None) -> Outcome:
@@ -533,7 +470,3 @@ def _result(
         started_at=entry.execution_time,
         finished_at=entry.finished_at,
     )
-
-
-def _ts(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -33,7 +33,8 @@ from reconciler.config import Settings
 from reconciler.digest import plan_digest
 from reconciler.engine import ApplyOptions, Engine
 from reconciler.errors import UserError
-from reconciler.gitops import Git, GitError, GitIntentJournal, PushPolicy, run_url
+from reconciler.gitjournal import GitIntentJournal
+from reconciler.gitops import Git, GitError, PushPolicy, run_url
 from reconciler.model import ApplyResult
 from reconciler.planner import Selection
 from reconciler.progress import ProgressDisplay
