@@ -7,6 +7,7 @@ line (how many runs are final, running, waiting) is kept at the bottom and redra
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
@@ -28,7 +29,7 @@ class ProgressDisplay:
         """Record one event, print its line, redraw the status line when live."""
         if name != "*":
             self._last[name] = message
-        line = f"[{self._now().strftime('%H:%M:%S')}] {name}: {message}"
+        line = f"[{self._now().strftime('%H:%M:%S')}] {_one_line(name)}: {_one_line(message)}"
         if self._live:
             self._stream.write("\r\033[K" + line + "\n" + self.status_line())
             self._drawn = True
@@ -47,3 +48,13 @@ class ProgressDisplay:
         if self._live and self._drawn:
             self._stream.write("\r\033[K")
             self._stream.flush()
+
+
+def _one_line(text: str) -> str:
+    """Platform text as one inert line: no line break, no terminal control character.
+
+    A line break could start a workflow command (``::error::``) in a CI log; an escape
+    sequence could redraw the terminal.
+    """
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(cleaned.split())

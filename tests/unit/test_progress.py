@@ -32,3 +32,10 @@ def test_live_status_line_on_a_terminal() -> None:
     assert out.getvalue().endswith(
         "\r\033[K[10:04:12] a: ERROR (execution-1)\n1 final, 1 in flight of 2 started\r\033[K"
     )
+
+
+def test_platform_text_cannot_start_a_workflow_command_or_move_the_cursor() -> None:
+    out = io.StringIO()
+    display = ProgressDisplay(out, live=False, now=lambda: T)
+    display("a", "rejected: bad\n::error::pwned\r\x1b[2J\u2028::add-mask::x")
+    assert out.getvalue() == "[10:04:12] a: rejected: bad ::error::pwned [2J ::add-mask::x\n"
