@@ -7,6 +7,7 @@ Output formats are part of the interface: JSON documents carry ``formatVersion``
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -345,4 +346,6 @@ def _md(text: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Platform text as one inert line: control characters (escapes, line breaks) become spaces."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(cleaned.split())
