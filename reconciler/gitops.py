@@ -324,7 +324,10 @@ class Git:
                     return upstream, attempt + 1  # upstream already holds exactly our change
                 commit = self._commit_on(upstream, rebuilt, message)
             pushed = self.run("push", policy.remote, f"{commit}:refs/heads/{branch}", check=False)
-            if pushed.returncode == 0:
+            if pushed.returncode == 0:  # keep the remote-tracking branch truthful
+                self.run(
+                    "update-ref", f"refs/remotes/{policy.remote}/{branch}", commit, check=False
+                )
                 return commit, attempt + 1
             last = pushed.stderr
             if attempt + 1 < policy.attempts:

@@ -10,6 +10,12 @@ rm -rf "$work"
 mkdir -p "$work"
 cp -r "$root/specs" "$root/reconciler.yaml" "$work/"
 cd "$work"
+# A git repository with a local "origin", so the demo can commit the status back like CI does.
+git init -q -b main . && git init -q --bare -b main origin.git && git remote add origin origin.git
+printf 'sim.env\nsim.log\norigin.git/\n' >.gitignore
+git add .gitignore specs reconciler.yaml
+git -c user.name=demo -c user.email=demo@example.com commit -q -m "specs"
+git push -q origin main
 
 reconciler sim serve --port 0 --time-scale 2 >sim.env 2>sim.log &
 sim_pid=$!
@@ -42,10 +48,14 @@ if [ "$code" -ne 0 ] && [ "$code" -ne 3 ]; then
   echo "apply exited $code" >&2
   exit "$code"
 fi
+step reconciler commit "   # state and artifacts into git, with trailers; pushed to origin"
+reconciler commit
+git --no-pager --git-dir=origin.git log -1 --format='%h %s%n%n%b' main
 step reconciler apply "   # again: everything is up to date, nothing is submitted"
 reconciler apply
 step reconciler status
 reconciler status
 echo
 echo "State:     .demo/state/default/*.json"
-echo "Artifacts: .demo/artifacts/default/ (summary.md, junit.xml, runs/*.json)"
+echo "Artifacts: .demo/artifacts/default/ (summary.md, junit.xml, apply.json, runs/*.json)"
+echo "History:   git -C .demo log --stat (pushed to .demo/origin.git)"

@@ -186,3 +186,13 @@ def test_make_demo_script_runs_to_final_statuses(tmp_path: Path) -> None:
         ["invoices-export", "final", "ERROR"],
         ["orders-sync-eu", "final", "COMPLETE"],
     ]
+    # The status went back to git, pushed to the demo's own origin, with its trailers.
+    assert "reconciler: apply default: 2 success, 1 failure" in out
+    assert "Reconciler-Counts: success=2 failure=1 rejected=0 unknown=0 pending=0 skipped=0" in out
+    pushed = subprocess.run(
+        ["git", "--git-dir", str(checkout / ".demo/origin.git"), "ls-tree", "-r", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "state/default/invoices-export.json" in pushed
