@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest clean schema
+.PHONY: demo test lint typecheck layers pytest clean schema chaos workflows
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,17 +15,23 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: lint typecheck layers pytest
+test: lint typecheck layers workflows pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconciler tests
-	$(BIN)/ruff format --check reconciler tests
+	$(BIN)/ruff check reconciler tests chaos
+	$(BIN)/ruff format --check reconciler tests chaos
 
 typecheck: $(STAMP)
 	$(BIN)/mypy reconciler
 
 layers: $(STAMP)
 	$(BIN)/lint-imports
+
+# The workflows and the action we ship: actionlint (workflows only) and zizmor, offline so the
+# gate never depends on the GitHub API.
+workflows: $(STAMP)
+	$(BIN)/actionlint -no-color .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows action.yml
 
 pytest: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
@@ -35,3 +41,13 @@ clean:
 
 schema: $(STAMP)
 	$(BIN)/python -m reconciler.schemagen
+
+# The performance harness (docs/performance.md); results in bench/results/. Not part of `test`.
+# `make bench BENCH_ARGS=--quick` is the under-a-minute smoke run.
+.PHONY: bench
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
+
+# The full fault-injection harness (docs/reliability.md); results in chaos/results/.
+chaos: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m chaos

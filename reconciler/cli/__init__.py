@@ -19,12 +19,22 @@ from pathlib import Path
 import click
 
 from reconciler import github, report
-from reconciler.cli import apply, commit, planning, repair, simulator
+from reconciler.cli import apply, commit, github_cmds, planning, repair, simulator
 from reconciler.cli.base import ExitCode, Interrupted, cli, echo
 from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
 
 # The command modules register themselves on ``cli`` when imported.
-__all__ = ["ExitCode", "apply", "cli", "commit", "main", "planning", "repair", "simulator"]
+__all__ = [
+    "ExitCode",
+    "apply",
+    "cli",
+    "commit",
+    "github_cmds",
+    "main",
+    "planning",
+    "repair",
+    "simulator",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,362 @@
+"""The sticky plan comment on a pull request: reading the plan document, rendering, the marker.
+
+Pure. The plan document (``plan --output json``) reaches the commenting workflow as an
+artifact of a pull-request run, so it is untrusted data: it is parsed strictly and bounded
+(``parse_plan``), every string from it is rendered inert (no markdown structure, no HTML, no
+``@mention`` or ``#123`` reference, no autolink), and the comment is capped below GitHub's
+65,536-character limit with a pointer to the full plan (practices.md A7). The comment carries a
+hidden marker naming the environment, the plan digest, the plan run and the head commit, which
+is how the comment is found again and how ``reconciler github reviewed-plan`` finds what was
+reviewed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from reconciler.errors import UserError
+from reconciler.model import ActionKind
+
+COMMENT_LIMIT = 60_000  # GitHub refuses comment bodies over 65,536 characters
+PLAN_SIZE_LIMIT = 10 * 1024 * 1024  # bytes of plan.json read from an artifact
+CELL_LIMIT = 300  # characters of one untrusted string in the table
+CHANGE_LIMIT = 500  # characters of one field-change line
+
+ENV_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")  # spec_model.NAME_PATTERN, also "default"
+DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}\Z")
+SHA_PATTERN = re.compile(r"[0-9a-f]{40}\Z")
+_MARKER = re.compile(
+    r"<!-- reconciler-plan:(?P<env>[a-z][a-z0-9-]{0,62})"
+    r"(?: digest=(?P<digest>sha256:[0-9a-f]{64}|none))?"
+    r"(?: run=(?P<run>[0-9]{1,20}))?"
+    r"(?: sha=(?P<sha>[0-9a-f]{40}))? -->"
+)
+_SYMBOL = {
+    "submit": "+",
+    "rerun": "~",
+    "retry": "^",
+    "resume": ">",
+    "wait": ".",
+    "noop": "=",
+    "skip": "-",
+    "orphan": "?",
+    "unknown": "!",
+}
+_LABEL = {
+    "submit": "to submit",
+    "rerun": "to rerun",
+    "retry": "to retry",
+    "resume": "to resume",
+    "wait": "waiting",
+    "noop": "up to date",
+    "skip": "skipped",
+    "orphan": "orphaned",
+    "unknown": "unknown",
+}
+
+
+@dataclass(frozen=True)
+class PlanAction:
+    """One action of a plan document, as read (strings still untrusted)."""
+
+    name: str
+    action: str
+    reason: str
+    digest: str | None
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """The parts of a ``plan --output json`` document the comment shows."""
+
+    environment: str
+    digest: str
+    actions: tuple[PlanAction, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether any action may do work on the platform (computed, not read)."""
+        return any(ActionKind(a.action).changes for a in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        """How many actions of each kind, in the order of ``ActionKind`` (computed, not read)."""
+        seen = Counter(a.action for a in self.actions)
+        return {kind.value: seen[kind.value] for kind in ActionKind}
+
+    def computed_digest(self) -> str:
+        """The plan digest of these actions, by ``digest.plan_digest``'s definition."""
+        items = [[a.name, a.action, a.digest] for a in self.actions if ActionKind(a.action).changes]
+        payload = {"environment": self.environment, "actions": items}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+
+    @property
+    def consistent(self) -> bool:
+        """Whether the stated plan digest is the digest of the listed actions."""
+        return self.digest == self.computed_digest()
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What the hidden marker of a plan comment records."""
+
+    environment: str
+    digest: str | None
+    run_id: int | None
+    head_sha: str | None
+
+    def render(self) -> str:
+        """The marker line: an HTML comment, invisible on GitHub."""
+        parts = [f"<!-- reconciler-plan:{self.environment}", f"digest={self.digest or 'none'}"]
+        if self.run_id is not None:
+            parts.append(f"run={self.run_id}")
+        if self.head_sha is not None:
+            parts.append(f"sha={self.head_sha}")
+        return " ".join(parts) + " -->"
+
+
+def check_environment(name: str) -> str:
+    """``name`` if it is a valid environment name, else a user error."""
+    if not ENV_PATTERN.match(name):
+        raise UserError(
+            f"environment {name!r} is not a valid name",
+            hint="expected lowercase letters, digits and dashes, starting with a letter",
+        )
+    return name
+
+
+def find_marker(body: str, environment: str) -> Marker | None:
+    """The plan-comment marker for ``environment`` in a comment body, if there is one."""
+    for match in _MARKER.finditer(body):
+        if match["env"] != environment:
+            continue
+        digest = match["digest"]
+        run = match["run"]
+        return Marker(
+            environment=environment,
+            digest=digest if digest and digest != "none" else None,
+            run_id=int(run) if run else None,
+            head_sha=match["sha"],
+        )
+    return None
+
+
+def parse_plan(data: bytes | str, source: str) -> PlanDocument:
+    """Read a plan document strictly; a one-line error naming ``source`` when it is not one."""
+    if len(data) > PLAN_SIZE_LIMIT:
+        raise UserError(f"{source}: larger than {PLAN_SIZE_LIMIT} bytes; not a plan document")
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{source}: not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{source}: expected a plan document (a JSON object)")
+    environment, digest, actions = doc.get("environment"), doc.get("planDigest"), doc.get("actions")
+    if not isinstance(environment, str) or not ENV_PATTERN.match(environment):
+        raise UserError(f"{source}: environment: expected an environment name")
+    if not isinstance(digest, str) or not DIGEST_PATTERN.match(digest):
+        raise UserError(f"{source}: planDigest: expected sha256:<64 hex digits>")
+    if not isinstance(actions, list):
+        raise UserError(f"{source}: actions: expected a list")
+    return PlanDocument(
+        environment=environment,
+        digest=digest,
+        actions=tuple(_action(item, index, source) for index, item in enumerate(actions)),
+    )
+
+
+def _action(item: object, index: int, source: str) -> PlanAction:
+    where = f"{source}: actions[{index}]"
+    if not isinstance(item, dict):
+        raise UserError(f"{where}: expected an object")
+    name, kind, reason = item.get("name"), item.get("action"), item.get("reason", "")
+    digest, changes = item.get("digest"), item.get("changes", [])
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{where}.name: expected a string")
+    if kind not in _SYMBOL:
+        raise UserError(f"{where}.action: expected one of {', '.join(_SYMBOL)}")
+    if not isinstance(reason, str):
+        raise UserError(f"{where}.reason: expected a string")
+    if digest is not None and not isinstance(digest, str):
+        raise UserError(f"{where}.digest: expected a string")
+    if not isinstance(changes, list) or not all(isinstance(c, str) for c in changes):
+        raise UserError(f"{where}.changes: expected a list of strings")
+    return PlanAction(str(name), str(kind), reason, digest, tuple(changes))
+
+
+def inline(text: str, limit: int = CELL_LIMIT) -> str:
+    """Untrusted text as one inert line of markdown, safe in a table cell.
+
+    Control characters become spaces, the text is cut at ``limit``, HTML and markdown
+    punctuation are escaped, and ``@name``, ``#123`` and URLs get a zero-width space so GitHub
+    neither notifies anyone, nor links an issue, nor makes a link.
+    """
+    text = _one_line(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    out = []
+    for char in text:
+        if char in "&<>\"'":
+            out.append(f"&#{ord(char)};")
+        elif char in "\\`*_{}[]()#+-.!|~=:^$":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    escaped = "".join(out)
+    # After an @ or # a zero-width space breaks mentions and issue references; after :// and
+    # www. it breaks autolinks. (A backslash or an entity is decoded before GitHub looks.)
+    escaped = escaped.replace("@", "@&#8203;").replace("\\#", "\\#&#8203;")
+    return re.sub(r"(?i)(\\:)(//)|(www)(\\\.)", _break_link, escaped)
+
+
+def _break_link(match: re.Match[str]) -> str:
+    if match[1]:
+        return f"{match[1]}&#8203;{match[2]}"
+    return f"{match[3]}&#8203;{match[4]}"
+
+
+def code(text: str, limit: int = CELL_LIMIT) -> str:
+    """Untrusted text as an inline code span (no backtick inside, pipes escaped for tables)."""
+    text = _one_line(text).replace("`", "'")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("|", "\\|")
+    return f"`{text}`" if text else "` `"
+
+
+def _html(text: str, limit: int = CELL_LIMIT) -> str:
+    """Untrusted text inside raw HTML (where backslash escapes do not apply): entities only."""
+    text = _one_line(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    out = []
+    for char in text:
+        if char in "&<>\"'`":
+            out.append(f"&#{ord(char)};")
+        elif char in "@#":  # a zero-width space after: no mention, no issue reference
+            out.append(f"{char}&#8203;")
+        else:
+            out.append(char)
+    return "".join(out).replace("://", ":&#8203;//")
+
+
+def _one_line(text: str) -> str:
+    cleaned = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
+    )
+    return " ".join(cleaned.split())
+
+
+def _block(lines: list[str]) -> list[str]:
+    """A fenced block that no line of ``lines`` can close (and HTML-inert by construction)."""
+    longest = max((len(m) for line in lines for m in re.findall(r"`{3,}|~{3,}", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}diff", *lines, fence]
+
+
+@dataclass(frozen=True)
+class CommentContext:
+    """Trusted facts the commenting workflow adds: where the plan came from."""
+
+    environment: str
+    run_id: int | None = None
+    head_sha: str | None = None
+    details_url: str | None = None
+
+
+def render_comment(
+    plan: PlanDocument, context: CommentContext, *, limit: int = COMMENT_LIMIT
+) -> str:
+    """The whole comment body: marker, headline, table, changes, digest; at most ``limit``."""
+    trusted = plan.consistent
+    marker = Marker(
+        environment=context.environment,
+        digest=plan.digest if trusted else None,
+        run_id=context.run_id,
+        head_sha=context.head_sha,
+    )
+    head = [marker.render(), f"### reconciler plan: `{context.environment}`", ""]
+    if not trusted:
+        head += [
+            "> [!CAUTION]",
+            "> The plan's digest does not match the actions it lists, so it was not recorded "
+            "as reviewed. Plan again; if it persists, the plan artifact was tampered with.",
+            "",
+        ]
+    counts = plan.counts()
+    shown = [f"{n} {_LABEL[kind]}" for kind, n in counts.items() if n]
+    head += [f"**{', '.join(shown) or 'no executions'}**", ""]
+    foot: list[str] = []
+    if trusted:
+        foot += ["", f"Plan digest: `{plan.digest}`"]
+    where = [f"head `{context.head_sha[:12]}`"] if context.head_sha else []
+    if context.details_url:
+        where.append(f"[full plan and artifact]({context.details_url})")
+    if where:
+        foot += ["", f"<sub>{' · '.join(where)}</sub>"]
+    body: list[str] = []
+    rows = [
+        [f"| {_SYMBOL[a.action]} | {code(a.name)} | {a.action} | {inline(a.reason)} |"]
+        for a in plan.actions
+    ]
+    details = [_details(a) for a in plan.actions if a.changes]
+    budget = limit - _size(head) - _size(foot) - 400  # room for the "not shown" note
+    if rows:
+        table = ["| | Execution | Action | Reason |", "|---|---|---|---|"]
+        budget -= _size(table)
+        kept = _fit(rows, budget)
+        budget -= sum(_size(row) for row in rows[:kept])
+        body += table + [row[0] for row in rows[:kept]]
+        hidden_rows = len(rows) - kept
+        kept_details = _fit(details, budget) if hidden_rows == 0 else 0
+        for block in details[:kept_details]:
+            body += ["", *block]
+        hidden_details = len(details) - kept_details
+        if hidden_rows or hidden_details:
+            body += ["", _not_shown(hidden_rows, hidden_details, context.details_url)]
+    text = "\n".join(head + body + foot) + "\n"
+    if len(text) > limit:  # a safety net: the budget above keeps this from happening
+        text = text[: limit - 80] + "\n\n_… cut at the comment size limit._\n"
+    return text
+
+
+def _details(action: PlanAction) -> list[str]:
+    changes = [f"~ {_one_line(c)[:CHANGE_LIMIT]}" for c in action.changes[:200]]
+    if len(action.changes) > 200:
+        changes.append(f"… {len(action.changes) - 200} more")
+    return [
+        f"<details><summary><code>{_html(action.name)}</code> changes</summary>",
+        "",
+        *_block(changes),
+        "</details>",
+    ]
+
+
+def _not_shown(rows: int, details: int, url: str | None) -> str:
+    what = []
+    if rows:
+        what.append(f"{rows} more execution{'s' if rows != 1 else ''}")
+    if details:
+        what.append(f"the changes of {details}")
+    pointer = f"see the [full plan]({url})" if url else "see the full plan in the run's artifact"
+    return f"_… {' and '.join(what)} not shown here (comment size limit); {pointer}._"
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
+def _fit(blocks: list[list[str]], budget: int) -> int:
+    """How many leading blocks fit in ``budget`` characters (each block with a blank line)."""
+    used = 0
+    for index, block in enumerate(blocks):
+        used += _size(block) + 1
+        if used > budget:
+            return index
+    return len(blocks)
