@@ -9,10 +9,19 @@ Errors come back as located diagnostics, at the line of the template string.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    nodes,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -56,6 +65,10 @@ ALLOWED_FILTERS = (
     "unique",
 )
 
+_SEQUENCES = (str, list, tuple, bytes)
+# A printf conversion with a ``*`` width/precision or one of more than five digits.
+_WIDE_FORMAT = re.compile(r"%[#0 +-]*(?:\*|\d{6,}|\d*\.(?:\*|\d{6,}))")
+
 _SECRET_OPEN = "\x00secret:"  # noqa: S105 - a marker, not a secret
 _SECRET_CLOSE = "\x00"  # noqa: S105 - a marker, not a secret
 
@@ -63,7 +76,7 @@ _SECRET_CLOSE = "\x00"  # noqa: S105 - a marker, not a secret
 class _SpecSandbox(ImmutableSandboxedEnvironment):
     """The sandbox with the operators that turn a tiny template into a huge output refused."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         # Templates read data; they never need a method. Refusing every callable attribute
@@ -76,29 +89,69 @@ class _SpecSandbox(ImmutableSandboxedEnvironment):
         return None
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        # Repeating any sequence (a tuple too: ``(0,) * 10**5 * 10**5``) builds an object of
+        # any size from a tiny template; printf widths (``'%0999999999d' % 1``) do the same.
         if operator == "**" or (
-            operator == "*" and (isinstance(left, str | list) or isinstance(right, str | list))
+            operator == "*" and (isinstance(left, _SEQUENCES) or isinstance(right, _SEQUENCES))
         ):
             raise SecurityError(f"the operator {operator!r} is not allowed in spec templates")
+        if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise SecurityError(
+                f"a % format width or precision over {MAX_OUTPUT_CHARS} is not allowed"
+            )
         return super().call_binop(context, operator, left, right)
 
 
-def _secret(name: object) -> str:
-    if not isinstance(name, str) or not name.replace("_", "").isalnum():
-        raise SecurityError('secret() takes the name of an environment variable, e.g. "API_KEY"')
-    return f"{_SECRET_OPEN}{name}{_SECRET_CLOSE}"
+class _Secret:
+    """The ``secret`` global; printed by itself it shows its name, never a function's repr."""
+
+    def __call__(self, name: object) -> str:
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise SecurityError(
+                'secret() takes the name of an environment variable, e.g. "API_KEY"'
+            )
+        return f"{_SECRET_OPEN}{name}{_SECRET_CLOSE}"
+
+    def __repr__(self) -> str:
+        return "secret"
+
+    __str__ = __repr__
+
+
+def _replace(value: object, old: object, new: object, count: object = None) -> str:
+    """The ``replace`` filter, refusing a result over the output cap before building it."""
+    text, old_text, new_text = str(value), str(old), str(new)
+    times = text.count(old_text) if old_text else len(text) + 1
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        times = min(times, count)
+    if len(text) + times * (len(new_text) - len(old_text)) > MAX_OUTPUT_CHARS:
+        raise SecurityError(f"replace would make a value over {MAX_OUTPUT_CHARS} characters")
+    return text.replace(old_text, new_text, -1 if count is None else int(str(count)))
 
 
 def _make_environment() -> _SpecSandbox:
     env = _SpecSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
     env.globals.clear()
-    env.globals["secret"] = _secret
+    env.globals["secret"] = _Secret()
     env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
+    env.filters["replace"] = _replace
     env.tests = {name: env.tests[name] for name in ("defined", "undefined", "none", "number")}
     return env
 
 
 _ENVIRONMENT = _make_environment()
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str) -> Template:
+    """Compile a template once per process (a failure is not cached, so it is reported each time).
+
+    Compiling costs a thousand times more than rendering, and specs repeat a few templates
+    across thousands of executions (set defaults, matrices): without this, planning 10,000
+    executions spent a third of its time compiling the same strings again.
+    """
+    return _ENVIRONMENT.from_string(source)
+
 
 Locator = Callable[[Sequence[PathPart]], Location]
 
@@ -124,7 +177,7 @@ class Renderer:
             self._fail(path, f"{field}: template is {len(raw)} characters", MAX_TEMPLATE_CHARS)
             return ""
         try:
-            output = _ENVIRONMENT.from_string(raw).render(self._context)
+            output = _compile(raw).render(self._context)
         except TemplateSyntaxError as exc:
             self._report(path, exc.lineno, f"{field}: template syntax error: {exc.message}")
             return ""
@@ -136,6 +189,9 @@ class Renderer:
             return ""
         except RecursionError:
             self._report(path, 1, f"{field}: template failed: recursion too deep")
+            return ""
+        except MemoryError:
+            self._report(path, 1, f"{field}: template failed: the value is too large")
             return ""
         except (TemplateError, ArithmeticError, ValueError, TypeError, OverflowError) as exc:
             self._report(path, 1, f"{field}: template failed: {type(exc).__name__}: {exc}")
@@ -163,7 +219,8 @@ class Renderer:
         return f"undefined template variable {name}; expected one of: {known}"
 
     def _secret_or_text(self, output: str, path: Sequence[PathPart], field: str) -> PropertyValue:
-        if _SECRET_OPEN not in output:
+        # A NUL only comes from the secret marker (transformed: ``secret("X")|upper``, ``[1:]``).
+        if "\x00" not in output:
             return output
         if output.startswith(_SECRET_OPEN) and output.endswith(_SECRET_CLOSE):
             name = output[len(_SECRET_OPEN) : -len(_SECRET_CLOSE)]

@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
@@ -138,7 +138,10 @@ class _Platform:
         request = Request(scope, receive)
         account = str(scope["path_params"]["account"])
         wants_json = "json" in request.headers.get("accept", "").lower()
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client died mid-request (kill -9): nothing arrived
+            return
         routed = _route(request.method, str(scope["path_params"]["rest"]))
         if isinstance(routed, int):
             message = f"Unknown endpoint: {request.method} {request.url.path}"

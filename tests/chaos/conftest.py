@@ -1,0 +1,16 @@
+"""The chaos harness's simulator, shared by the short chaos tests of one session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.harness import Simulator, serving
+
+
+@pytest.fixture(scope="session")
+def chaos_sim() -> Iterator[Simulator]:
+    """A simulator in a thread; every scenario resets it with its own world."""
+    with serving() as sim:
+        yield sim
