@@ -19,8 +19,6 @@ from chaos import fuzz, scenarios
 from chaos.harness import serving
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# Probes of bugs found and reported (docs/reliability.md): shown, never counted as violations.
-KNOWN_BUGS = ("sharedProcessProbe", "foreignRunProbe")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -115,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     violations = {
         name: value["violations"]
         for name, value in report.items()
-        if isinstance(value, dict) and value.get("violations") and name not in KNOWN_BUGS
+        if isinstance(value, dict) and value.get("violations")
     }
     report["violations"] = violations
     _write(path, report)

@@ -167,6 +167,7 @@ apply:
   pollMax: {poll_max}
   timeout: 60
   recordTimeout: {record_timeout}
+  adoptAfter: {adopt_after}
 """
 
 
@@ -204,6 +205,7 @@ def make_checkout(
     rate_limit: float = 100,
     poll_max: float = 0.2,
     record_timeout: float = 10,
+    adopt_after: float = 0.5,
 ) -> Path:
     """A repository with ``reconciler.yaml`` and ``count`` specs, one process each."""
     root.mkdir(parents=True, exist_ok=True)
@@ -213,6 +215,7 @@ def make_checkout(
         rate_limit=rate_limit,
         poll_max=poll_max,
         record_timeout=record_timeout,
+        adopt_after=adopt_after,
     )
     (root / "reconciler.yaml").write_text(config, encoding="utf-8")
     specs = root / "specs"

@@ -494,8 +494,8 @@ def canary(
 def shared_process_probe(sim: Simulator, workdir: Path, *, trials: int) -> dict[str, Any]:
     """Several executions of one process on one runtime, one submit answered 500 unprocessed.
 
-    Nothing ran for that execution. A correct engine leaves it ``unknown`` (or adopts nothing
-    that belongs to a sibling); the known bug (docs/reliability.md) adopts a sibling's run.
+    Nothing ran for that execution: it must stay ``unknown`` and adopt no sibling's run
+    (docs/reliability.md, bug 1a, fixed).
     """
     rows = []
     for trial in range(trials):
@@ -522,13 +522,14 @@ def shared_process_probe(sim: Simulator, workdir: Path, *, trials: int) -> dict[
                 "duplicates": found.duplicates,
             }
         )
-    return {
+    figures = {
         "trials": trials,
         "misadopted": sum(1 for r in rows if r["misattributed"]),
         "exitZeroDespiteLoss": sum(1 for r in rows if r["finalWithoutRun"] and r["code"] == 0),
         "duplicates": sum(r["duplicates"] for r in rows),
-        "rows": rows,
     }
+    violations = [f"{key}: {value}" for key, value in figures.items() if key != "trials" and value]
+    return {**figures, "violations": violations, "rows": rows}
 
 
 def _pid(index: int) -> str:
@@ -538,12 +539,13 @@ def _pid(index: int) -> str:
 
 
 def misadoption_repro(sim: Simulator, workdir: Path) -> dict[str, Any]:
-    """The deterministic reproduction of the adoption bug (docs/reliability.md, bug 1).
+    """The deterministic reproduction of adoption bug 1a (docs/reliability.md; fixed).
 
     ``a`` and ``b`` run the same process on the same runtime. ``a`` is submitted while the
     runtime is offline, so its state keeps a requestId but no executionId. Then ``apply
     --select b`` gets a 500 before processing: nothing ran for ``b``. The query after that
-    ambiguous submit finds exactly one run it cannot explain, ``a``'s, and adopts it.
+    ambiguous submit finds one run, ``a``'s; before the fix it adopted it, now it looks ``a``
+    up by requestId first and leaves ``b`` unknown with "no run".
     """
     sim.reset(world(1))
     checkout = make_checkout(workdir / "misadoption", 2, record_timeout=1)
@@ -574,8 +576,9 @@ def foreign_run_probe(sim: Simulator, workdir: Path, *, trials: int) -> dict[str
     """A foreign run of the same process, then our submit processed but its answer dropped.
 
     Another checkout ran the same process on the same runtime a moment ago (docs/reliability.md,
-    bug 1b). Our run exists, so the query must find it. When the query comes before our run's record
-    is visible, the only unexplained run is the other checkout's, and the known bug adopts it.
+    bug 1b, fixed). Our run exists, so the query must find it. When the query comes before our
+    run's record is visible, the only unexplained run is the other checkout's: it must not be
+    adopted (two runs could be ours once both are visible, so the execution stays ``unknown``).
     """
     rows: list[dict[str, Any]] = []
     for trial in range(trials):
@@ -599,10 +602,12 @@ def foreign_run_probe(sim: Simulator, workdir: Path, *, trials: int) -> dict[str
                 and found.execution_ids.get("run-001") not in found.runs["run-001"],
             }
         )
+    adopted = sum(1 for r in rows if r["adoptedForeignRun"])
     return {
         "trials": trials,
-        "adoptedForeignRun": sum(1 for r in rows if r["adoptedForeignRun"]),
+        "adoptedForeignRun": adopted,
         "exitZeroDespiteIt": sum(1 for r in rows if r["adoptedForeignRun"] and r["codes"][1] == 0),
         "leftUnknown": sum(1 for r in rows if r["phase"] == "unknown"),
+        "violations": [f"adopted another checkout's run in {adopted} trial(s)"] if adopted else [],
         "rows": rows,
     }

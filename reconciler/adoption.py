@@ -3,20 +3,39 @@
 Part of the never-twice protocol (docs/engine.md). A submit whose answer was lost (an
 ambiguous POST, a process killed between intent and requestId, a runner that vanished after
 pushing its intents) is resolved by querying the platform's records for the same process and
-runtime from the intent onwards. Runs the state already explains are excluded; exactly one
-unexplained run is adopted, anything else stays ``unknown`` until a human says ``--adopt`` or
-``--resubmit``.
+runtime from the intent onwards. A run is adopted only when it is provably the only one that
+can be this submit's:
+
+- runs the state already explains (its executionIds, current and past) are excluded;
+- every *rival* (another execution of this state, on the same process and runtime, whose run
+  is not identified yet: an intent, an unknown, a submit known only by requestId) is resolved
+  first by its requestId; while one stays unidentified, its run and ours cannot be told apart,
+  so nothing is adopted;
+- a single remaining run is adopted only from a query made ``adopt_after`` seconds or more
+  after the intent: before that, our own run's record may simply not exist yet (records
+  appear once the runtime starts the run) and the single run would be someone else's.
+
+Anything else stays ``unknown`` until a human says ``--adopt`` or ``--resubmit``. What this
+cannot see: a run of the same process on the same runtime started outside this state (another
+checkout, a person, a schedule) after the intent, while our own submit started nothing; the
+two are indistinguishable on the platform (docs/engine.md, "Limits of adoption").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from reconciler.clock import Clock
 from reconciler.errors import PlatformError
 from reconciler.model import Meter, Phase, PlatformRecord, StateEntry
+
+# How long after its intent an unidentified sibling may still start its run: the runtime's
+# queue discards a waiting run after 59 s by default; an hour leaves a wide margin.
+RIVAL_HORIZON = timedelta(hours=1)
+_UNIDENTIFIED = (Phase.INTENT, Phase.UNKNOWN, Phase.SUBMITTED)
 
 
 class RecordQuery(Protocol):
@@ -33,6 +52,18 @@ class RecordQuery(Protocol):
         """Runs of a process on a runtime that started in a window."""
         ...
 
+    async def get_record(self, request_id: str, meter: Meter | None = ...) -> PlatformRecord | None:
+        """The run's record by requestId, or None while it does not exist yet."""
+        ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a run was not adopted, and whether asking again later may change the answer."""
+
+    message: str
+    retry: bool
+
 
 class Adoption:
     """Resolves unknown submits for one apply; ``known`` grows as runs are recorded."""
@@ -46,6 +77,8 @@ class Adoption:
         *,
         known: set[str],
         clock_skew: float,
+        adopt_after: float,
+        entries: Callable[[], Mapping[str, StateEntry]] = dict,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -53,6 +86,9 @@ class Adoption:
         self._progress = progress
         self.known = known
         self._skew = timedelta(seconds=clock_skew)
+        self._adopt_after = timedelta(seconds=adopt_after)
+        self._entries = entries
+        self._identified: set[str] = set()  # requestIds of rivals whose run is known
 
     async def after_ambiguous(
         self,
@@ -65,43 +101,100 @@ class Adoption:
     ) -> StateEntry:
         """After an ambiguous submit: save ``unknown``, then look for the run for ``wait`` s."""
         entry = self._save(intent.model_copy(update={"phase": Phase.UNKNOWN, "message": message}))
-        # Records appear only once the runtime has started the run: give it the record delay.
-        deadline = self._clock.monotonic() + wait
+        found = await self.settle(entry, meter, wait=wait, delay=delay)
+        if isinstance(found, StateEntry):
+            return found
+        self._progress(entry.name, f"unknown: {found}")
+        return self._save(entry.model_copy(update={"message": f"{message}; {found}"}))
+
+    async def settle(
+        self, entry: StateEntry, meter: Meter, *, wait: float, delay: Callable[[int], float]
+    ) -> StateEntry | str:
+        """Ask :meth:`find` until it adopts, the answer cannot change, or ``wait`` s are up.
+
+        The budget is at least ``adopt_after``, so a run that is alone can be adopted in this
+        apply; the last query is made after the deadline, never just before it.
+        """
+        deadline = self._clock.monotonic() + max(wait, self._adopt_after.total_seconds())
         polls = 0
         while True:
             found = await self.find(entry, meter)
             if isinstance(found, StateEntry):
                 return found
-            # Several candidates stay ambiguous however long we wait; none may yet appear.
-            if not found.startswith("no run") or self._clock.monotonic() >= deadline:
-                self._progress(entry.name, f"unknown: {found}")
-                return self._save(entry.model_copy(update={"message": f"{message}; {found}"}))
-            await self._clock.sleep(delay(polls))
+            remaining = deadline - self._clock.monotonic()
+            if not found.retry or remaining <= 0:
+                return found.message
+            await self._clock.sleep(min(delay(polls), remaining + 0.01))
             polls += 1
 
-    async def find(self, entry: StateEntry, meter: Meter) -> StateEntry | str:
-        """Adopt the single unexplained run since the intent, or say why not."""
+    async def find(self, entry: StateEntry, meter: Meter) -> StateEntry | Verdict:
+        """Adopt the one run that can only be this submit's, or say why not."""
+        asked_at = self._clock.now()
         since = entry.intent_at - self._skew
-        until = self._clock.now() + self._skew
         try:
             records = await self._client.query_records(
-                entry.request.process_id, entry.request.atom_id, since, until, meter
+                entry.request.process_id, entry.request.atom_id, since, asked_at + self._skew, meter
             )
         except PlatformError as exc:
-            return f"could not query the platform's records ({exc.message})"
+            return Verdict(f"could not query the platform's records ({exc.message})", retry=True)
         candidates = [r for r in records if r.execution_id not in self.known]
-        if len(candidates) == 1:
-            return self.adopt(entry, candidates[0].execution_id, "by query")
         if not candidates:
-            return (
+            return Verdict(
                 f"no run of this process on this runtime since {_ts(since)}; if none started, "
-                f"say --resubmit {entry.name}"
+                f"say --resubmit {entry.name}",
+                retry=True,
             )
+        rivals = await self._unidentified_rivals(entry, meter)
+        candidates = [r for r in candidates if r.execution_id not in self.known]
         ids = ", ".join(r.execution_id for r in candidates[:5])
-        return (
-            f"{len(candidates)} runs could be this submit ({ids}); say which with "
-            f"--adopt {entry.name}=EXECUTION_ID, or --resubmit {entry.name}"
-        )
+        choose = f"say which with --adopt {entry.name}=EXECUTION_ID, or --resubmit {entry.name}"
+        if rivals:
+            names = ", ".join(sorted(r.name for r in rivals)[:5])
+            return Verdict(
+                f"{_runs(len(candidates))} ({ids}) could be this submit's or that of {names} "
+                f"(same process and runtime, run not identified yet); {choose}",
+                retry=True,
+            )
+        if len(candidates) > 1:
+            return Verdict(f"{len(candidates)} runs could be this submit ({ids}); {choose}", False)
+        if not candidates:  # every candidate was a rival's run
+            return Verdict(
+                f"no unexplained run since {_ts(since)}; if none started, say --resubmit "
+                f"{entry.name}",
+                retry=True,
+            )
+        if asked_at < entry.intent_at + self._adopt_after:
+            # Our own run's record may not exist yet: the one run seen could be someone else's.
+            return Verdict(
+                f"one run ({ids}) so far, too soon after the submit to know it is this one",
+                retry=True,
+            )
+        return self.adopt(entry, candidates[0].execution_id, "by query")
+
+    async def _unidentified_rivals(self, entry: StateEntry, meter: Meter) -> list[StateEntry]:
+        """Siblings on the same process and runtime whose run is still unidentified.
+
+        Those without a requestId cannot be looked up: they are all returned, at no cost.
+        Otherwise siblings known by requestId are looked up (once each; a run found joins
+        ``known``) until the first one whose record does not exist yet.
+        """
+        rivals = [other for other in self._entries().values() if _is_rival(other, entry)]
+        blind = [other for other in rivals if not other.request_id]
+        if blind:
+            return blind
+        for other in rivals:
+            assert other.request_id is not None  # noqa: S101 - the blind ones returned above
+            if other.request_id in self._identified:
+                continue
+            try:
+                record = await self._client.get_record(other.request_id, meter)
+            except PlatformError:
+                record = None
+            if record is None:
+                return [other]
+            self.known.add(record.execution_id)
+            self._identified.add(other.request_id)
+        return []
 
     def adopt(self, entry: StateEntry, execution_id: str, how: str) -> StateEntry:
         """Record ``execution_id`` as the run of ``entry``'s submit, and follow it."""
@@ -119,6 +212,17 @@ class Adoption:
         return self._save(adopted)
 
 
+def _is_rival(other: StateEntry, entry: StateEntry) -> bool:
+    return (
+        other.name != entry.name
+        and other.execution_id is None
+        and other.phase in _UNIDENTIFIED
+        and other.request.process_id == entry.request.process_id
+        and other.request.atom_id == entry.request.atom_id
+        and other.intent_at >= entry.intent_at - RIVAL_HORIZON
+    )
+
+
 def known_executions(entries: Iterable[StateEntry | None]) -> set[str]:
     """Every executionId the state explains: current runs and their histories."""
     known: set[str] = set()
@@ -129,6 +233,10 @@ def known_executions(entries: Iterable[StateEntry | None]) -> set[str]:
             known.add(entry.execution_id)
         known.update(a.execution_id for a in entry.history if a.execution_id)
     return known
+
+
+def _runs(count: int) -> str:
+    return "1 run" if count == 1 else f"{count} runs"
 
 
 def _ts(moment: datetime) -> str:

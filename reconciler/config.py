@@ -80,6 +80,7 @@ class ApplyConfig(_ConfigModel):
     poll_max: float = Field(default=15.0, gt=0, le=3600, alias="pollMax")
     timeout: float = Field(default=3600.0, gt=0, alias="timeout")
     record_timeout: float = Field(default=600.0, gt=0, alias="recordTimeout")
+    adopt_after: float = Field(default=15.0, ge=0, le=3600, alias="adoptAfter")
 
 
 class GitConfig(_ConfigModel):

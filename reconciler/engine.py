@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -68,10 +68,6 @@ class PlatformClient(RecordQuery, Protocol):
         """Start a run; return its requestId. ``before_send`` runs right before each send."""
         ...
 
-    async def get_record(self, request_id: str, meter: Meter | None = ...) -> PlatformRecord | None:
-        """The run's record by requestId, or None while it does not exist yet."""
-        ...
-
     async def get_execution(
         self, execution_id: str, meter: Meter | None = ...
     ) -> PlatformRecord | None:
@@ -88,6 +84,10 @@ class StateWriter(Protocol):
 
     def discard(self, name: str, previous: StateEntry | None) -> None:
         """Put back ``previous`` (or nothing): an intent that was never sent."""
+        ...
+
+    def current(self) -> Mapping[str, StateEntry]:
+        """Every entry as last read or written: the whole state, this apply's saves included."""
         ...
 
 
@@ -109,6 +109,7 @@ class ApplyOptions:
     timeout: float = 3600.0  # following one run, unless its policy says otherwise
     record_timeout: float = 600.0  # waiting for a run's record to exist (the 202 phase)
     clock_skew: float = 120.0  # how far before an intent a matching run may have started
+    adopt_after: float = 15.0  # a run is adopted by query only this long after the intent
     shield_seconds: float = 10.0
     seed: int | None = None
     journal_window: float = 0.25  # how long the first intent of a wave waits for the others
@@ -146,6 +147,8 @@ class Engine:
             self._progress,
             known=set(),
             clock_skew=self._options.clock_skew,
+            adopt_after=self._options.adopt_after,
+            entries=store.current,
         )
         self._batcher = (
             Batcher(journal, self._options.journal_window, clock.sleep) if journal else None
@@ -154,7 +157,9 @@ class Engine:
     async def apply(self, plan: Plan) -> ApplyResult:
         """Run every changing action of ``plan``; return how each one ended."""
         started = self._clock.now()
-        self._adoption.known = known_executions(a.current for a in plan.actions)
+        self._adoption.known = known_executions(
+            [*self._store.current().values(), *(a.current for a in plan.actions)]
+        )
         limit = asyncio.Semaphore(self._options.concurrency)
         todo = [a for a in plan.actions if a.kind.changes]
         loop = asyncio.get_running_loop()
@@ -313,11 +318,7 @@ class Engine:
         except AmbiguousSubmit as exc:
             self._progress(name, f"unknown: {exc.message}")
             return await self._adoption.after_ambiguous(
-                intent,
-                exc.message,
-                meter,
-                wait=min(self._options.record_timeout, 30.0),
-                delay=self._delay,
+                intent, exc.message, meter, wait=self._adoption_wait, delay=self._delay
             )
         except (SubmitRejected, PlatformError) as exc:
             self._progress(name, f"rejected: {exc.message}")
@@ -336,7 +337,9 @@ class Engine:
 
     async def _resolve(self, action: Action, entry: StateEntry, meter: Meter) -> RunResult:
         """An ``unknown`` from an earlier apply: adopt the single matching run, or stay unknown."""
-        found = await self._adoption.find(entry, meter)
+        found = await self._adoption.settle(
+            entry, meter, wait=self._adoption_wait, delay=self._delay
+        )
         if isinstance(found, StateEntry):
             return await self._poll(found, action, meter)
         self._progress(entry.name, f"unknown: {found}")
@@ -386,6 +389,11 @@ class Engine:
             return await self._client.get_record(entry.request_id, meter)
         assert entry.execution_id is not None  # noqa: S101 - adopted entries have one
         return await self._client.get_execution(entry.execution_id, meter)
+
+    @property
+    def _adoption_wait(self) -> float:
+        """How long one apply looks for the run of an unresolved submit."""
+        return min(self._options.record_timeout, 30.0)
 
     def _delay(self, polls: int) -> float:
         return poll_interval(

@@ -95,6 +95,7 @@ class StateStore:
         self.environment = environment
         self._lock_path = state_dir / LOCK_NAME
         self._written: dict[str, bytes] = {}
+        self._entries: dict[str, StateEntry] = {}  # as last read or written by this store
 
     def path_for(self, name: str) -> Path:
         """The file that holds ``name``'s state."""
@@ -115,11 +116,17 @@ class StateStore:
                 raise StateError(f"{path}: holds the state of {entry.name!r}, not {path.stem!r}")
             entries[entry.name] = entry
             self._written[entry.name] = raw
+        self._entries = dict(entries)
         return MappingProxyType(entries)
+
+    def current(self) -> Mapping[str, StateEntry]:
+        """Every entry as last read (:meth:`snapshot`) or written by this store; no I/O."""
+        return MappingProxyType(self._entries)
 
     def save(self, entry: StateEntry) -> None:
         """Persist one entry atomically; skip the write when nothing changed."""
         data = encode_entry(entry)
+        self._entries[entry.name] = entry
         if self._written.get(entry.name) == data:
             return
         write_atomic(self.path_for(entry.name), data)
@@ -133,6 +140,7 @@ class StateStore:
         with contextlib.suppress(FileNotFoundError):
             self.path_for(name).unlink()
         self._written.pop(name, None)
+        self._entries.pop(name, None)
 
     @contextlib.contextmanager
     def lock(self, *, command: str, wait: float = 0.0) -> Iterator[None]:

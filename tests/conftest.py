@@ -36,6 +36,7 @@ apply:
   pollMax: 0.2
   timeout: 30
   recordTimeout: 2
+  adoptAfter: 0.3
 """
 
 

@@ -148,6 +148,7 @@ def apply(
                 poll_max=settings.apply.poll_max,
                 timeout=settings.apply.timeout,
                 record_timeout=settings.apply.record_timeout,
+                adopt_after=settings.apply.adopt_after,
             ),
             progress=progress,
             journal=journal,

@@ -73,6 +73,41 @@ def test_ambiguous_submit_with_two_candidates_stays_unknown(
     assert len(sim.submissions()) == 2
 
 
+def test_two_unresolved_siblings_of_one_process_are_not_told_apart_by_guessing(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    """One submit is lost before processing, the other's answer after: one run exists, and
+    nothing on the platform says whose it is. Neither adopts it; a human says which."""
+    set_faults(
+        sim,
+        [
+            {"endpoint": "executionRequest", "kind": "error", "status": 500, "count": 1},
+            {"endpoint": "executionRequest", "kind": "drop", "count": 1},  # the next one
+        ],
+    )
+    build_tree(
+        workspace,
+        {
+            "specs/a.yaml": spec("a", ORDERS, PROD_ATOM, {"WHO": "a"}),
+            "specs/b.yaml": spec("b", ORDERS, PROD_ATOM, {"WHO": "b"}),
+        },
+    )
+    result = run_cli("apply")
+    assert result.code == 4, result.err
+    (ran,) = sim.submissions()
+    owner = ran["properties"]["dynamic"]["WHO"]
+    other = "b" if owner == "a" else "a"
+    for name, sibling in ((owner, other), (other, owner)):
+        assert read_state(workspace, name)["phase"] == "unknown"
+        assert f"could be this submit's or that of {sibling}" in result.err
+    # The one that ran nothing is resubmitted by hand; then the run left is provably the other's.
+    resumed = run_cli("apply", "--resubmit", other)
+    assert resumed.code == 0, resumed.err
+    assert read_state(workspace, owner)["execution_id"] == ran["executionId"]
+    assert read_state(workspace, owner)["adopted"] is True
+    assert len(sim.submissions()) == 2  # one run each, none twice
+
+
 def test_intent_without_request_id_is_resolved_by_query(
     workspace: Path, sim: Admin, run_cli: Run
 ) -> None:
