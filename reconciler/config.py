@@ -15,13 +15,12 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from reconciler.documents import display_path, load_file
 from reconciler.errors import ConfigError, InvalidSpecs
-from reconciler.expand import SpecContext
 from reconciler.model import Diagnostic, Location, dotted, json_path
 from reconciler.spec_model import (
     ALIAS_PATTERN,
@@ -30,6 +29,9 @@ from reconciler.spec_model import (
     PATTERN_WORDS,
     VAR_PATTERN,
 )
+
+if TYPE_CHECKING:
+    from reconciler.expand import SpecContext
 
 CONFIG_NAME = "reconciler.yaml"
 DEFAULT_API_URL = "https://api.boomi.com/api/rest/v1"
@@ -142,6 +144,8 @@ class Settings(BaseModel):
         overrides: Mapping[str, str] | None = None,
     ) -> SpecContext:
         """What the specs of this environment render with (``--var`` values in ``overrides``)."""
+        from reconciler.expand import SpecContext  # Jinja2: only when specs are rendered
+
         return SpecContext(
             environment=self.environment,
             vars=dict(self.vars),

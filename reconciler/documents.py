@@ -1,31 +1,43 @@
-"""YAML files to positioned documents: the only module that uses ruamel.yaml.
+"""YAML files to positioned documents: the only module that parses YAML.
 
-A ``Document`` is one YAML document of a file, parsed with ruamel's round-trip loader so every
-mapping and sequence remembers where it came from. ``locate`` walks a JSON path through those
-nodes to a 1-based ``Location``. Syntax errors, duplicate keys and unsupported tags become
-``Diagnostic`` values (never exceptions), so a caller can report every broken file at once.
+A ``Document`` is one YAML document of a file with positions for every mapping and sequence.
+``locate`` walks a JSON path through those nodes to a 1-based ``Location``. Syntax errors,
+duplicate keys and unsupported tags become ``Diagnostic`` values (never exceptions), so a
+caller can report every broken file at once.
+
+Two loaders, one meaning. The reference is ruamel's round-trip loader (YAML 1.2, pure Python,
+about 15 times slower than libyaml). The fast path (``reconciler.fastyaml``) composes nodes
+with libyaml through PyYAML's C parser and keeps them for positions; it only accepts files
+whose meaning it can prove is the same (plain strings, null, booleans, simple numbers, no
+tags, anchors, directives or duplicate keys, printable characters without tabs) and hands
+everything else, including every file with an error, to the reference loader, so every
+message and position is the reference loader's. ``tests/unit/test_fast_loader.py`` compares
+the two.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
-
+from reconciler import fastyaml
 from reconciler.model import Diagnostic, Location, PathPart
+
+if TYPE_CHECKING:
+    from ruamel.yaml.error import MarkedYAMLError
 
 MAX_FILE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
 class Document:
-    """One YAML document: its plain-data content, and the ruamel tree that knows positions."""
+    """One YAML document: its plain-data content, and the tree that knows positions.
+
+    ``node`` is ruamel's round-trip tree (reference loader) or libyaml's node (fast path).
+    """
 
     file: str
     index: int
@@ -42,8 +54,14 @@ def locate(file: str, root: Any, path: Sequence[PathPart], *, key: bool = False)
 
     Scalars carry no position of their own in ruamel, so the parent's ``lc.value(k)`` or
     ``lc.item(i)`` is used (practices.md D1); a path that leaves the tree falls back to the
-    deepest ancestor that has one.
+    deepest ancestor that has one. Nodes of the fast path are walked with the same rules.
     """
+    if fastyaml.is_node(root):
+        line, col = fastyaml.locate(root, path, key=key)
+        return Location(file=file, line=line + 1, col=col + 1)
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+
     line, col = _own_position(root)
     node = root
     indent = col
@@ -80,9 +98,15 @@ def display_path(path: Path, root: Path | None = None) -> str:
     """Path as the user should read it: relative to ``root`` (or cwd) when inside it."""
     base = root or Path.cwd()
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        return str(path.resolve().relative_to(_resolved(base)))
     except ValueError:
         return str(path)
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(base: Path) -> Path:
+    """``base.resolve()``, once per process for the root every file is shown relative to."""
+    return base.resolve()
 
 
 def load_file(
@@ -108,6 +132,17 @@ def load_file(
 
 def load_text(text: str, file: str) -> tuple[list[Document], list[Diagnostic]]:
     """Parse YAML text that claims to come from ``file``."""
+    fast = fastyaml.load(text)
+    if fast is not None:
+        return [Document(file=file, index=i, data=data, node=node) for i, data, node in fast], []
+    return load_text_reference(text, file)
+
+
+def load_text_reference(text: str, file: str) -> tuple[list[Document], list[Diagnostic]]:
+    """Parse with ruamel's round-trip loader: the meaning and the messages of record."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     documents: list[Document] = []
@@ -152,9 +187,9 @@ def _duplicate_key(text: str) -> str:
 
 def _plain(node: Any) -> Any:
     """Convert a ruamel tree into plain dicts, lists and scalars (what JSON Schema validates)."""
-    if isinstance(node, CommentedMap | dict):
+    if isinstance(node, dict):  # CommentedMap is a dict
         return {_plain_key(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, CommentedSeq | list):
+    if isinstance(node, list):  # and CommentedSeq a list
         return [_plain(item) for item in node]
     if isinstance(node, bool) or node is None:
         return node

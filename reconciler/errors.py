@@ -9,8 +9,10 @@ status code and the platform's own message, never from request headers or bodies
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from reconciler.model import Diagnostic, Location
+if TYPE_CHECKING:  # annotations only: importing the models (pydantic) costs start-up time
+    from reconciler.model import Diagnostic, Location
 
 
 class ReconcilerError(Exception):

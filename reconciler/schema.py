@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.documents import Document
 from reconciler.model import Diagnostic, PathPart, dotted, json_path
+from reconciler.schema_check import Check, compile_check
 from reconciler.spec_model import PATTERN_WORDS
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -48,13 +50,37 @@ _BOUNDS = (
 )
 
 
-def make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+class SchemaValidator:
+    """One schema: a fast yes/no check first, ``jsonschema`` (built on first need) for errors."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.check: Check | None = compile_check(schema)
+        self._full: Draft202012Validator | None = None
+
+    @property
+    def full(self) -> Draft202012Validator:
+        """The general validator, which finds every error (imported and built when needed)."""
+        if self._full is None:
+            from jsonschema import Draft202012Validator
+
+            self._full = Draft202012Validator(self.schema)
+        return self._full
+
+
+def make_validator(schema: Mapping[str, Any]) -> SchemaValidator:
     """Build a validator once; reuse it for every document."""
-    return Draft202012Validator(schema)
+    return SchemaValidator(schema)
 
 
-def validate_document(validator: Draft202012Validator, document: Document) -> list[Diagnostic]:
+def validate_document(validator: SchemaValidator, document: Document) -> list[Diagnostic]:
     """Validate one document; return every problem, sorted by position."""
+    if validator.check is not None and validator.check(document.data):
+        return []
+    return _validate_fully(validator.full, document)
+
+
+def _validate_fully(validator: Draft202012Validator, document: Document) -> list[Diagnostic]:
     errors = sorted(
         _leaf_errors(validator.iter_errors(document.data)), key=lambda e: list(map(str, e.path))
     )

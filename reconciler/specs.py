@@ -17,14 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from reconciler.documents import Document, display_path, iter_yaml_files, load_file
 from reconciler.expand import Expanded, SpecContext, expand, missing_message
 from reconciler.graph import check_dependencies
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
-from reconciler.schema import make_validator, validate_document
+from reconciler.schema import SchemaValidator, make_validator, validate_document
 from reconciler.spec_model import (
     API_VERSION,
     KINDS,
@@ -64,7 +63,7 @@ def load_schema() -> dict[str, Any]:
 
 
 @cache
-def _validators() -> dict[str, Draft202012Validator]:
+def _validators() -> dict[str, SchemaValidator]:
     schema = load_schema()
     return {kind: make_validator(kind_schema(schema, kind)) for kind in KINDS}
 

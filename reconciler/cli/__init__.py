@@ -3,8 +3,9 @@
 The shell, and the only module that prints. ``main`` is the one error boundary: user errors
 become ``file:line:col: message`` lines and exit 1, interrupts exit 130/143 after the engine has
 saved state, and anything else is a bug reported in one line with the traceback in a log file
-(``--debug`` re-raises). The simulator is imported lazily, so commands against a real account
-never load it.
+(``--debug`` re-raises). Command modules are imported when their command runs (see
+``base.LazyGroup``), so ``--help`` and ``validate`` never load the engine, the platform client
+or the simulator.
 """
 
 from __future__ import annotations
@@ -18,23 +19,12 @@ from pathlib import Path
 
 import click
 
-from reconciler import github, report
-from reconciler.cli import apply, commit, github_cmds, planning, repair, simulator
 from reconciler.cli.base import ExitCode, Interrupted, cli, echo
 from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
 
-# The command modules register themselves on ``cli`` when imported.
-__all__ = [
-    "ExitCode",
-    "apply",
-    "cli",
-    "commit",
-    "github_cmds",
-    "main",
-    "planning",
-    "repair",
-    "simulator",
-]
+# The command modules (apply, commit, github_cmds, planning, repair, simulator) register
+# themselves on ``cli`` when ``cli`` first needs them.
+__all__ = ["ExitCode", "cli", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -52,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         echo("Aborted.", err=True)
         code = ExitCode.INTERRUPTED
     except InvalidSpecs as exc:
+        from reconciler import github, report
+
         if os.environ.get("GITHUB_ACTIONS") == "true":
             echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))
         echo(report.diagnostics_text(exc.diagnostics), err=True)

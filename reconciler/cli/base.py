@@ -1,25 +1,92 @@
-"""Shared pieces of the command line: the root group, common options, settings and wiring."""
+"""Shared pieces of the command line: the root group, common options, settings and wiring.
+
+Start-up is part of every command's time, so nothing heavy is imported here: the root group
+imports a command's module only when that command runs (``--help`` shows each command's
+summary from ``COMMANDS``), and the helpers below import what they use when called. A test
+(``tests/cli/test_lazy_imports.py``) keeps ``--help`` free of httpx, Jinja2, jsonschema and
+the engine, and the summaries equal to the commands' own.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler import __version__
-from reconciler.backoff import Backoff
-from reconciler.boomi.client import BoomiClient, ClientOptions
-from reconciler.clock import SystemClock
-from reconciler.config import Settings, load_settings, parse_overrides
-from reconciler.errors import InvalidSpecs
-from reconciler.gitctx import git_facts
-from reconciler.model import Plan
-from reconciler.planner import Selection, build_plan
-from reconciler.secrets import credentials_from_env
-from reconciler.specs import SpecContext, load_desired
-from reconciler.state import StateStore
+
+if TYPE_CHECKING:
+    from reconciler.boomi.client import BoomiClient
+    from reconciler.config import Settings
+    from reconciler.model import Plan
+    from reconciler.planner import Selection
+    from reconciler.specs import SpecContext
+    from reconciler.state import StateStore
+
+#: Every top-level command: the module that defines it, and the first paragraph of its help
+#: (what --help shows, shortened, without importing the module).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": (
+        "reconciler.cli.apply",
+        "Submit pending runs, poll them to a final status, save state and artifacts.",
+    ),
+    "cancel": ("reconciler.cli.repair", "Cancel the running execution NAME on the platform."),
+    "commit": (
+        "reconciler.cli.commit",
+        "Commit only this environment's state and artifacts, with trailers naming the apply.",
+    ),
+    "github": (
+        "reconciler.cli.github_cmds",
+        "The plan on a pull request: the sticky comment, and the reviewed plan at merge.",
+    ),
+    "plan": (
+        "reconciler.cli.planning",
+        "Show what apply would do, and why. Needs no credentials and no network.",
+    ),
+    "render": (
+        "reconciler.cli.planning",
+        "Print the exact request body NAME would send (secrets as references) and its digest.",
+    ),
+    "sim": ("reconciler.cli.simulator", "The local platform simulator."),
+    "state": ("reconciler.cli.repair", "Inspect and repair the state directory."),
+    "status": ("reconciler.cli.planning", "Show the recorded state of every execution."),
+    "validate": (
+        "reconciler.cli.planning",
+        "Check spec files (default: the configured specs folder) against the schema.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are run (or asked for by name)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's API
+        """Every command's name, imported or not."""
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: ARG002
+        """The command, importing its module first when needed."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name][0])  # registers itself on ``cli``
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The "Commands" section of --help, without importing any command's module."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            # A command not imported yet is summarised from COMMANDS, exactly as click would.
+            command = self.commands.get(name) or click.Command(name, help=COMMANDS[name][1])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 class ExitCode(IntEnum):
@@ -44,7 +111,7 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 @click.option(
     "--config",
@@ -67,6 +134,8 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool, environment: 
 
 def settings_of(ctx: click.Context) -> Settings:
     """Settings for this invocation: --config, --env and the environment."""
+    from reconciler.config import load_settings
+
     return load_settings(ctx.obj["config"], Path.cwd(), os.environ, ctx.obj.get("env"))
 
 
@@ -86,6 +155,9 @@ VAR_OPTION = click.option(
 
 def spec_context(ctx: click.Context, settings: Settings) -> SpecContext:
     """Template context: settings vars, git facts and --var overrides."""
+    from reconciler.config import parse_overrides
+    from reconciler.gitctx import git_facts
+
     overrides = parse_overrides(ctx.obj.get("vars", ()))
     git = git_facts(os.environ, settings.root).as_context()
     return settings.spec_context(os.environ, git=git, overrides=overrides)
@@ -100,6 +172,11 @@ def load_plan(
     settings: Settings, selection: Selection | None = None, context: SpecContext | None = None
 ) -> tuple[Plan, StateStore]:
     """Load and validate the specs, then diff them against the state."""
+    from reconciler.errors import InvalidSpecs
+    from reconciler.planner import build_plan
+    from reconciler.specs import load_desired
+    from reconciler.state import StateStore
+
     loaded = load_desired([settings.specs_dir], root=Path.cwd(), context=context)
     if loaded.diagnostics:
         raise InvalidSpecs(loaded.diagnostics)
@@ -137,6 +214,11 @@ SELECT_HELP = (
 
 def make_client(settings: Settings, shards: int = 1) -> BoomiClient:
     """A platform client from the environment's credentials, with its share of the rate limit."""
+    from reconciler.backoff import Backoff
+    from reconciler.boomi.client import BoomiClient, ClientOptions
+    from reconciler.clock import SystemClock
+    from reconciler.secrets import credentials_from_env
+
     credentials = credentials_from_env(os.environ)
     return BoomiClient(
         settings.api_url,

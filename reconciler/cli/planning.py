@@ -1,4 +1,8 @@
-"""Read-only commands: validate, plan, render, status. None needs credentials or network."""
+"""Read-only commands: validate, plan, render, status. None needs credentials or network.
+
+The state store and the wire format are imported by the commands that use them, so
+``validate`` starts without them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from pathlib import Path
 import click
 
 from reconciler import github, report
-from reconciler.boomi.wire import execution_request_body
 from reconciler.cli.base import (
     SELECT_HELP,
     SHARD_OPTION,
@@ -27,7 +30,6 @@ from reconciler.errors import InvalidSpecs, UserError
 from reconciler.model import ActionKind, Plan, PropertyValue, ResolvedRequest
 from reconciler.planner import Selection
 from reconciler.specs import load_desired, spec_paths
-from reconciler.state import StateStore
 
 
 @cli.command()
@@ -101,6 +103,8 @@ def plan(
 @click.pass_context
 def render(ctx: click.Context, name: str) -> int:
     """Print the exact request body NAME would send (secrets as references) and its digest."""
+    from reconciler.boomi.wire import execution_request_body
+
     settings = settings_of(ctx)
     loaded = load_desired(
         [settings.specs_dir], root=Path.cwd(), context=spec_context(ctx, settings)
@@ -135,6 +139,8 @@ def _shown(value: PropertyValue) -> str:
 @click.pass_context
 def status(ctx: click.Context) -> int:
     """Show the recorded state of every execution."""
+    from reconciler.state import StateStore
+
     settings = settings_of(ctx)
     store = StateStore(settings.state_dir, settings.environment)
     echo(report.status_text(store.snapshot(), store.environment))

@@ -99,3 +99,21 @@ def test_syntax_error_points_at_the_template_line() -> None:
     assert problems == [
         "s.yaml:10:5: spec.dynamicProperties.X: template syntax error: unexpected '}'"
     ]
+
+
+def test_values_of_one_spec_do_not_see_each_others_assignments() -> None:
+    # Expressions share one Jinja context per spec; a template with statements gets its own,
+    # so what it sets never reaches the next value, in either order.
+    renderer = Renderer({"vars": {"a": 1}}, lambda path: Location(file="s.yaml", line=3, col=7))
+    values = [
+        renderer.value("{{ vars.a }}", ["A"]),
+        renderer.value("{% set x = 5 %}{{ x }}", ["B"]),
+        renderer.value("{{ x }}", ["C"]),
+        renderer.value("{{ vars.a + 1 }}", ["D"]),
+        renderer.value("{% set vars = 9 %}{{ vars }}", ["E"]),
+        renderer.value("{{ vars.a }}", ["F"]),
+    ]
+    assert values == ["1", "5", "", "2", "9", "1"]
+    assert [str(d) for d in renderer.diagnostics] == [
+        's.yaml:3:7: C: undefined template variable "x"; expected one of: vars, secret()'
+    ]
