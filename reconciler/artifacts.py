@@ -2,7 +2,8 @@
 
 An edge. The text comes from ``report``; this module only decides where it goes and writes it
 atomically, under ``<artifacts dir>/<environment>/``. Records are written for runs that reached a
-final status; the summary and the JUnit file describe the whole apply.
+final status, in batches whose files are flushed to disk together; the summary and the JUnit
+file describe the whole apply.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import report
-from reconciler.files import write_atomic
+from reconciler.files import write_atomic, write_atomic_many
 from reconciler.model import ApplyResult, Phase, StateEntry
+
+_CHUNK = 500  # per-run records written (and flushed to disk) together
 
 
 def write_apply_artifacts(
@@ -34,14 +37,20 @@ def write_apply_artifacts(
     to the summary.
     """
     written = []
-    by_name = {r.name: r for r in result.results}
-    for name, run in by_name.items():
-        entry = entries.get(name)
+    records = []
+    for run in result.results:
+        entry = entries.get(run.name)
         if entry is None or entry.phase is not Phase.FINAL:
             continue
-        path = folder / "runs" / f"{name}.json"
-        write_atomic(path, report.run_record_json(entry, run).encode())
-        written.append(path)
+        records.append((folder / "runs" / f"{run.name}.json", entry, run))
+    for first in range(0, len(records), _CHUNK):
+        write_atomic_many(
+            [
+                (path, report.run_record_json(entry, run).encode())
+                for path, entry, run in records[first : first + _CHUNK]
+            ]
+        )
+    written += [path for path, _, _ in records]
     whole = summary_folder or folder
     summary = whole / "summary.md"
     text = report.summary_markdown(result, stats)

@@ -3,13 +3,19 @@
 The orchestrator. It depends on the ``Protocol``s below, never on concrete classes, so the
 consumer owns the interface and tests hand it the real client pointed at the simulator.
 
-Never twice (architecture.md): before each POST an *intent* is saved; after it, the
-requestId. A process killed between the two leaves an intent; a submit whose answer is
-ambiguous (timeout, reset, 5xx after sending) is saved as ``unknown``. Either is resolved at the
-next apply by querying the platform's records for the same process and runtime after the
-intent: exactly one unexplained run is adopted, anything else stays ``unknown`` until a human
-says ``--adopt`` or ``--resubmit``. A POST in flight when the apply is interrupted is shielded
-so its requestId is still recorded.
+Never twice (architecture.md): before each POST an *intent* is saved, and the POST waits until
+it is on disk; after it, the requestId. A process killed between the two leaves an intent; a
+submit whose answer is ambiguous (timeout, reset, 5xx after sending) is saved as ``unknown``.
+Either is resolved at the next apply by querying the platform's records for the same process
+and runtime after the intent: exactly one unexplained run is adopted, anything else stays
+``unknown`` until a human says ``--adopt`` or ``--resubmit``. A POST in flight when the apply
+is interrupted is shielded so its requestId is still recorded; a submit still waiting for its
+turn is simply dropped.
+
+At most ``concurrency`` actions run at once, each in a task of its own started when a slot is
+free: first those whose dependencies are done, longest expected run first (the ``duration_ms``
+the state recorded for the execution, else for its process; an execution with no history at
+all counts as long), then in plan order.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -54,6 +60,7 @@ from reconciler.model import (
     StateEntry,
     is_final_status,
 )
+from reconciler.schedule import ReadyQueue, expected_seconds
 
 
 class PlatformClient(RecordQuery, Protocol):
@@ -63,9 +70,9 @@ class PlatformClient(RecordQuery, Protocol):
         self,
         request: ResolvedRequest,
         meter: Meter | None = ...,
-        before_send: Callable[[], None] | None = ...,
+        before_send: Callable[[], Awaitable[None]] | None = ...,
     ) -> str:
-        """Start a run; return its requestId. ``before_send`` runs right before each send."""
+        """Start a run; return its requestId. ``before_send`` is awaited right before each send."""
         ...
 
     async def get_execution(
@@ -79,7 +86,15 @@ class StateWriter(Protocol):
     """What the engine needs from the state store."""
 
     def save(self, entry: StateEntry) -> None:
-        """Persist one entry atomically."""
+        """Persist one entry atomically; it may reach the disk a moment later (see ``flush``)."""
+        ...
+
+    async def save_durable(self, entry: StateEntry) -> None:
+        """Persist one entry atomically and return once it is on disk."""
+        ...
+
+    async def flush(self) -> None:
+        """Return once every entry saved so far is on disk."""
         ...
 
     def discard(self, name: str, previous: StateEntry | None) -> None:
@@ -160,24 +175,14 @@ class Engine:
         self._adoption.known = known_executions(
             [*self._store.current().values(), *(a.current for a in plan.actions)]
         )
-        limit = asyncio.Semaphore(self._options.concurrency)
         todo = [a for a in plan.actions if a.kind.changes]
-        loop = asyncio.get_running_loop()
-        done: dict[str, asyncio.Future[RunResult]] = {a.name: loop.create_future() for a in todo}
-        tasks = [asyncio.create_task(self._guarded(a, limit, done)) for a in todo]
         try:
-            results = list(await asyncio.gather(*tasks))
-        except asyncio.CancelledError:
-            # gather has already cancelled every task once; a second cancel would cut short
-            # the bounded wait that lets a POST already on the wire record its requestId.
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._progress("*", "interrupted; state saved, the next apply resumes")
-            raise
+            results = await self._run_all(todo)
         except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                await self._store.flush()
             raise
+        await self._store.flush()
         return ApplyResult(
             environment=plan.environment,
             results=tuple(sorted(results, key=lambda r: r.name)),
@@ -185,43 +190,47 @@ class Engine:
             finished_at=self._clock.now(),
         )
 
-    async def _guarded(
-        self,
-        action: Action,
-        limit: asyncio.Semaphore,
-        done: dict[str, asyncio.Future[RunResult]],
-    ) -> RunResult:
-        try:
-            result = await self._after_dependencies(action, done)
-            if result is None:
-                async with limit:
-                    result = await self._run(action)
-        except asyncio.CancelledError:
-            done[action.name].cancel()
-            raise
-        except Exception as exc:
-            future = done[action.name]
-            future.set_exception(exc)
-            future.exception()  # mark it retrieved; dependents re-raise it through their await
-            raise
-        done[action.name].set_result(result)
-        return result
+    async def _run_all(self, todo: list[Action]) -> list[RunResult]:
+        """Run ``todo`` with at most ``concurrency`` actions at once, dependencies first."""
+        queue = ReadyQueue(todo, expected_seconds(todo, self._store.current().values()))
+        running: set[asyncio.Task[RunResult]] = set()
+        finished: list[asyncio.Task[RunResult]] = []
+        wake = asyncio.Event()
 
-    async def _after_dependencies(
-        self, action: Action, done: dict[str, asyncio.Future[RunResult]]
-    ) -> RunResult | None:
-        """Wait for this action's dependencies; a skip result if one did not succeed."""
-        for dep in action.after:
-            future = done.get(dep)
-            if future is None:
-                continue
-            dep_result = await asyncio.shield(future)
-            if dep_result.outcome != "success":
-                what = dep_result.status or dep_result.outcome
-                message = f"not run: dependency {dep} ended {what}"
-                self._progress(action.name, message)
-                return RunResult(name=action.name, outcome="skipped", message=message)
-        return None
+        def on_done(task: asyncio.Task[RunResult]) -> None:  # O(1), unlike asyncio.wait
+            finished.append(task)
+            wake.set()
+
+        try:
+            while True:
+                for skipped in queue.skipped():
+                    self._progress(skipped.name, skipped.message or "")
+                while len(running) < self._options.concurrency and (action := queue.pop()):
+                    task = asyncio.create_task(self._run(action))
+                    task.add_done_callback(on_done)
+                    running.add(task)
+                if not running:
+                    return queue.results()
+                await wake.wait()
+                wake.clear()
+                done, finished[:] = list(finished), []
+                for task in done:
+                    running.discard(task)
+                for task in done:
+                    queue.done(task.result())
+        except asyncio.CancelledError:
+            # Cancel every running action once: a second cancel would cut short the bounded
+            # wait that lets a POST already on the wire record its requestId.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            self._progress("*", "interrupted; state saved, the next apply resumes")
+            raise
+        except BaseException:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
 
     async def _run(self, action: Action) -> RunResult:
         meter = Meter()
@@ -261,6 +270,11 @@ class Engine:
         self._last[entry.name] = entry
         return entry
 
+    async def _save_durable(self, entry: StateEntry) -> StateEntry:
+        self._last[entry.name] = entry
+        await self._store.save_durable(entry)
+        return entry
+
     async def _submit(
         self, run: DesiredRun, previous: StateEntry | None, meter: Meter
     ) -> StateEntry:
@@ -272,10 +286,17 @@ class Engine:
         intent = _new_entry(run, previous, self._clock.now(), Phase.INTENT, None)
         if self._batcher is not None:
             await self._make_durable(intent, previous)
-        task = asyncio.ensure_future(self._post(intent, resolved, meter))
+        leaving = asyncio.Event()  # set once the rate limiter let the POST go
+        task = asyncio.ensure_future(self._post(intent, resolved, meter, leaving))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
+            if not leaving.is_set() and self._batcher is None:
+                # Still waiting for its turn: nothing saved, nothing sent. (A journaled intent
+                # is recorded already: it goes on, as below, so it does not stay unexplained.)
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise
             # The POST may already be on the wire: let it finish (bounded) so its requestId is
             # recorded, then stop. If it does not finish, the intent stays and the next apply
             # resolves it by query rather than submitting again.
@@ -289,7 +310,7 @@ class Engine:
     async def _make_durable(self, intent: StateEntry, previous: StateEntry | None) -> None:
         """Save the intent and wait until the journal holds it (durable intents)."""
         assert self._batcher is not None  # noqa: S101 - only called with a journal
-        self._save(intent)
+        await self._save_durable(intent)  # the journal records the file as it is on disk
         try:
             await self._batcher.add(intent)
         except asyncio.CancelledError:
@@ -301,14 +322,19 @@ class Engine:
             self._progress(intent.name, f"not submitted: {exc}")
             raise _NotSent(f"not submitted: the intent could not be recorded ({exc})") from None
 
-    async def _post(self, intent: StateEntry, request: ResolvedRequest, meter: Meter) -> StateEntry:
+    async def _post(
+        self, intent: StateEntry, request: ResolvedRequest, meter: Meter, leaving: asyncio.Event
+    ) -> StateEntry:
         name = intent.name
 
-        def save_intent() -> None:
+        async def save_intent() -> None:
             # The durable intent, written when the POST is about to leave (never before a
-            # queue), with the time it really left.
+            # queue), with the time it really left; the POST waits until it is on disk.
             nonlocal intent
-            intent = self._save(intent.model_copy(update={"intent_at": self._clock.now()}))
+            leaving.set()
+            intent = await self._save_durable(
+                intent.model_copy(update={"intent_at": self._clock.now()})
+            )
 
         try:
             request_id = await self._client.submit(request, meter, save_intent)

@@ -6,11 +6,19 @@ are migrated in memory by pure functions, newer ones are refused. Writes go to a
 the same folder, are fsynced, renamed over the target and the folder is fsynced
 (practices.md B2); an unchanged entry is not rewritten. ``snapshot`` hands readers a read-only
 mapping: only the engine holds the store itself.
+
+Inside an event loop, writes never block it: they go to a writer thread that writes them in
+order (a newer save of a file that is still waiting replaces the older one) and fsyncs the
+folder once per batch. ``save`` returns at once; ``save_durable`` returns once the entry is on
+disk, which is what an intent needs before its POST leaves (never twice); ``flush`` waits for
+every write. Outside an event loop (repairs, tests) ``save`` writes before it returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -25,8 +33,9 @@ from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from reconciler.errors import StateError
-from reconciler.files import write_atomic
+from reconciler.files import is_partial_write, write_atomic
 from reconciler.model import StateEntry
+from reconciler.statewriter import Writer
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -36,6 +45,7 @@ MIN_SCHEMA_VERSION = 1
 SCHEMA_VERSION = MIN_SCHEMA_VERSION + len(MIGRATIONS)
 
 LOCK_NAME = ".reconciler.lock"
+IGNORED = f"# written by reconciler\n{LOCK_NAME}\n{LOCK_NAME}.holder\n.*.tmp\n"
 
 
 def encode_entry(entry: StateEntry) -> bytes:
@@ -94,8 +104,9 @@ class StateStore:
         self.root = state_dir / environment
         self.environment = environment
         self._lock_path = state_dir / LOCK_NAME
-        self._written: dict[str, bytes] = {}
+        self._written: dict[str, bytes] = {}  # a digest of each file as last read or written
         self._entries: dict[str, StateEntry] = {}  # as last read or written by this store
+        self._writer: Writer | None = None
 
     def path_for(self, name: str) -> Path:
         """The file that holds ``name``'s state."""
@@ -103,6 +114,8 @@ class StateStore:
 
     def snapshot(self) -> Mapping[str, StateEntry]:
         """Every entry, read now, as a read-only mapping."""
+        if self._writer is not None:
+            self._writer.wait_idle()
         entries: dict[str, StateEntry] = {}
         if not self.root.is_dir():
             return MappingProxyType(entries)
@@ -115,7 +128,7 @@ class StateStore:
             if entry.name != path.stem:
                 raise StateError(f"{path}: holds the state of {entry.name!r}, not {path.stem!r}")
             entries[entry.name] = entry
-            self._written[entry.name] = raw
+            self._written[entry.name] = _digest(raw)
         self._entries = dict(entries)
         return MappingProxyType(entries)
 
@@ -124,23 +137,87 @@ class StateStore:
         return MappingProxyType(self._entries)
 
     def save(self, entry: StateEntry) -> None:
-        """Persist one entry atomically; skip the write when nothing changed."""
-        data = encode_entry(entry)
-        self._entries[entry.name] = entry
-        if self._written.get(entry.name) == data:
+        """Persist one entry atomically; skip the write when nothing changed.
+
+        In an event loop the write is queued for the writer thread (see :meth:`flush`).
+        """
+        data = self._changed(entry)
+        if data is None:
             return
-        write_atomic(self.path_for(entry.name), data)
-        self._written[entry.name] = data
+        writer = self._background()
+        if writer is None:
+            write_atomic(self.path_for(entry.name), data)
+        else:
+            writer.put(self.path_for(entry.name), data, None)
+
+    async def save_durable(self, entry: StateEntry) -> None:
+        """Persist one entry and return once it is on disk (file and folder fsynced)."""
+        data = self._changed(entry)
+        writer = self._background()
+        assert writer is not None  # noqa: S101 - always there in an event loop
+        if data is None:  # the same bytes are on disk already, or on their way there
+            await self.flush()
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        writer.put(self.path_for(entry.name), data, done)
+        await done
+
+    async def flush(self) -> None:
+        """Return once every write queued so far is on disk; raise what a write raised.
+
+        The writer thread then ends (a later save starts another).
+        """
+        if self._writer is None:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writer.when_idle(done)
+        await done
+
+    def settle(self) -> None:
+        """Block until every queued write is done (before the lock is released)."""
+        if self._writer is not None:
+            self._writer.wait_idle()
 
     def discard(self, name: str, previous: StateEntry | None) -> None:
         """Put back ``previous`` (or no file at all): an intent that was never sent."""
         if previous is not None:
             self.save(previous)
             return
-        with contextlib.suppress(FileNotFoundError):
-            self.path_for(name).unlink()
         self._written.pop(name, None)
         self._entries.pop(name, None)
+        writer = self._background()
+        if writer is not None:
+            writer.put(self.path_for(name), b"", None, remove=True)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path_for(name).unlink()
+
+    def _changed(self, entry: StateEntry) -> bytes | None:
+        """The entry's bytes if they differ from the file's (and remember them), else None."""
+        data = encode_entry(entry)
+        self._entries[entry.name] = entry
+        digest = _digest(data)
+        if self._written.get(entry.name) == digest:
+            return None
+        self._written[entry.name] = digest
+        return data
+
+    def _background(self) -> Writer | None:
+        """The writer thread when called from an event loop (started on first use), else None."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._writer is not None:
+                self._writer.wait_idle()
+                self._writer.check()
+            return None
+        if self._writer is None or self._writer.loop is not loop:
+            if self._writer is not None:  # left by an earlier event loop
+                self._writer.wait_idle()
+                self._writer.check()
+            self._writer = Writer(loop)
+        self._writer.check()
+        return self._writer
 
     @contextlib.contextmanager
     def lock(self, *, command: str, wait: float = 0.0) -> Iterator[None]:
@@ -151,10 +228,8 @@ class StateStore:
         """
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         ignore = self._lock_path.parent / ".gitignore"
-        if not ignore.exists():  # the lock is the checkout's, never history's
-            write_atomic(
-                ignore, f"# written by reconciler\n{LOCK_NAME}\n{LOCK_NAME}.holder\n".encode()
-            )
+        if not ignore.exists():  # the lock and a kill -9's temp files are never history's
+            write_atomic(ignore, IGNORED.encode())
         holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
         lock = FileLock(str(self._lock_path), timeout=wait, thread_local=False)
         try:
@@ -173,11 +248,20 @@ class StateStore:
                 "command": command,
             }
             write_atomic(holder_path, (json.dumps(holder, sort_keys=True) + "\n").encode())
+            self._remove_partial_writes()
             yield
         finally:
             with contextlib.suppress(FileNotFoundError):
                 holder_path.unlink()
             lock.release()
+
+    def _remove_partial_writes(self) -> None:
+        """Temp files a killed writer left (with the lock held, no live writer has any)."""
+        if self.root.is_dir():
+            for leftover in self.root.iterdir():
+                if is_partial_write(leftover.name):
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
 
     def unlock(self) -> str:
         """Release a lock no live process holds; refuse (naming the holder) if one does."""
@@ -223,3 +307,7 @@ def _describe_holder(path: Path, wait: float = 0.0) -> str:
             if time.monotonic() >= deadline:
                 return "holder unknown"
         time.sleep(0.02)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()

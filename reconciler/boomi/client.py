@@ -12,9 +12,10 @@ in a repr, a log record or an error message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ import httpx
 
 from reconciler.backoff import Backoff
 from reconciler.boomi import wire
-from reconciler.boomi.ratelimit import RateLimiter
+from reconciler.boomi.ratelimit import SUBMIT, RateLimiter
 from reconciler.clock import Clock
 from reconciler.errors import (
     AmbiguousSubmit,
@@ -76,6 +77,9 @@ class BoomiClient:
         self._clock = clock
         self._rng = random.Random(self.options.seed)  # noqa: S311 - jitter, not cryptography
         self.limiter = RateLimiter(self.options.rate_limit, clock)
+        # Requests beyond the pool's connections wait here, in order, rather than in httpcore's
+        # pool, whose every hand-over scans all the requests queued in it.
+        self._connections = asyncio.Semaphore(self.options.max_connections)
         self.totals = Meter()
         timeout = httpx.Timeout(
             self.options.read_timeout, connect=self.options.connect_timeout, pool=None
@@ -109,22 +113,24 @@ class BoomiClient:
         self,
         request: ResolvedRequest,
         meter: Meter | None = None,
-        before_send: Callable[[], None] | None = None,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> str:
         """``POST /ExecutionRequest`` → ``requestId``; see the module docstring for retries.
 
-        ``before_send`` runs after the rate limiter grants a slot and right before each attempt
-        goes on the wire: the engine saves its intent there, so an intent never waits in a
-        queue, and a process killed while waiting leaves nothing that looks like a submit.
+        ``before_send`` is awaited after the rate limiter grants a permit and right before each
+        attempt goes on the wire: the engine saves its intent there (and waits until it is on
+        disk), so an intent never waits in a queue, and a process killed while waiting leaves
+        nothing that looks like a submit. Submits take permits before polls and queries.
         """
         body = wire.execution_request_body(request)
         path = "/ExecutionRequest"
         for attempt in range(self.options.backoff.attempts):
-            await self.limiter.acquire()
-            if before_send is not None:
-                before_send()
+            await self.limiter.acquire(SUBMIT)
             try:
-                response = await self._http.post(self._base + path, json=body)
+                async with self._connections:
+                    if before_send is not None:
+                        await before_send()
+                    response = await self._http.post(self._base + path, json=body)
             except _NOT_SENT as exc:
                 self._count(meter, None)
                 await self._retry_wait(attempt, None, f"POST {path}: {_name(exc)}", meter)
@@ -214,7 +220,8 @@ class BoomiClient:
         for attempt in range(self.options.backoff.attempts):
             await self.limiter.acquire()
             try:
-                response = await self._http.request(method, self._base + path, **kwargs)
+                async with self._connections:
+                    response = await self._http.request(method, self._base + path, **kwargs)
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 await self._retry_wait(attempt, None, f"{what}: {_name(exc)}", meter)

@@ -163,7 +163,8 @@ def apply(
             result = _run_interruptible(engine.apply(the_plan), client.aclose)
         finally:
             progress.close()
-        entries = store.snapshot()
+            store.settle()  # even when interrupted twice: every state write lands under the lock
+        entries = store.current()  # what the engine saved: no second read of every file
     stats: dict[str, object] = {
         "HTTP calls": client.totals.calls,
         "retries": client.totals.retries,

@@ -1,0 +1,103 @@
+"""Which action of an apply starts next: dependencies first, then the longest expected run.
+
+Pure. Submitting the longest runs first brings an apply's wall time towards its longest run
+instead of "last submit + its run"; ties keep plan order, so the order is deterministic.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+
+from reconciler.model import Action, RunResult, StateEntry
+
+
+def expected_seconds(todo: Iterable[Action], state: Iterable[StateEntry]) -> dict[str, float]:
+    """How long each action's run is expected to take, from the durations ``state`` recorded.
+
+    An execution's own last duration; else the median of its process's; else infinity (an
+    unknown run may be long, so it goes early).
+    """
+    by_process: dict[str, list[int]] = {}
+    for entry in state:
+        if entry.duration_ms is not None:
+            by_process.setdefault(entry.request.process_id, []).append(entry.duration_ms)
+    typical = {process: statistics.median(d) for process, d in by_process.items()}
+    expected: dict[str, float] = {}
+    for action in todo:
+        own: float | None = None
+        if action.current is not None and action.current.duration_ms is not None:
+            own = float(action.current.duration_ms)
+        request = action.desired.request if action.desired else None
+        if request is None and action.current is not None:
+            request = action.current.request
+        if own is None and request is not None:
+            own = typical.get(request.process_id)
+        expected[action.name] = math.inf if own is None else own / 1000
+    return expected
+
+
+class ReadyQueue:
+    """Which actions may start: dependencies done, longest expected first, then plan order.
+
+    An action waits for the dependencies in its ``after`` (those in this apply) in order, and
+    is skipped as soon as one it reaches did not succeed.
+    """
+
+    def __init__(self, todo: list[Action], expected: Mapping[str, float]) -> None:
+        self._in_apply = {a.name for a in todo}
+        self._expected = expected
+        self._index = {a.name: i for i, a in enumerate(todo)}
+        self._results: dict[str, RunResult] = {}
+        self._waiting: dict[str, list[Action]] = {}  # dependency → actions waiting for it
+        self._ready: list[tuple[float, int, Action]] = []
+        self._skipped: list[RunResult] = []
+        for action in todo:
+            self._consider(action)
+
+    def pop(self) -> Action | None:
+        """The next action to start, or None."""
+        return heapq.heappop(self._ready)[2] if self._ready else None
+
+    def done(self, result: RunResult) -> None:
+        """Record an action's result; dependents may become ready or skipped."""
+        finished = [result]
+        while finished:
+            result = finished.pop()
+            self._results[result.name] = result
+            for action in self._waiting.pop(result.name, ()):
+                skipped = self._consider(action)
+                if skipped is not None:
+                    finished.append(skipped)
+
+    def skipped(self) -> list[RunResult]:
+        """Actions skipped since the last call (a dependency did not succeed)."""
+        skipped, self._skipped = self._skipped, []
+        return skipped
+
+    def results(self) -> list[RunResult]:
+        """Every result, once nothing is running and nothing is ready."""
+        missing = self._in_apply.difference(self._results)
+        if missing:  # the planner refuses cycles; this only guards against a silent hang
+            raise RuntimeError(f"dependencies never finished: {', '.join(sorted(missing))}")
+        return list(self._results.values())
+
+    def _consider(self, action: Action) -> RunResult | None:
+        for dep in action.after:
+            if dep not in self._in_apply:
+                continue
+            dep_result = self._results.get(dep)
+            if dep_result is None:
+                self._waiting.setdefault(dep, []).append(action)
+                return None
+            if dep_result.outcome != "success":
+                what = dep_result.status or dep_result.outcome
+                message = f"not run: dependency {dep} ended {what}"
+                skipped = RunResult(name=action.name, outcome="skipped", message=message)
+                self._skipped.append(skipped)
+                return skipped
+        key = -self._expected.get(action.name, math.inf)
+        heapq.heappush(self._ready, (key, self._index[action.name], action))
+        return None
