@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from reconciler.backoff import Backoff
 from reconciler.errors import ReconcilerError
+from reconciler.files import is_partial_write
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -212,7 +213,7 @@ class Git:
             prefixes.append(rel.rstrip("/") + "/")
             if path.is_dir():
                 for file in sorted(path.rglob("*")):
-                    if file.is_file():
+                    if file.is_file() and not is_partial_write(file.name):  # a kill -9's leftover
                         found[_posix(os.path.relpath(file, top))] = file.read_bytes()
             else:
                 prefixes.append(rel)

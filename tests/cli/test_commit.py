@@ -78,6 +78,8 @@ def test_commit_records_only_state_and_artifacts_with_trailers(
     # Unrelated work in the checkout: an untracked file and a staged edit stay out of the commit.
     build_tree(workspace, {"notes.txt": "mine\n", "README.md": "edited\n"})
     git(workspace, "add", "README.md")
+    # A temp file of an atomic write interrupted by kill -9 is never history's.
+    build_tree(workspace, {"state/default/.o.json.k1ll3d99.tmp": '{"torn'})
 
     result = run_cli("commit")
 
