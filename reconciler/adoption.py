@@ -115,10 +115,16 @@ class Adoption:
         The budget is at least ``adopt_after``, so a run that is alone can be adopted in this
         apply; the last query is made after the deadline, never just before it.
         """
-        deadline = self._clock.monotonic() + max(wait, self._adopt_after.total_seconds())
+        start = self._clock.monotonic()
+        deadline = start + max(wait, self._adopt_after.total_seconds())
+        # Wall times are whole seconds (as the platform records them): the intent may be up to
+        # a second younger than ``now - intent_at`` says. The wait is timed on the monotonic
+        # clock from the youngest the intent can be.
+        age = (self._clock.now() - entry.intent_at).total_seconds() - 1.0
+        ready_at = start + max(0.0, self._adopt_after.total_seconds() - max(0.0, age))
         polls = 0
         while True:
-            found = await self.find(entry, meter)
+            found = await self.find(entry, meter, early=self._clock.monotonic() < ready_at)
             if isinstance(found, StateEntry):
                 return found
             remaining = deadline - self._clock.monotonic()
@@ -127,8 +133,11 @@ class Adoption:
             await self._clock.sleep(min(delay(polls), remaining + 0.01))
             polls += 1
 
-    async def find(self, entry: StateEntry, meter: Meter) -> StateEntry | Verdict:
-        """Adopt the one run that can only be this submit's, or say why not."""
+    async def find(self, entry: StateEntry, meter: Meter, *, early: bool) -> StateEntry | Verdict:
+        """Adopt the one run that can only be this submit's, or say why not.
+
+        ``early``: less than ``adopt_after`` since the intent, so a lone run is not adopted yet.
+        """
         asked_at = self._clock.now()
         since = entry.intent_at - self._skew
         try:
@@ -163,7 +172,7 @@ class Adoption:
                 f"{entry.name}",
                 retry=True,
             )
-        if asked_at < entry.intent_at + self._adopt_after:
+        if early:
             # Our own run's record may not exist yet: the one run seen could be someone else's.
             return Verdict(
                 f"one run ({ids}) so far, too soon after the submit to know it is this one",
