@@ -27,6 +27,7 @@ from reconciler.cli.base import (
 )
 from reconciler.digest import plan_digest
 from reconciler.errors import InvalidSpecs, UserError
+from reconciler.files import write_atomic
 from reconciler.model import ActionKind, Plan, PropertyValue, ResolvedRequest
 from reconciler.planner import Selection
 from reconciler.specs import load_desired, spec_paths
@@ -68,6 +69,11 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     "--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 0 when none."
 )
 @click.option("--select", "select", multiple=True, help=SELECT_HELP)
+@click.option(
+    "--markdown-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the plan as markdown to this file (one plan, two renderings).",
+)
 @SHARD_OPTION
 @VAR_OPTION
 @click.pass_context
@@ -76,6 +82,7 @@ def plan(
     output: str,
     detailed_exitcode: bool,
     select: tuple[str, ...],
+    markdown_file: Path | None,
     shard: tuple[int, int] | None,
 ) -> int:
     """Show what apply would do, and why. Needs no credentials and no network."""
@@ -88,6 +95,11 @@ def plan(
         "json": report.plan_json,
     }
     echo(renderers[output](the_plan).rstrip("\n"))
+    if markdown_file is not None:
+        try:
+            write_atomic(markdown_file, report.plan_markdown(the_plan).encode("utf-8"))
+        except OSError as exc:
+            raise UserError(f"{markdown_file}: cannot write the plan ({exc.strerror})") from None
     actions = github.Actions.from_env(os.environ)
     if actions is not None:
         actions.append_summary(report.plan_markdown(the_plan))

@@ -42,6 +42,24 @@ def test_plan_writes_summary_and_outputs(
     assert "count-noop=0" in lines
 
 
+def test_one_plan_gives_the_json_and_the_markdown_the_action_uploads(
+    workspace: Path, actions_env: tuple[Path, Path], run_cli: Run
+) -> None:
+    summary, _ = actions_env
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    markdown = workspace.parent / "out" / "plan.md"
+    result = run_cli("plan", "--output", "json", "--markdown-file", str(markdown))
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["actions"][0]["name"] == "o"
+    # The file is the plan's markdown, the same text the job summary got, byte for byte.
+    assert markdown.read_text(encoding="utf-8") == summary.read_text(encoding="utf-8")
+    assert markdown.read_text(encoding="utf-8").startswith("### reconciler plan (default)\n")
+    unwritable = run_cli("plan", "--markdown-file", str(workspace / "specs" / "o.yaml" / "x"))
+    assert unwritable.code == 1
+    assert "cannot write the plan" in unwritable.err
+    assert "Traceback" not in unwritable.err
+
+
 def test_spec_errors_become_annotations(
     workspace: Path, actions_env: tuple[Path, Path], run_cli: Run
 ) -> None:
