@@ -103,6 +103,27 @@ def display_path(path: Path, root: Path | None = None) -> str:
         return str(path)
 
 
+def display_paths(paths: Sequence[Path], root: Path | None = None) -> list[str]:
+    """``[display_path(p, root) for p in paths]``, resolving each folder once, not each file.
+
+    ``Path.resolve`` walks every component of every path; the files of a specs folder share a
+    handful of folders, so only a file that is itself a symbolic link is resolved whole.
+    """
+    base = _resolved(root or Path.cwd())
+    folders: dict[Path, Path] = {}
+    shown = []
+    for path in paths:
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = path.parent.resolve()
+        resolved = path.resolve() if path.is_symlink() else folder / path.name
+        try:
+            shown.append(str(resolved.relative_to(base)))
+        except ValueError:
+            shown.append(str(path))
+    return shown
+
+
 @functools.lru_cache(maxsize=16)
 def _resolved(base: Path) -> Path:
     """``base.resolve()``, once per process for the root every file is shown relative to."""

@@ -10,8 +10,9 @@ complete list of located diagnostics (an empty list means the specs are valid).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,10 +20,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.documents import Document, display_path, iter_yaml_files, load_file
+from reconciler.documents import (
+    Document,
+    display_path,
+    display_paths,
+    iter_yaml_files,
+    load_file,
+)
 from reconciler.expand import Expanded, SpecContext, expand, missing_message
 from reconciler.graph import check_dependencies
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.parallel import ordered_map
 from reconciler.schema import SchemaValidator, make_validator, validate_document
 from reconciler.spec_model import (
     API_VERSION,
@@ -69,12 +77,21 @@ def _validators() -> dict[str, SchemaValidator]:
 
 
 def load_desired(
-    paths: Sequence[Path], *, root: Path, context: SpecContext | None = None
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    context: SpecContext | None = None,
+    jobs: int | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> LoadResult:
     """Load every spec under ``paths``; names and positions are shown relative to ``root``.
 
     ``context`` carries what lies outside the spec files: config and environment variables,
-    aliases, allow-listed environment variables, git facts and ``--var`` overrides.
+    aliases, allow-listed environment variables, git facts and ``--var`` overrides. Files are
+    loaded independently, by up to ``jobs`` processes (``reconciler.parallel``); everything
+    that spans files (unique names, ``dependsOn``) is checked here, in file order, so the
+    result never depends on how many processes loaded them. ``meanwhile`` is other work of the
+    caller's (reading the state) done by this process while the others load files.
     """
     context = context or SpecContext()
     result = LoadResult()
@@ -84,21 +101,29 @@ def load_desired(
         sink.append(
             Diagnostic(location=location, message="no such file or folder; expected spec files")
         )
+    files = iter_yaml_files(p for p in paths if p.exists())
+    result.files = len(files)
+    shown = display_paths(files, root)
+    _validators()  # built once here, not once in each process that loads files
+    loaded = ordered_map(
+        functools.partial(_load_file, context=context),
+        list(zip(files, shown, strict=True)),
+        jobs=jobs,
+        meanwhile=meanwhile,
+    )
     expanded: list[Expanded] = []
     seen: dict[str, Location] = {}
     known: set[str] = set()
-    for path in iter_yaml_files(p for p in paths if p.exists()):
-        result.files += 1
-        documents, problems = load_file(path, shown_as=display_path(path, root))
-        sink.extend(problems)
-        for document in documents:
-            for item in _expand_document(document, context, sink, known):
-                first = seen.get(item.run.name)
-                if first is not None:
-                    sink.append(_duplicate(item, first))
-                    continue
-                seen[item.run.name] = item.run.source
-                expanded.append(item)
+    for one in loaded:
+        sink.extend(one.diagnostics)
+        known.update(one.names)
+        for item in one.expanded:
+            first = seen.get(item.run.name)
+            if first is not None:
+                sink.append(_duplicate(item, first))
+                continue
+            seen[item.run.name] = item.run.source
+            expanded.append(item)
     problems, bad = check_dependencies(expanded, known)
     sink.extend(problems)
     result.diagnostics = sorted(
@@ -108,6 +133,25 @@ def load_desired(
         (item.run for item in expanded if item.run.name not in bad), key=lambda r: r.name
     )
     return result
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    """What one file produced: its runs, its problems, every execution name it defines."""
+
+    expanded: list[Expanded]
+    diagnostics: list[Diagnostic]
+    names: set[str]
+
+
+def _load_file(where: tuple[Path, str], *, context: SpecContext) -> _FileResult:
+    path, shown_as = where
+    documents, problems = load_file(path, shown_as=shown_as)
+    known: set[str] = set()
+    expanded: list[Expanded] = []
+    for document in documents:
+        expanded.extend(_expand_document(document, context, problems, known))
+    return _FileResult(expanded=expanded, diagnostics=problems, names=known)
 
 
 def _expand_document(

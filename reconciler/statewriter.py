@@ -8,13 +8,16 @@ its waiters are told.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.files import fsync_folder, write_atomic_many
+
+if TYPE_CHECKING:
+    import asyncio  # only for annotations: plan imports this module and needs no event loop
 
 
 @dataclass

@@ -10,6 +10,7 @@ or the simulator.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -26,11 +27,24 @@ from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, User
 # themselves on ``cli`` when ``cli`` first needs them.
 __all__ = ["ExitCode", "cli", "main"]
 
+# A young-generation collection every 50,000 allocations instead of every 700. A command builds
+# tens of thousands of objects that all live until it exits (documents, runs, state entries);
+# at the default threshold the collector walked them again and again, a quarter of a plan's
+# time. Cyclic garbage is still collected, just in bigger batches.
+GC_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Collect garbage less often: see ``GC_THRESHOLD``."""
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, older, oldest)
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script: the single error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    tune_gc()
     try:
         code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -62,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             raise
         code = _report_bug(exc)
+    if argv is None:  # the process ends here: the collector need not walk what it built
+        gc.freeze()
     sys.exit(int(code) if isinstance(code, int) else 0)
 
 

@@ -20,9 +20,11 @@ import click
 from reconciler import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from reconciler.boomi.client import BoomiClient
     from reconciler.config import Settings
-    from reconciler.model import Plan
+    from reconciler.model import Plan, StateEntry
     from reconciler.planner import Selection
     from reconciler.specs import SpecContext
     from reconciler.state import StateStore
@@ -172,18 +174,28 @@ def load_plan(
     settings: Settings, selection: Selection | None = None, context: SpecContext | None = None
 ) -> tuple[Plan, StateStore]:
     """Load and validate the specs, then diff them against the state."""
-    from reconciler.errors import InvalidSpecs
+    from reconciler.errors import InvalidSpecs, StateError
     from reconciler.planner import build_plan
     from reconciler.specs import load_desired
     from reconciler.state import StateStore
 
-    loaded = load_desired([settings.specs_dir], root=Path.cwd(), context=context)
+    store = StateStore(settings.state_dir, settings.environment)
+    state: list[Mapping[str, StateEntry] | StateError] = []
+
+    def read_state() -> None:  # while other processes load the specs
+        try:
+            state.append(store.snapshot())
+        except StateError as exc:  # reported after the specs' own problems, as before
+            state.append(exc)
+
+    loaded = load_desired(
+        [settings.specs_dir], root=Path.cwd(), context=context, meanwhile=read_state
+    )
     if loaded.diagnostics:
         raise InvalidSpecs(loaded.diagnostics)
-    store = StateStore(settings.state_dir, settings.environment)
-    the_plan = build_plan(
-        loaded.runs, store.snapshot(), environment=store.environment, selection=selection
-    )
+    if isinstance(state[0], StateError):
+        raise state[0]
+    the_plan = build_plan(loaded.runs, state[0], environment=store.environment, selection=selection)
     return the_plan, store
 
 
