@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from json.encoder import encode_basestring as _text
 from typing import Any
 
-from reconciler.model import Plan, PropertyValue, RunRequest
+from reconciler.model import Plan, PropertyValue, RunRequest, SecretRef
 
 DIGEST_VERSION = 1
 
@@ -31,10 +33,39 @@ def canonical_request(request: RunRequest) -> dict[str, Any]:
     }
 
 
+def canonical_text(request: RunRequest) -> str:
+    """The digest's input: ``{"digestVersion": 1, "request": ...}`` as canonical JSON.
+
+    Exactly ``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    (a test compares the two), written out for the one shape a request has: a general JSON
+    encoder took three times as long, and every run of every plan is digested.
+    """
+    dynamic = _members(request.dynamic_properties)
+    components = ",".join(
+        f"{_text(component)}:{{{_members(request.process_properties[component])}}}"
+        for component in sorted(request.process_properties)
+    )
+    return (
+        f'{{"digestVersion":{DIGEST_VERSION},"request":{{"atomId":{_text(request.atom_id)},'
+        f'"dynamicProperties":{{{dynamic}}},"processId":{_text(request.process_id)},'
+        f'"processProperties":{{{components}}}}}}}'
+    )
+
+
+def _members(values: Mapping[str, PropertyValue]) -> str:
+    return ",".join(
+        f"{_text(key)}:{_text(value) if isinstance(value, str) else _secret(value)}"
+        for key, value in sorted(values.items())
+    )
+
+
+def _secret(value: SecretRef) -> str:
+    return f'{{"secret":{_text(value.secret)}}}'
+
+
 def compute_digest(request: RunRequest) -> str:
     """Return ``v1:sha256:<hex>`` for a request."""
-    payload = {"digestVersion": DIGEST_VERSION, "request": canonical_request(request)}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = canonical_text(request)
     return f"v{DIGEST_VERSION}:sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 

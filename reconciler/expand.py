@@ -83,6 +83,22 @@ class _Merged:
     policy: dict[str, tuple[Any, Path_]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """One execution item, resolved once for all of its matrix combinations."""
+
+    merged: _Merged
+    process_id: str | None
+    atom_id: str | None
+    policy: RunPolicy
+    variables: dict[str, Any]
+    source: Location
+    name_field: str
+    depends_at: tuple[Location, ...]
+    depends_paths: tuple[str, ...]
+    failed: bool  # the process, the runtime or the policy had a problem
+
+
 def _merge(layers: Sequence[tuple[RunFields, Path_]]) -> _Merged:
     merged = _Merged()
     for fields, base in layers:
@@ -133,6 +149,8 @@ class _Expander:
         self.locate_key = locate_key
         self.diagnostics: list[Diagnostic] = []
         self.names: list[str] = []  # every execution name, including those that failed to build
+        self.env = dict(context.env)  # shared by every run's template context (read-only there)
+        self.git = dict(context.git)
 
     def problem(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
         location = self.locate_key(path) if key else self.locate(path)
@@ -144,14 +162,13 @@ class _Expander:
         meta = doc.metadata
         self.names.append(meta.name)
         merged = _merge([(doc.spec, ("spec",))])
+        item = self.prepare(merged, item_path=("spec",), name_path=("metadata", "name"))
         one = self.build(
+            item,
             name=meta.name,
-            name_path=("metadata", "name"),
-            merged=merged,
             matrix={},
             labels=dict(meta.labels),
             description=meta.description,
-            item_path=("spec",),
         )
         return [one] if one else []
 
@@ -162,6 +179,7 @@ class _Expander:
         for index, item in enumerate(spec.executions):
             item_path: Path_ = ("spec", "executions", index)
             merged = _merge([(spec.defaults, ("spec", "defaults")), (item, item_path)])
+            prepared: _Item | None = None  # what every combination of the item shares
             names: dict[str, dict[str, Any]] = {}
             for combo in combos:
                 name = self.name(item.name, (*item_path, "name"), merged, combo)
@@ -172,14 +190,14 @@ class _Expander:
                     continue
                 names[name] = combo
                 self.names.append(name)
+                if prepared is None:
+                    prepared = self.prepare(merged, item_path, (*item_path, "name"))
                 one = self.build(
+                    prepared,
                     name=name,
-                    name_path=(*item_path, "name"),
-                    merged=merged,
                     matrix=combo,
                     labels={**doc.metadata.labels, **item.labels},
                     description=item.description or doc.metadata.description,
-                    item_path=item_path,
                 )
                 if one:
                     out.append(one)
@@ -236,28 +254,40 @@ class _Expander:
             f'"{name}-{example}"',
         )
 
-    def build(
-        self,
-        *,
-        name: str,
-        name_path: Path_,
-        merged: _Merged,
-        matrix: Mapping[str, Any],
-        labels: dict[str, str],
-        description: str,
-        item_path: Path_,
-    ) -> Expanded | None:
+    def prepare(self, merged: _Merged, item_path: Path_, name_path: Path_) -> _Item:
+        """What one execution item gives every run it defines (each matrix combination)."""
         before = len(self.diagnostics)
         process_id = self.resolve(merged.process, "process", item_path)
         atom_id = self.resolve(merged.runtime, "runtime", item_path)
-        policy = self.policy(merged)
-        variables = self.variables(merged)
+        return _Item(
+            merged=merged,
+            process_id=process_id,
+            atom_id=atom_id,
+            policy=self.policy(merged) or RunPolicy(),
+            variables=self.variables(merged),
+            source=self.locate(name_path),
+            name_field=dotted(list(name_path)),
+            depends_at=tuple(self.locate(path) for _, path in merged.depends),
+            depends_paths=tuple(dotted(list(path)) for _, path in merged.depends),
+            failed=len(self.diagnostics) > before,
+        )
+
+    def build(
+        self,
+        item: _Item,
+        *,
+        name: str,
+        matrix: Mapping[str, Any],
+        labels: dict[str, str],
+        description: str,
+    ) -> Expanded | None:
+        merged = item.merged
         context = {
-            "vars": variables,
+            "vars": item.variables,
             "matrix": dict(matrix),
             "name": name,
-            "env": dict(self.context.env),
-            "git": dict(self.context.git),
+            "env": self.env,
+            "git": self.git,
         }
         renderer = Renderer(context, self.locate)
         dynamic: dict[str, PropertyValue] = {
@@ -267,18 +297,19 @@ class _Expander:
             component: {key: renderer.value(value, path) for key, (value, path) in values.items()}
             for component, values in merged.components.items()
         }
-        names_renderer = Renderer({"vars": variables, "matrix": dict(matrix)}, self.locate)
-        depends: list[tuple[str, Path_]] = []
-        for raw, path in merged.depends:
-            value = names_renderer.value(raw, path)
-            depends.append((value if isinstance(value, str) else "", path))
+        depends: list[str] = []
+        if merged.depends:
+            names_renderer = Renderer({"vars": item.variables, "matrix": dict(matrix)}, self.locate)
+            for raw, path in merged.depends:
+                value = names_renderer.value(raw, path)
+                depends.append(value if isinstance(value, str) else "")
+            renderer.diagnostics.extend(names_renderer.diagnostics)
         self.diagnostics.extend(renderer.diagnostics)
-        self.diagnostics.extend(names_renderer.diagnostics)
-        if len(self.diagnostics) > before or process_id is None or atom_id is None:
+        if renderer.diagnostics or item.failed or item.process_id is None or item.atom_id is None:
             return None
         request = RunRequest(
-            process_id=process_id,
-            atom_id=atom_id,
+            process_id=item.process_id,
+            atom_id=item.atom_id,
             dynamic_properties=dynamic,
             process_properties=components,
         )
@@ -286,17 +317,17 @@ class _Expander:
             name=name,
             request=request,
             digest=compute_digest(request),
-            source=self.locate(name_path),
-            policy=policy or RunPolicy(),
-            depends_on=tuple(dep for dep, _ in depends),
+            source=item.source,
+            policy=item.policy,
+            depends_on=tuple(depends),
             labels=labels,
             description=description,
         )
         return Expanded(
             run=run,
-            name_field=dotted(list(name_path)),
-            depends_at=tuple(self.locate(path) for _, path in depends),
-            depends_paths=tuple(dotted(list(path)) for _, path in depends),
+            name_field=item.name_field,
+            depends_at=item.depends_at,
+            depends_paths=item.depends_paths,
         )
 
     def resolve(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -144,14 +145,93 @@ _ENVIRONMENT = _make_environment()
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile(source: str) -> Template:
-    """Compile a template once per process (a failure is not cached, so it is reported each time).
+def _compile(source: str) -> tuple[Template, tuple[tuple[str, str | None], ...]]:
+    """Compile a template once per process, with what it reads from its context.
 
     Compiling costs a thousand times more than rendering, and specs repeat a few templates
     across thousands of executions (set defaults, matrices): without this, planning 10,000
-    executions spent a third of its time compiling the same strings again.
+    executions spent a third of its time compiling the same strings again. A failure is not
+    cached, so it is reported each time.
     """
-    return _ENVIRONMENT.from_string(source)
+    tree = _ENVIRONMENT.parse(source)
+    reads = _reads(tree)  # before compiling: the compiler's optimizer rewrites the tree
+    return _ENVIRONMENT.from_string(tree), reads
+
+
+def _reads(tree: nodes.Template) -> tuple[tuple[str, str | None], ...]:
+    """Every ``(name, key)`` the template can read from its context; ``key`` None: all of it.
+
+    A name the template only reads as ``name.key`` or ``name["key"]`` contributes those keys;
+    a name it reads any other way (``vars | tojson``, ``vars[k]``, a loop over it) contributes
+    its whole value. Names the template assigns itself (loop variables, ``set``) are counted
+    too: a read too many only makes a key more specific, a read too few would be a wrong
+    output, and telling them apart costs a compiler pass.
+    """
+    loads = Counter(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load")
+    keys: dict[str, set[str]] = {name: set() for name in loads}
+    keyed: Counter[str] = Counter()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        inner = getattr(node, "node", None)
+        if not (isinstance(inner, nodes.Name) and inner.ctx == "load"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            keys[inner.name].add(str(node.attr))
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            keys[inner.name].add(node.arg.value)
+        else:
+            continue
+        keyed[inner.name] += 1
+    reads: list[tuple[str, str | None]] = []
+    for name in sorted(loads):
+        if keyed[name] == loads[name]:
+            reads.extend((name, key) for key in sorted(keys[name]))
+        else:
+            reads.append((name, None))
+    return tuple(reads)
+
+
+class _Uncacheable(Exception):
+    """A context value whose rendering might not follow from its frozen form."""
+
+
+_MISSING = ("missing",)
+_RENDERED: dict[tuple[Any, ...], str] = {}
+MAX_RENDERED = 65536
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a context value, equal only for values that render alike.
+
+    Tagged with the type (``1``, ``1.0``, ``True`` and ``"1"`` differ), floats by ``repr``
+    (``0.0 == -0.0`` but they print differently); only the types YAML, JSON and the command
+    line produce.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))
+    if kind is list or kind is tuple:
+        return (kind, tuple(_freeze(item) for item in value))
+    if kind is dict:
+        return (kind, tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
+    raise _Uncacheable
+
+
+def _key(source: str, reads: tuple[tuple[str, str | None], ...], context: Mapping[str, Any]) -> Any:
+    parts: list[Any] = [source]
+    for name, key in reads:
+        value = context.get(name, _MISSING)
+        if key is None or type(value) is not dict:
+            parts.append(_MISSING if value is _MISSING else _freeze(value))
+        else:
+            item = value.get(key, _MISSING)
+            parts.append(_MISSING if item is _MISSING else _freeze(item))
+    return tuple(parts)
 
 
 Locator = Callable[[Sequence[PathPart]], Location]
@@ -179,7 +259,7 @@ class Renderer:
             self._fail(path, f"{field}: template is {len(raw)} characters", MAX_TEMPLATE_CHARS)
             return ""
         try:
-            output = self._render(_compile(raw), raw)
+            output = self._render(raw)
         except (
             TemplateError,
             RecursionError,
@@ -201,17 +281,36 @@ class Renderer:
             return ""
         return self._secret_or_text(output, path, field)
 
-    def _render(self, template: Template, raw: str) -> str:
-        """``template.render(context)``, sharing one Jinja context across plain expressions.
+    def _render(self, raw: str) -> str:
+        """The template's output for this context, rendered once per distinct input.
 
+        The output of a template follows from its source and the values it reads (the
+        sandbox, its filters and ``secret()`` are pure), so equal inputs share one rendering:
+        in a large repository most values are the same few templates over the same variables.
         A template without statements (no ``{%``) cannot assign to its context, so the values
-        of one spec share one context instead of copying it for each (a tenth of a plan).
+        of one spec share one Jinja context instead of copying it for each.
         """
+        template, reads = _compile(raw)
+        try:
+            key = _key(raw, reads, self._context)
+        except _Uncacheable:
+            key = None
+        if key is not None and (cached := _RENDERED.get(key)) is not None:
+            return cached
         if "{%" in raw:
-            return template.render(self._context)
-        if self._shared is None:
-            self._shared = template.new_context(self._context)
-        return _ENVIRONMENT.concat(template.root_render_func(self._shared))
+            output = template.render(self._context)
+        else:
+            if self._shared is None:
+                # Jinja's own new_context(vars) copies its globals and the vars for each
+                # template; the same mapping, made once, is shared by this spec's values.
+                scope = {**_ENVIRONMENT.globals, **self._context}
+                self._shared = template.new_context(scope, shared=True)
+            output = _ENVIRONMENT.concat(template.root_render_func(self._shared))
+        if key is not None:
+            if len(_RENDERED) >= MAX_RENDERED:
+                _RENDERED.clear()
+            _RENDERED[key] = output
+        return output
 
     def _render_failed(self, exc: BaseException, raw: str, path: Sequence[PathPart]) -> None:
         field = dotted(list(path))

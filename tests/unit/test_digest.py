@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
-from reconciler.digest import compute_digest, diff_requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.digest import (
+    DIGEST_VERSION,
+    canonical_request,
+    canonical_text,
+    compute_digest,
+    diff_requests,
+)
 from reconciler.model import RunRequest, SecretRef
 from reconciler.specs import load_desired
 
@@ -85,4 +96,39 @@ def test_diff_names_each_changed_field() -> None:
         'dynamicProperties.A: "1" → "2"',
         'dynamicProperties.GONE: "x" → (absent)',
         'dynamicProperties.NEW: (absent) → secret("S")',
+    )
+
+
+_ODD = st.sampled_from('"\\\n\t\x00\x7f\u2028é😀')
+_TEXT = st.text(st.characters(codec="utf-8") | _ODD, max_size=8)
+_VALUE = _TEXT | st.builds(SecretRef, secret=st.from_regex(r"[A-Z_]{1,8}", fullmatch=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        RunRequest,
+        process_id=_TEXT,
+        atom_id=_TEXT,
+        dynamic_properties=st.dictionaries(_TEXT, _VALUE, max_size=5),
+        process_properties=st.dictionaries(_TEXT, st.dictionaries(_TEXT, _VALUE, max_size=3)),
+    )
+)
+def test_the_canonical_text_is_canonical_json(request: RunRequest) -> None:
+    payload = {"digestVersion": DIGEST_VERSION, "request": canonical_request(request)}
+    expected = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_text(request) == expected
+
+
+def test_a_known_request_keeps_its_digest() -> None:
+    # Changing what a digest covers, or how it is written, re-runs every run in every state.
+    request = RunRequest(
+        process_id="p", atom_id="a", dynamic_properties={"B": "2", "A": SecretRef(secret="K")}
+    )
+    assert compute_digest(request) == (
+        "v1:sha256:"
+        + hashlib.sha256(
+            b'{"digestVersion":1,"request":{"atomId":"a","dynamicProperties":{"A":{"secret":"K"},'
+            b'"B":"2"},"processId":"p","processProperties":{}}}'
+        ).hexdigest()
     )

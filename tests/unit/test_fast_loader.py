@@ -9,6 +9,7 @@ on every YAML file in the repository, and on generated text.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,21 @@ _TOKENS = [
 @given(st.lists(st.sampled_from(_TOKENS), max_size=30).map("".join))
 def test_generated_text_never_diverges(text: str) -> None:
     _same(text)
+
+
+_REFERENCE_ONLY = re.compile(fastyaml.REFERENCE_ONLY, re.MULTILINE)
+_ODD = ["&", "*", "&a", "*a", " *", "[*", ",&", ":*x", "*]", "& ", "\u2028", "\x85", "\xa0", "\t"]
+
+
+@settings(max_examples=int(os.environ.get("FAST_EXAMPLES", "400")) * 5, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS + _ODD), max_size=30).map("".join))
+def test_the_quick_check_asks_what_the_one_expression_asks(text: str) -> None:
+    assert fastyaml.needs_reference(text) is (_REFERENCE_ONLY.search(text) is not None)
+
+
+def test_the_quick_check_on_every_yaml_file_in_the_repository() -> None:
+    texts = [p.read_text(encoding="utf-8") for p in iter_yaml_files([REPO])]
+    assert len(texts) > 10
+    for text in texts:
+        wanted = _REFERENCE_ONLY.search(text) is not None
+        assert fastyaml.needs_reference(text) is wanted
