@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reconciler import render
 from reconciler.model import Location, SecretRef
 from reconciler.render import Renderer
 
@@ -117,3 +120,51 @@ def test_values_of_one_spec_do_not_see_each_others_assignments() -> None:
     assert [str(d) for d in renderer.diagnostics] == [
         's.yaml:3:7: C: undefined template variable "x"; expected one of: vars, secret()'
     ]
+
+
+# The rendering cache: a value rendered for one context must never be reused for another
+# context that renders differently. Each case renders a template under a first context (which
+# fills the cache), then under a second, and compares the second with a fresh Jinja rendering.
+_PIECES = [
+    "{{ vars.a }}", "{{ vars['a'] }}", "{{ vars.b }}", "{{ vars | tojson }}",
+    "{{ vars.a | string | upper }}", "{% for k in vars %}{{ k }};{% endfor %}", "{{ name }}",
+    "{{ matrix.x }}", "{{ matrix.x * 2 }}", "{% set y = vars.a %}{{ y }}", "{{ vars.a.c }}",
+    "{{ vars.missing | default('d') }}", "{{ vars.a is defined }}", "{{ vars.items }}",
+    "{{ vars[name] }}", "{{ matrix | length }}", "-", "{% if vars.a %}t{% else %}f{% endif %}",
+    "{{ vars.a | tojson }}", "{{ (vars.b or 0) + 1 }}", "{% set vars = matrix %}{{ vars.x }}",
+]  # fmt: skip
+_VALUES = [0, 1, -1, 0.0, -0.0, 1.0, True, False, None, "", "1", "x", "0.0", [1], ["1"], [],
+           {"c": 1}, {"c": "1"}, {}, (1,)]  # fmt: skip
+
+
+def _context(draw: st.DrawFn) -> dict[str, object]:
+    vars_ = draw(st.dictionaries(st.sampled_from(["a", "b", "orders"]), st.sampled_from(_VALUES)))
+    matrix = draw(st.dictionaries(st.just("x"), st.sampled_from(_VALUES)))
+    return {"vars": vars_, "matrix": matrix, "name": draw(st.sampled_from(["orders", "a"]))}
+
+
+@st.composite
+def _case(draw: st.DrawFn) -> tuple[str, dict[str, object], dict[str, object]]:
+    template = "".join(draw(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3)))
+    return template, _context(draw), _context(draw)
+
+
+def _fresh(template: str, context: dict[str, object]) -> object:
+    renderer = Renderer(context, lambda path: Location(file="s.yaml"))
+    render._RENDERED.clear()
+    value = renderer.value(template, ["x"])
+    return value, [d.message for d in renderer.diagnostics]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_case())
+def test_a_cached_rendering_is_the_fresh_rendering(
+    case: tuple[str, dict[str, object], dict[str, object]],
+) -> None:
+    template, first, second = case
+    expected = _fresh(template, second)
+    render._RENDERED.clear()
+    Renderer(first, lambda path: Location(file="s.yaml")).value(template, ["x"])
+    again = Renderer(second, lambda path: Location(file="s.yaml"))
+    value = again.value(template, ["x"])
+    assert (value, [d.message for d in again.diagnostics]) == expected
