@@ -14,8 +14,10 @@ turn is simply dropped.
 
 At most ``concurrency`` actions run at once, each in a task of its own started when a slot is
 free: first those whose dependencies are done, longest expected run first (the ``duration_ms``
-the state recorded for the execution, else for its process; an execution with no history at
-all counts as long), then in plan order.
+the state recorded for the execution, else for its process, else what runs of its process took
+earlier in this apply; an execution with nothing to go on counts as long), then in plan order.
+At most ``lookahead`` submits wait for the rate limiter at once: the order is decided when a
+permit is near, with what the apply has learnt by then, not all at the start.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class ApplyOptions:
     """Limits of one apply."""
 
     concurrency: int = 50
+    lookahead: int = 64  # submits waiting for a rate-limit permit at once
     poll_initial: float = 1.0
     poll_max: float = 15.0
     timeout: float = 3600.0  # following one run, unless its policy says otherwise
@@ -155,6 +158,7 @@ class Engine:
         self._progress = progress or (lambda _name, _message: None)
         self._rng = random.Random(self._options.seed)  # noqa: S311 - poll jitter only
         self._last: dict[str, StateEntry] = {}  # the last entry saved per name
+        self._on_leave: Callable[[str], None] = lambda _name: None  # a submit got its permit
         self._adoption = Adoption(
             client,
             clock,
@@ -195,18 +199,27 @@ class Engine:
         queue = ReadyQueue(todo, expected_seconds(todo, self._store.current().values()))
         running: set[asyncio.Task[RunResult]] = set()
         finished: list[asyncio.Task[RunResult]] = []
+        unsent: set[str] = set()  # submits whose POST has no rate-limit permit yet
         wake = asyncio.Event()
+        limit, lookahead = self._options.concurrency, self._options.lookahead
 
         def on_done(task: asyncio.Task[RunResult]) -> None:  # O(1), unlike asyncio.wait
             finished.append(task)
             wake.set()
 
+        def on_leave(name: str) -> None:
+            unsent.discard(name)
+            wake.set()
+
+        self._on_leave = on_leave
         try:
             while True:
                 for skipped in queue.skipped():
                     self._progress(skipped.name, skipped.message or "")
-                while len(running) < self._options.concurrency and (action := queue.pop()):
-                    task = asyncio.create_task(self._run(action))
+                while len(running) < limit and len(unsent) < lookahead and (action := queue.pop()):
+                    if action.kind not in (ActionKind.RESUME, ActionKind.UNKNOWN):
+                        unsent.add(action.name)
+                    task = asyncio.create_task(self._run(action), name=action.name)
                     task.add_done_callback(on_done)
                     running.add(task)
                 if not running:
@@ -216,6 +229,7 @@ class Engine:
                 done, finished[:] = list(finished), []
                 for task in done:
                     running.discard(task)
+                    unsent.discard(task.get_name())
                 for task in done:
                     queue.done(task.result())
         except asyncio.CancelledError:
@@ -332,6 +346,7 @@ class Engine:
             # queue), with the time it really left; the POST waits until it is on disk.
             nonlocal intent
             leaving.set()
+            self._on_leave(name)
             intent = await self._save_durable(
                 intent.model_copy(update={"intent_at": self._clock.now()})
             )

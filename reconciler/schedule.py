@@ -1,7 +1,11 @@
 """Which action of an apply starts next: dependencies first, then the longest expected run.
 
 Pure. Submitting the longest runs first brings an apply's wall time towards its longest run
-instead of "last submit + its run"; ties keep plan order, so the order is deterministic.
+instead of "last submit + its run"; ties keep plan order, so the order is deterministic given
+the results. What a run is expected to take comes from the state (its own last duration, else
+its process's median) and, for a run with no history at all, from the runs of its process
+that finished earlier in this apply: until one has, it counts as long and goes early, so on a
+first apply the quick processes reveal themselves within seconds and the rest go first.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class ReadyQueue:
         self._in_apply = {a.name for a in todo}
         self._expected = expected
         self._index = {a.name: i for i, a in enumerate(todo)}
+        self._process = {a.name: a.desired.request.process_id for a in todo if a.desired}
+        self._observed: dict[str, list[int]] = {}  # process → durations seen in this apply
         self._results: dict[str, RunResult] = {}
         self._waiting: dict[str, list[Action]] = {}  # dependency → actions waiting for it
         self._ready: list[tuple[float, int, Action]] = []
@@ -57,12 +63,34 @@ class ReadyQueue:
         for action in todo:
             self._consider(action)
 
+    def expected(self, name: str) -> float:
+        """Seconds ``name``'s run is expected to take, with what this apply has seen so far."""
+        known = self._expected.get(name, math.inf)
+        if known != math.inf:
+            return known
+        seen = self._observed.get(self._process.get(name, ""))
+        return statistics.median(seen) / 1000 if seen else math.inf
+
     def pop(self) -> Action | None:
-        """The next action to start, or None."""
-        return heapq.heappop(self._ready)[2] if self._ready else None
+        """The next action to start, or None.
+
+        Expectations only ever fall (from unknown to what this apply observed), so an entry
+        whose key is out of date is pushed back with its new one when it reaches the top.
+        """
+        while self._ready:
+            key, index, action = self._ready[0]
+            now = -self.expected(action.name)
+            if now <= key:
+                heapq.heappop(self._ready)
+                return action
+            heapq.heapreplace(self._ready, (now, index, action))
+        return None
 
     def done(self, result: RunResult) -> None:
         """Record an action's result; dependents may become ready or skipped."""
+        process = self._process.get(result.name)
+        if process is not None and result.duration_ms is not None:
+            self._observed.setdefault(process, []).append(result.duration_ms)
         finished = [result]
         while finished:
             result = finished.pop()
@@ -98,6 +126,5 @@ class ReadyQueue:
                 skipped = RunResult(name=action.name, outcome="skipped", message=message)
                 self._skipped.append(skipped)
                 return skipped
-        key = -self._expected.get(action.name, math.inf)
-        heapq.heappush(self._ready, (key, self._index[action.name], action))
+        heapq.heappush(self._ready, (-self.expected(action.name), self._index[action.name], action))
         return None

@@ -45,7 +45,7 @@ def _pid(process: str) -> str:
     return f"0000000{process[1]}-0000-4000-8000-00000000000{process[1]}"
 
 
-def _simulator() -> Simulator:
+def _simulator(durations: dict[str, float] | None = None) -> Simulator:
     world: dict[str, Any] = demo_data()
     world["accounts"][0]["rateLimit"] = 0  # no platform limit: only the order is under test
     world["processes"] += [
@@ -53,7 +53,7 @@ def _simulator() -> Simulator:
             "id": _pid(p),
             "name": f"Process {p}",
             "deployments": ["Production"],
-            "duration": 0.5,
+            "duration": (durations or {}).get(p, 0.5),
             "recordDelay": 0.1,
             "outcome": "COMPLETE",
         }
@@ -186,3 +186,38 @@ async def test_interrupted_submit_still_waiting_for_its_permit_saves_and_sends_n
             await asyncio.wait_for(apply, 5)  # at once, not after the wait for a POST on the wire
     assert platform.runs == []
     assert not list(store.root.glob("*.json"))  # no intent: the next apply simply submits
+
+
+@pytest.mark.anyio
+async def test_a_first_apply_learns_which_processes_are_quick(tmp_path: Path) -> None:
+    sim = _simulator({"p2": 50.0})  # p1 takes 0.5 s: once a run of each is seen, p2 leads
+    actions = [_action(f"{p}-{i}", p) for i in range(1, 4) for p in ("p1", "p2")]
+    async with _client(sim) as client:
+        engine = _engine(StateStore(tmp_path), client, concurrency=1)
+        result = await engine.apply(Plan(actions=tuple(actions)))
+    # Nothing known: plan order; p1 is then known to be quick, p2 unknown (so maybe long),
+    # then known to be slow: both of its remaining runs go before p1's.
+    assert _submitted(sim) == ["p1-1", "p2-1", "p2-2", "p2-3", "p1-2", "p1-3"]
+    assert [r.outcome for r in result.results] == ["success"] * 6
+
+
+@pytest.mark.anyio
+async def test_only_lookahead_submits_wait_for_a_permit(
+    tmp_path: Path, platform: Simulator
+) -> None:
+    names = {f"s{i:02}" for i in range(20)}
+    async with _client(platform) as client:
+        client.limiter.penalize(0.3)  # no permit for a while: tasks pile up if they can
+        options = ApplyOptions(concurrency=100, lookahead=3, poll_initial=0.001, poll_max=0.01)
+        engine = Engine(
+            client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
+        )
+        apply = asyncio.create_task(
+            engine.apply(Plan(actions=tuple(_action(n, "p1") for n in sorted(names))))
+        )
+        await asyncio.sleep(0.15)
+        waiting = {task.get_name() for task in asyncio.all_tasks()} & names
+        result = await apply
+    assert waiting == {"s00", "s01", "s02"}  # the first three in plan order, and no more
+    assert len(result.results) == 20
+    assert {r.outcome for r in result.results} == {"success"}

@@ -1,0 +1,64 @@
+"""The ready queue learns, during an apply, which processes are quick.
+
+Pure: ``ReadyQueue`` with real ``Action`` and ``RunResult`` values, no engine and no clock.
+"""
+
+from __future__ import annotations
+
+import math
+
+from reconciler.model import Action, ActionKind, DesiredRun, Location, RunRequest, RunResult
+from reconciler.schedule import ReadyQueue
+
+ATOM = "3456789a-bcde-f012-3456-789abcdef012"
+
+
+def _action(name: str, process: str) -> Action:
+    request = RunRequest(process_id=process, atom_id=ATOM)
+    desired = DesiredRun(name=name, request=request, digest=f"v1:{name}", source=Location(file="x"))
+    return Action(name=name, kind=ActionKind.SUBMIT, reason="test", desired=desired)
+
+
+def _done(queue: ReadyQueue, name: str, duration_ms: int | None) -> None:
+    queue.done(RunResult(name=name, outcome="success", duration_ms=duration_ms))
+
+
+def _drain(queue: ReadyQueue) -> list[str]:
+    names = []
+    while (action := queue.pop()) is not None:
+        names.append(action.name)
+    return names
+
+
+def test_runs_of_a_process_seen_to_be_quick_go_after_unknown_ones() -> None:
+    todo = [_action(f"{p}{i}", p) for i in range(1, 4) for p in ("quick", "slow", "mid")]
+    queue = ReadyQueue(todo, {})
+    first = queue.pop()
+    assert first is not None
+    assert first.name == "quick1"  # nothing known: plan order
+    _done(queue, "quick1", 2_000)
+    assert queue.expected("quick2") == 2.0
+    assert math.isinf(queue.expected("slow1"))
+    second, third = queue.pop(), queue.pop()
+    assert second is not None
+    assert third is not None
+    assert [second.name, third.name] == ["slow1", "mid1"]
+    _done(queue, "mid1", 30_000)
+    _done(queue, "slow1", 90_000)
+    assert _drain(queue) == ["slow2", "slow3", "mid2", "mid3", "quick2", "quick3"]
+
+
+def test_recorded_durations_outrank_what_the_apply_sees() -> None:
+    todo = [_action("a", "p"), _action("b", "p"), _action("c", "q")]
+    queue = ReadyQueue(todo, {"b": 5.0, "c": math.inf})
+    assert [a.name for a in [queue.pop()] if a] == ["a"]  # unknown (inf) before b's 5 s
+    _done(queue, "a", 600_000)  # p's runs now look long, but b's own record says 5 s
+    assert queue.expected("b") == 5.0
+    assert _drain(queue) == ["c", "b"]
+
+
+def test_a_run_without_duration_teaches_nothing() -> None:
+    queue = ReadyQueue([_action("a", "p"), _action("b", "p"), _action("c", "q")], {})
+    assert [a.name for a in [queue.pop()] if a] == ["a"]
+    _done(queue, "a", None)  # failed before it ran
+    assert _drain(queue) == ["b", "c"]
