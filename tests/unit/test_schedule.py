@@ -6,9 +6,21 @@ Pure: ``ReadyQueue`` with real ``Action`` and ``RunResult`` values, no engine an
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
-from reconciler.model import Action, ActionKind, DesiredRun, Location, RunRequest, RunResult
-from reconciler.schedule import ReadyQueue
+import pytest
+
+from reconciler.model import (
+    Action,
+    ActionKind,
+    DesiredRun,
+    Location,
+    Phase,
+    RunRequest,
+    RunResult,
+    StateEntry,
+)
+from reconciler.schedule import ReadyQueue, expected_seconds
 
 ATOM = "3456789a-bcde-f012-3456-789abcdef012"
 
@@ -62,3 +74,28 @@ def test_a_run_without_duration_teaches_nothing() -> None:
     assert [a.name for a in [queue.pop()] if a] == ["a"]
     _done(queue, "a", None)  # failed before it ran
     assert _drain(queue) == ["b", "c"]
+
+
+def _entry(name: str, process: str, duration_ms: int) -> StateEntry:
+    return StateEntry(
+        name=name,
+        digest="v1:old",
+        request=RunRequest(process_id=process, atom_id=ATOM),
+        phase=Phase.FINAL,
+        attempt_id=f"old-{name}",
+        intent_at=datetime(2026, 1, 15, tzinfo=UTC),
+        duration_ms=duration_ms,
+    )
+
+
+def test_a_last_duration_is_pulled_towards_its_process() -> None:
+    state = [_entry("a", "p", 9_000), _entry("b", "p", 4_000), _entry("c", "p", 1_000)]
+    todo = [
+        _action("a", "p").model_copy(update={"current": state[0]}),  # one slow run of a p
+        _action("new", "p"),  # never ran: its process's median
+        _action("other", "q"),  # nothing known at all
+    ]
+    expected = expected_seconds(todo, state)
+    assert expected["a"] == pytest.approx(6.0)  # sqrt(9 s x 4 s), not 9 s
+    assert expected["new"] == 4.0
+    assert math.isinf(expected["other"])
