@@ -8,6 +8,8 @@ cross files.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
 import signal
@@ -17,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, cast
 
 import pytest
 
@@ -26,6 +29,33 @@ from reconciler.specs import load_desired
 from tests.conftest import INVOICES, ORDERS, PROD_ATOM, ROOT, build_tree, spec
 
 PARENT = os.getpid()
+T = TypeVar("T", bound=Callable[..., None])
+
+
+def forking(test: T) -> T:
+    """Run ``test`` here when this process may fork, else alone in a fresh pytest.
+
+    Inside the whole suite a simulator thread is alive, so ``ordered_map`` rightly refuses to
+    fork and these tests would only see the serial path.
+    """
+
+    @functools.wraps(test)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        if parallel.fork_is_safe():
+            test(*args, **kwargs)
+            return
+        node = f"{Path(__file__).relative_to(ROOT)}::{test.__name__}"
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "--no-header", node],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        assert "1 passed" in done.stdout, done.stdout[-2000:]
+
+    return cast(T, wrapper)
 
 
 def _square_with_pid(n: int) -> tuple[int, int]:
@@ -33,6 +63,7 @@ def _square_with_pid(n: int) -> tuple[int, int]:
     return n * n, os.getpid()
 
 
+@forking
 def test_the_result_is_the_serial_result_in_order() -> None:
     items = list(range(500))
     results = ordered_map(_square_with_pid, items, jobs=3, min_items=1)
@@ -69,6 +100,7 @@ def _die_in_a_worker(n: int) -> int:
     return n + 1
 
 
+@forking
 def test_a_worker_that_dies_loses_nothing() -> None:
     items = list(range(400))
     assert ordered_map(_die_in_a_worker, items, jobs=3, min_items=1) == [n + 1 for n in items]
@@ -81,6 +113,7 @@ def _fail_in_a_worker(n: int) -> int:
     return -n
 
 
+@forking
 def test_a_failure_in_a_worker_is_redone_by_the_parent() -> None:
     items = list(range(400))
     assert ordered_map(_fail_in_a_worker, items, jobs=2, min_items=1) == [-n for n in items]
@@ -92,11 +125,13 @@ def _fail_everywhere(n: int) -> int:
     return n
 
 
+@forking
 def test_a_bug_raises_as_the_serial_map_would() -> None:
     with pytest.raises(ValueError, match="bad item 123"):
         ordered_map(_fail_everywhere, list(range(400)), jobs=3, min_items=1)
 
 
+@forking
 def test_meanwhile_runs_once_in_this_process_while_workers_start() -> None:
     calls: list[int] = []
     results = ordered_map(
@@ -119,6 +154,7 @@ def _closure(n: int) -> Callable[[], tuple[int, int]]:
     return lambda: (n, pid)
 
 
+@forking
 def test_results_that_cannot_pickle_are_computed_here() -> None:
     results = [make() for make in ordered_map(_closure, list(range(300)), jobs=2, min_items=1)]
     assert [n for n, _ in results] == list(range(300))
@@ -155,6 +191,7 @@ def _repository(root: Path) -> Path:
     return root / "specs"
 
 
+@forking
 def test_loading_specs_in_parallel_gives_the_serial_result(tmp_path: Path) -> None:
     specs = _repository(tmp_path)
     assert parallel.fork_is_safe()
@@ -202,3 +239,45 @@ def test_ctrl_c_during_a_parallel_load_stops_every_process(tmp_path: Path) -> No
 def _children(pid: int) -> list[str]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     return found.stdout.split()
+
+
+def test_the_command_line_plans_the_same_with_one_process_or_three(tmp_path: Path) -> None:
+    files = {
+        f"specs/run-{i:03d}.yaml": spec(
+            f"run-{i:03d}", ORDERS, PROD_ATOM, {"N": "{{ name | upper }}-{{ vars.day }}"}
+        )
+        for i in range(90)
+    }
+    files["specs/matrix.yaml"] = MATRIX
+    files["reconciler.yaml"] = "platform: {accountId: acme-1}\nvars: {day: monday}\n"
+    build_tree(tmp_path, files)
+    state = tmp_path / "state" / "default"  # a state for the parent to read meanwhile
+    state.mkdir(parents=True)
+    outputs = []
+    for jobs in ("1", "3"):
+        done = subprocess.run(
+            [sys.executable, "-m", "reconciler", "plan", "--output", "json"],
+            cwd=tmp_path,
+            env={**os.environ, "RECONCILER_JOBS": jobs},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["summary"]["submit"] == 90 + 6
+    assert '"N": "RUN-042-monday"' in outputs[0]
+
+
+MATRIX = f"""\
+apiVersion: reconciler/v1
+kind: ExecutionSet
+metadata: {{name: grid}}
+spec:
+  defaults: {{processId: {INVOICES}, atomId: {PROD_ATOM}}}
+  matrix: {{region: [eu, us], shard: [1, 2, 3]}}
+  executions:
+    - name: "grid-{{{{ matrix.region }}}}-{{{{ matrix.shard }}}}"
+      dynamicProperties: {{R: "{{{{ matrix.region | upper }}}}", S: "{{{{ matrix.shard * 2 }}}}"}}
+"""
