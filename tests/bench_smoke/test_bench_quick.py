@@ -42,6 +42,9 @@ def test_quick_benchmark_writes_sane_results(tmp_path: Path) -> None:
     assert plan["floor"]["documents"] == plan["documents"]
     assert math.isfinite(plan["ratio"])
     assert plan["ratio"] > 0
+    assert plan["one_process"]["exit_code"] == 2  # RECONCILER_JOBS=1 plans the same
+    assert plan["one_process"]["summary"] == plan["plan"]["summary"]
+    assert plan["plan"]["cpu_seconds"] > 0
 
     noop = data["noop_plan"]
     assert noop["state_files"] == 200
