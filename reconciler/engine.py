@@ -16,8 +16,9 @@ At most ``concurrency`` actions run at once, each in a task of its own started w
 free: first those whose dependencies are done, longest expected run first (the ``duration_ms``
 the state recorded for the execution, else for its process, else what runs of its process took
 earlier in this apply; an execution with nothing to go on counts as long), then in plan order.
-At most ``lookahead`` submits wait for the rate limiter at once: the order is decided when a
-permit is near, with what the apply has learnt by then, not all at the start.
+At most ``lookahead`` submits wait for the rate limiter at once (without durable intents, whose
+waves are one commit each): the order is decided when a permit is near, with what the apply
+has learnt by then, not all at the start.
 """
 
 from __future__ import annotations
@@ -201,7 +202,10 @@ class Engine:
         finished: list[asyncio.Task[RunResult]] = []
         unsent: set[str] = set()  # submits whose POST has no rate-limit permit yet
         wake = asyncio.Event()
-        limit, lookahead = self._options.concurrency, self._options.lookahead
+        limit = self._options.concurrency
+        # With durable intents each wave of intents is one commit: tasks start together, as
+        # many as concurrency allows, so a wave is not cut to the lookahead.
+        lookahead = limit if self._batcher is not None else max(1, self._options.lookahead)
 
         def on_done(task: asyncio.Task[RunResult]) -> None:  # O(1), unlike asyncio.wait
             finished.append(task)

@@ -2,16 +2,18 @@
 
 An edge (it forks). ``ordered_map(func, items)`` returns ``[func(item) for item in items]``.
 When the work is big enough and ``fork`` is safe (POSIX, no other thread alive), the items are
-cut into chunks and the parent plus ``jobs - 1`` forked workers take chunks from one shared
-counter until none is left, so a slow chunk never leaves a core idle. A worker sends its
-results back once, when the counter runs out; the parent computes while the workers do, so
-only the workers' share crosses a pipe.
+cut into chunks and the parent plus ``jobs - 1`` forked workers take chunks until none is
+left, so a slow chunk never leaves a core idle. The chunks are tickets in a pipe filled before
+the fork (a read of one ticket is atomic, and no lock is held that a killed worker could keep).
+A worker sends each chunk's results as it finishes it; the parent computes too and takes them
+in between its own chunks, so only the workers' share crosses a pipe.
 
-Nothing here can change a result: a worker that dies, fails or cannot be started only means
-the parent computes the chunks it never sent back (a bug in ``func`` is then raised by the
-parent, as the serial map would). Workers ignore SIGINT; on Ctrl-C the parent stops them and
-re-raises. ``func`` and ``items`` reach the workers through the fork itself, never through
-pickle, so they may hold anything; the results must pickle.
+Nothing here can change a result: a worker that dies, fails or cannot be started, or a result
+that does not pickle, only means the parent computes those chunks itself. A failure in ``func``
+is raised as the serial map would raise it: the first failing item's, with every chunk before
+it computed. Workers ignore SIGINT; on Ctrl-C the parent stops them and re-raises. ``func``
+and ``items`` reach the workers through the fork itself, never through pickle, so they may
+hold anything.
 
 ``RECONCILER_JOBS`` sets the number of processes (1 turns this off); the default is the
 number of CPUs this process may run on, at most ``MAX_JOBS``.
@@ -23,6 +25,7 @@ import os
 import pickle
 import queue
 import signal
+import struct
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +39,7 @@ R = TypeVar("R")
 
 MAX_JOBS = 8
 JOBS_VARIABLE = "RECONCILER_JOBS"
-CHUNKS_PER_JOB = 16
+CHUNKS_PER_JOB = 16  # at most 8 x 16 chunks: their tickets fit in a pipe's buffer
 
 
 def default_jobs(environ: Mapping[str, str] | None = None) -> int:
@@ -80,7 +83,7 @@ def ordered_map(
 
 
 class _Fanout:
-    """One parallel map: the chunks, the shared counter, the workers and their pipes."""
+    """One parallel map: the chunks, their tickets, the workers and their pipes."""
 
     def __init__(self, func: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> None:
         size = max(1, len(items) // (jobs * CHUNKS_PER_JOB))
@@ -88,20 +91,18 @@ class _Fanout:
         self.items = items
         self.bounds = [(at, min(at + size, len(items))) for at in range(0, len(items), size)]
         self.context = get_context("fork")
-        self.counter = self.context.Value("i", 0)  # the next chunk to take, under its lock
         self.jobs = min(jobs, len(self.bounds))
         self.done: dict[int, list[Any]] = {}
         self.workers: list[tuple[Any, Connection]] = []
+        self.tickets = _tickets(len(self.bounds))
 
     def take(self) -> int | None:
-        with self.counter.get_lock():
-            index: int = self.counter.value
-            if index >= len(self.bounds):
-                return None
-            self.counter.value = index + 1
-            return index
+        """The next chunk nobody has taken, or None when all are taken."""
+        ticket = os.read(self.tickets, _TICKET.size)
+        return _TICKET.unpack(ticket)[0] if len(ticket) == _TICKET.size else None
 
     def compute(self, index: int) -> list[Any]:
+        """``func`` over the items of chunk ``index``."""
         start, stop = self.bounds[index]
         return [self.func(item) for item in self.items[start:stop]]
 
@@ -163,17 +164,24 @@ class _Fanout:
                 if not payload:
                     pipes.remove(conn)
                     continue
-                index, chunk = pickle.loads(payload)  # noqa: S301 - our own child's bytes
+                try:
+                    index, chunk = pickle.loads(payload)  # noqa: S301 - our own child's bytes
+                except Exception:  # noqa: S112 - a result that does not load is redone here
+                    continue
                 self.done[index] = chunk
 
     def run(self, meanwhile: Callable[[], object] | None = None) -> list[Any]:
+        """Start the workers, compute alongside them, and put the chunks back in order."""
         try:
             self.start()
             pipes = [receive for _, receive in self.workers]
             if meanwhile is not None:
                 meanwhile()
             while (index := self.take()) is not None:
-                self.done[index] = self.compute(index)
+                try:
+                    self.done[index] = self.compute(index)
+                except Exception:  # raised again below, in the serial map's order
+                    break
                 self.collect(pipes, block=False)
             self.collect(pipes, block=True)
             for process, _ in self.workers:
@@ -185,13 +193,27 @@ class _Fanout:
                     process.join()
             raise
         finally:
+            os.close(self.tickets)
             for _, receive in self.workers:
                 receive.close()
         out: list[Any] = []
-        for index in range(len(self.bounds)):
+        for index in range(len(self.bounds)):  # a missing chunk is computed (or fails) here
             chunk = self.done.get(index)
             out.extend(self.compute(index) if chunk is None else chunk)
         return out
+
+
+_TICKET = struct.Struct("=I")
+
+
+def _tickets(count: int) -> int:
+    """A pipe holding the chunk numbers ``0 .. count - 1``, its writing end closed."""
+    read, write = os.pipe()
+    try:
+        os.write(write, b"".join(_TICKET.pack(i) for i in range(count)))  # under a pipe's 64 KiB
+    finally:
+        os.close(write)
+    return read
 
 
 def _send_all(outbox: queue.SimpleQueue[bytes | None], conn: Connection) -> None:

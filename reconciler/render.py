@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from reconciler import rendercache
 from reconciler.model import (
     Diagnostic,
     Location,
@@ -145,7 +145,7 @@ _ENVIRONMENT = _make_environment()
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile(source: str) -> tuple[Template, tuple[tuple[str, str | None], ...]]:
+def _compile(source: str) -> tuple[Template, rendercache.Reads]:
     """Compile a template once per process, with what it reads from its context.
 
     Compiling costs a thousand times more than rendering, and specs repeat a few templates
@@ -154,84 +154,8 @@ def _compile(source: str) -> tuple[Template, tuple[tuple[str, str | None], ...]]
     cached, so it is reported each time.
     """
     tree = _ENVIRONMENT.parse(source)
-    reads = _reads(tree)  # before compiling: the compiler's optimizer rewrites the tree
+    reads = rendercache.reads(tree)  # before compiling: the optimizer rewrites the tree
     return _ENVIRONMENT.from_string(tree), reads
-
-
-def _reads(tree: nodes.Template) -> tuple[tuple[str, str | None], ...]:
-    """Every ``(name, key)`` the template can read from its context; ``key`` None: all of it.
-
-    A name the template only reads as ``name.key`` or ``name["key"]`` contributes those keys;
-    a name it reads any other way (``vars | tojson``, ``vars[k]``, a loop over it) contributes
-    its whole value. Names the template assigns itself (loop variables, ``set``) are counted
-    too: a read too many only makes a key more specific, a read too few would be a wrong
-    output, and telling them apart costs a compiler pass.
-    """
-    loads = Counter(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load")
-    keys: dict[str, set[str]] = {name: set() for name in loads}
-    keyed: Counter[str] = Counter()
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        inner = getattr(node, "node", None)
-        if not (isinstance(inner, nodes.Name) and inner.ctx == "load"):
-            continue
-        if isinstance(node, nodes.Getattr):
-            keys[inner.name].add(str(node.attr))
-        elif (
-            isinstance(node, nodes.Getitem)
-            and isinstance(node.arg, nodes.Const)
-            and isinstance(node.arg.value, str)
-        ):
-            keys[inner.name].add(node.arg.value)
-        else:
-            continue
-        keyed[inner.name] += 1
-    reads: list[tuple[str, str | None]] = []
-    for name in sorted(loads):
-        if keyed[name] == loads[name]:
-            reads.extend((name, key) for key in sorted(keys[name]))
-        else:
-            reads.append((name, None))
-    return tuple(reads)
-
-
-class _Uncacheable(Exception):
-    """A context value whose rendering might not follow from its frozen form."""
-
-
-_MISSING = ("missing",)
-_RENDERED: dict[tuple[Any, ...], str] = {}
-MAX_RENDERED = 65536
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a context value, equal only for values that render alike.
-
-    Tagged with the type (``1``, ``1.0``, ``True`` and ``"1"`` differ), floats by ``repr``
-    (``0.0 == -0.0`` but they print differently); only the types YAML, JSON and the command
-    line produce.
-    """
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return (kind, value)
-    if kind is float:
-        return (kind, repr(value))
-    if kind is list or kind is tuple:
-        return (kind, tuple(_freeze(item) for item in value))
-    if kind is dict:
-        return (kind, tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
-    raise _Uncacheable
-
-
-def _key(source: str, reads: tuple[tuple[str, str | None], ...], context: Mapping[str, Any]) -> Any:
-    parts: list[Any] = [source]
-    for name, key in reads:
-        value = context.get(name, _MISSING)
-        if key is None or type(value) is not dict:
-            parts.append(_MISSING if value is _MISSING else _freeze(value))
-        else:
-            item = value.get(key, _MISSING)
-            parts.append(_MISSING if item is _MISSING else _freeze(item))
-    return tuple(parts)
 
 
 Locator = Callable[[Sequence[PathPart]], Location]
@@ -291,11 +215,8 @@ class Renderer:
         of one spec share one Jinja context instead of copying it for each.
         """
         template, reads = _compile(raw)
-        try:
-            key = _key(raw, reads, self._context)
-        except _Uncacheable:
-            key = None
-        if key is not None and (cached := _RENDERED.get(key)) is not None:
+        key = rendercache.key(raw, reads, self._context)
+        if key is not None and (cached := rendercache.get(key)) is not None:
             return cached
         if "{%" in raw:
             output = template.render(self._context)
@@ -306,10 +227,8 @@ class Renderer:
                 scope = {**_ENVIRONMENT.globals, **self._context}
                 self._shared = template.new_context(scope, shared=True)
             output = _ENVIRONMENT.concat(template.root_render_func(self._shared))
-        if key is not None:
-            if len(_RENDERED) >= MAX_RENDERED:
-                _RENDERED.clear()
-            _RENDERED[key] = output
+        if key is not None and len(output) <= MAX_OUTPUT_CHARS:
+            rendercache.put(key, output)
         return output
 
     def _render_failed(self, exc: BaseException, raw: str, path: Sequence[PathPart]) -> None:

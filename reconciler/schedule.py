@@ -10,10 +10,12 @@ first apply the quick processes reveal themselves within seconds and the rest go
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import statistics
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from reconciler.model import Action, RunResult, StateEntry
 
@@ -61,10 +63,14 @@ class ReadyQueue:
         self._expected = expected
         self._index = {a.name: i for i, a in enumerate(todo)}
         self._process = {a.name: a.desired.request.process_id for a in todo if a.desired}
-        self._observed: dict[str, list[int]] = {}  # process → durations seen in this apply
+        self._observed: dict[str, list[int]] = {}  # process → durations seen, sorted
+        self._typical: dict[str, float] = {}  # process → their median, in seconds
         self._results: dict[str, RunResult] = {}
         self._waiting: dict[str, list[Action]] = {}  # dependency → actions waiting for it
+        # Ready actions with an expectation from the state, longest first; those without one,
+        # per process in plan order: what this apply learns moves a whole process at once.
         self._ready: list[tuple[float, int, Action]] = []
+        self._unknown: dict[str, list[tuple[int, Action]]] = {}
         self._skipped: list[RunResult] = []
         for action in todo:
             self._consider(action)
@@ -74,29 +80,32 @@ class ReadyQueue:
         known = self._expected.get(name, math.inf)
         if known != math.inf:
             return known
-        seen = self._observed.get(self._process.get(name, ""))
-        return statistics.median(seen) / 1000 if seen else math.inf
+        return self._typical.get(self._process.get(name, ""), math.inf)
 
     def pop(self) -> Action | None:
-        """The next action to start, or None.
-
-        Expectations only ever fall (from unknown to what this apply observed), so an entry
-        whose key is out of date is pushed back with its new one when it reaches the top.
-        """
-        while self._ready:
-            key, index, action = self._ready[0]
-            now = -self.expected(action.name)
-            if now <= key:
-                heapq.heappop(self._ready)
-                return action
-            heapq.heapreplace(self._ready, (now, index, action))
-        return None
+        """The next action to start (longest expected, then plan order), or None."""
+        best: tuple[float, int] | None = None
+        source: list[Any] | None = None
+        if self._ready:
+            key, index, _ = self._ready[0]
+            best, source = (key, index), self._ready
+        for process, waiting in self._unknown.items():
+            if waiting:
+                candidate = (-self._typical.get(process, math.inf), waiting[0][0])
+                if best is None or candidate < best:
+                    best, source = candidate, waiting
+        if source is None:
+            return None
+        action: Action = heapq.heappop(source)[-1]
+        return action
 
     def done(self, result: RunResult) -> None:
         """Record an action's result; dependents may become ready or skipped."""
         process = self._process.get(result.name)
         if process is not None and result.duration_ms is not None:
-            self._observed.setdefault(process, []).append(result.duration_ms)
+            seen = self._observed.setdefault(process, [])
+            bisect.insort(seen, result.duration_ms)
+            self._typical[process] = statistics.median(seen) / 1000  # sorted: no sort again
         finished = [result]
         while finished:
             result = finished.pop()
@@ -132,5 +141,11 @@ class ReadyQueue:
                 skipped = RunResult(name=action.name, outcome="skipped", message=message)
                 self._skipped.append(skipped)
                 return skipped
-        heapq.heappush(self._ready, (-self.expected(action.name), self._index[action.name], action))
+        index = self._index[action.name]
+        known = self._expected.get(action.name, math.inf)
+        if known != math.inf:
+            heapq.heappush(self._ready, (-known, index, action))
+        else:
+            process = self._process.get(action.name, "")
+            heapq.heappush(self._unknown.setdefault(process, []), (index, action))
         return None

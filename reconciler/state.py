@@ -122,7 +122,10 @@ class StateStore:
         if not self.root.is_dir():
             return MappingProxyType(entries)
         # os.scandir: Path.glob took longer than reading the files it found.
-        names = sorted(e.name for e in os.scandir(self.root) if e.name.endswith(".json"))
+        try:
+            names = sorted(e.name for e in os.scandir(self.root) if e.name.endswith(".json"))
+        except OSError as exc:
+            raise StateError(f"{self.root}: cannot list state files ({exc.strerror})") from None
         for path in (self.root / name for name in names):
             try:
                 raw = path.read_bytes()

@@ -103,3 +103,23 @@ def test_usage_error_exits_1_not_2(workspace: Path, run_cli: Run) -> None:
     result = run_cli("plan", "--bogus")
     assert result.code == 1
     assert "No such option '--bogus'" in result.err
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_spec_problems_are_reported_before_a_broken_state(
+    workspace: Path, sim: Admin, run_cli: Run, command: str
+) -> None:
+    # The state is read while the specs load; its error still waits for theirs.
+    build_tree(
+        workspace,
+        {"specs/orders.yaml": SCHEMA_VIOLATION, "state/default/orders.json": "{not json"},
+    )
+    result = run_cli(command)
+    assert result.code == 1
+    assert result.err.splitlines()[-1] == "error: 1 problem found"
+    assert "state file" not in result.err
+    build_tree(workspace, {"specs/orders.yaml": spec("orders", ORDERS, PROD_ATOM)})
+    result = run_cli(command)
+    assert result.code == 1
+    assert "state/default/orders.json: state file is not valid JSON" in result.err
+    assert sim.submissions() == []

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from reconciler import render
+from reconciler import rendercache
 from reconciler.model import Location, SecretRef
 from reconciler.render import Renderer
 
@@ -151,19 +151,29 @@ def _case(draw: st.DrawFn) -> tuple[str, dict[str, object], dict[str, object]]:
 
 def _fresh(template: str, context: dict[str, object]) -> object:
     renderer = Renderer(context, lambda path: Location(file="s.yaml"))
-    render._RENDERED.clear()
+    rendercache.clear()
     value = renderer.value(template, ["x"])
     return value, [d.message for d in renderer.diagnostics]
 
 
+def _pair(template: str, a: object, b: object) -> tuple[str, dict[str, object], dict[str, object]]:
+    return template, {"vars": {"a": a}, "matrix": {"x": a}}, {"vars": {"a": b}, "matrix": {"x": b}}
+
+
 @settings(max_examples=1500, deadline=None)
 @given(_case())
+@example(_pair("{{ matrix.x }}", 0.0, -0.0))
+@example(_pair("{{ vars.a }}", 1, 1.0))
+@example(_pair("{{ vars.a }}", 1, True))
+@example(_pair("{{ vars['a'] }}", 1, "1"))
+@example(_pair("{{ vars | tojson }}", [1], (1,)))
+@example(_pair("{% for k in vars %}{{ vars[k] }}{% endfor %}", 0.0, -0.0))
 def test_a_cached_rendering_is_the_fresh_rendering(
     case: tuple[str, dict[str, object], dict[str, object]],
 ) -> None:
     template, first, second = case
     expected = _fresh(template, second)
-    render._RENDERED.clear()
+    rendercache.clear()
     Renderer(first, lambda path: Location(file="s.yaml")).value(template, ["x"])
     again = Renderer(second, lambda path: Location(file="s.yaml"))
     value = again.value(template, ["x"])

@@ -99,3 +99,17 @@ def test_a_last_duration_is_pulled_towards_its_process() -> None:
     assert expected["a"] == pytest.approx(6.0)  # sqrt(9 s x 4 s), not 9 s
     assert expected["new"] == 4.0
     assert math.isinf(expected["other"])
+
+
+def test_what_a_process_takes_can_grow_as_the_apply_sees_more() -> None:
+    todo = [_action(n, "p") for n in ("p1", "p2", "p3")]
+    todo += [_action("ten", "q"), _action("five", "r")]
+    queue = ReadyQueue(todo, {"ten": 10.0, "five": 5.0})
+    assert [a.name for a in [queue.pop(), queue.pop()] if a] == ["p1", "p2"]  # unknown: long
+    _done(queue, "p1", 1_000)  # p looks quick...
+    after = queue.pop()
+    assert after is not None
+    assert after.name == "ten"
+    _done(queue, "p2", 100_000)  # ...then slow: the median is 50.5 s, above five's 5 s
+    assert queue.expected("p3") == 50.5
+    assert _drain(queue) == ["p3", "five"]
