@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.digest import compute_digest
+from reconciler.layering import Merged, Path_, merge
 from reconciler.model import (
     DesiredRun,
     Diagnostic,
@@ -37,12 +38,9 @@ from reconciler.spec_model import (
     PATTERN_WORDS,
     ExecutionDocument,
     ExecutionSetDocument,
-    Policy,
-    RunFields,
 )
 
 MAX_COMBINATIONS = 256
-Path_ = tuple[PathPart, ...]
 Locator = Callable[[Sequence[PathPart]], Location]
 KeyLocator = Callable[[Sequence[PathPart]], Location]
 
@@ -70,24 +68,11 @@ class Expanded:
     depends_paths: tuple[str, ...] = ()
 
 
-@dataclass
-class _Merged:
-    """One execution's run fields after layering defaults under the item, with origins."""
-
-    process: tuple[str, str, Path_] | None = None  # ("processId" | "process", value, path)
-    runtime: tuple[str, str, Path_] | None = None
-    dynamic: dict[str, tuple[Any, Path_]] = field(default_factory=dict)
-    components: dict[str, dict[str, tuple[Any, Path_]]] = field(default_factory=dict)
-    vars: dict[str, Any] = field(default_factory=dict)
-    depends: list[tuple[str, Path_]] = field(default_factory=list)
-    policy: dict[str, tuple[Any, Path_]] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class _Item:
     """One execution item, resolved once for all of its matrix combinations."""
 
-    merged: _Merged
+    merged: Merged
     process_id: str | None
     atom_id: str | None
     policy: RunPolicy
@@ -97,47 +82,6 @@ class _Item:
     depends_at: tuple[Location, ...]
     depends_paths: tuple[str, ...]
     failed: bool  # the process, the runtime or the policy had a problem
-
-
-def _merge(layers: Sequence[tuple[RunFields, Path_]]) -> _Merged:
-    merged = _Merged()
-    for fields, base in layers:
-        given = fields.model_fields_set
-        if fields.process_id is not None:
-            merged.process = ("processId", fields.process_id, (*base, "processId"))
-        if fields.process is not None:
-            merged.process = ("process", fields.process, (*base, "process"))
-        if fields.atom_id is not None:
-            merged.runtime = ("atomId", fields.atom_id, (*base, "atomId"))
-        if fields.runtime is not None:
-            merged.runtime = ("runtime", fields.runtime, (*base, "runtime"))
-        for key, value in (fields.dynamic_properties or {}).items():
-            merged.dynamic[key] = (value, (*base, "dynamicProperties", key))
-        _merge_components(merged, fields, base)
-        merged.vars.update(fields.vars or {})
-        if "depends_on" in given and fields.depends_on is not None:
-            merged.depends = [
-                (name, (*base, "dependsOn", i)) for i, name in enumerate(fields.depends_on)
-            ]
-        if fields.policy is not None:
-            for name in fields.policy.model_fields_set:
-                where = (*base, "policy", Policy.model_fields[name].alias or name)
-                merged.policy[name] = (getattr(fields.policy, name), where)
-    return merged
-
-
-def _merge_components(merged: _Merged, fields: RunFields, base: Path_) -> None:
-    props = fields.process_properties
-    if isinstance(props, list):
-        for index, group in enumerate(props):
-            target = merged.components.setdefault(group.component_id.lower(), {})
-            for key, value in group.values.items():
-                target[key] = (value, (*base, "processProperties", index, "values", key))
-    elif isinstance(props, dict):
-        for component, values in props.items():
-            target = merged.components.setdefault(component.lower(), {})
-            for key, value in values.items():
-                target[key] = (value, (*base, "processProperties", component, key))
 
 
 class _Expander:
@@ -161,7 +105,7 @@ class _Expander:
     def execution(self, doc: ExecutionDocument) -> list[Expanded]:
         meta = doc.metadata
         self.names.append(meta.name)
-        merged = _merge([(doc.spec, ("spec",))])
+        merged = merge([(doc.spec, ("spec",))])
         item = self.prepare(merged, item_path=("spec",), name_path=("metadata", "name"))
         one = self.build(
             item,
@@ -178,7 +122,7 @@ class _Expander:
         out: list[Expanded] = []
         for index, item in enumerate(spec.executions):
             item_path: Path_ = ("spec", "executions", index)
-            merged = _merge([(spec.defaults, ("spec", "defaults")), (item, item_path)])
+            merged = merge([(spec.defaults, ("spec", "defaults")), (item, item_path)])
             prepared: _Item | None = None  # what every combination of the item shares
             names: dict[str, dict[str, Any]] = {}
             for combo in combos:
@@ -218,11 +162,11 @@ class _Expander:
             dict(zip(axes, values, strict=True)) for values in itertools.product(*matrix.values())
         ]
 
-    def variables(self, merged: _Merged) -> dict[str, Any]:
+    def variables(self, merged: Merged) -> dict[str, Any]:
         # Precedence, lowest to highest: config, environment, set defaults, spec, --var.
         return {**self.context.vars, **merged.vars, **self.context.overrides}
 
-    def name(self, raw: str, path: Path_, merged: _Merged, combo: Mapping[str, Any]) -> str | None:
+    def name(self, raw: str, path: Path_, merged: Merged, combo: Mapping[str, Any]) -> str | None:
         renderer = Renderer({"vars": self.variables(merged), "matrix": dict(combo)}, self.locate)
         value = renderer.value(raw, path)
         self.diagnostics.extend(renderer.diagnostics)
@@ -254,7 +198,7 @@ class _Expander:
             f'"{name}-{example}"',
         )
 
-    def prepare(self, merged: _Merged, item_path: Path_, name_path: Path_) -> _Item:
+    def prepare(self, merged: Merged, item_path: Path_, name_path: Path_) -> _Item:
         """What one execution item gives every run it defines (each matrix combination)."""
         before = len(self.diagnostics)
         process_id = self.resolve(merged.process, "process", item_path)
@@ -360,7 +304,7 @@ class _Expander:
         )
         return None
 
-    def policy(self, merged: _Merged) -> RunPolicy | None:
+    def policy(self, merged: Merged) -> RunPolicy | None:
         given = merged.policy
         if not given:
             return None
