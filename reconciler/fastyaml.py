@@ -49,21 +49,24 @@ PathPart = str | int
 # an anchor or an alias. ``needs_reference`` asks what this one expression asks, in parts
 # that each skip the text when a character they need is absent (a sixth of the time on
 # generated specs; tests/unit/test_fast_loader.py checks that the two always agree).
-REFERENCE_ONLY = (  # compiled by the tests only: a large class costs start-up time
-    "[^\\n\\r\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
-    "\\U00010000-\\U0010ffff]"
-    "|\\r(?!\\n)"
-    "|^%|^\\.\\.\\."
-    "|[|>][-+0-9]*[ ]*(?:#[^\\n]*)?\\r?\\n +\\r?\\n|[|>][-+0-9]*#"
-    "|(?:^|[\\s\\[\\]{},:])[&*][^\\s\\[\\]{},]"
-)
 _ODD_CHARACTER = (
     "[^\\n\\r\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
     "\\U00010000-\\U0010ffff]"
 )
+_BLOCK = "[|>][-+0-9]*[ ]*(?:#[^\\n]*)?\\r?\\n +\\r?\\n|[|>][-+0-9]*#"
+REFERENCE_ONLY = "|".join(  # compiled by the tests only: a large class costs start-up time
+    [
+        _ODD_CHARACTER,
+        "\\r(?!\\n)",
+        "^%",
+        "^\\.\\.\\.",
+        _BLOCK,
+        "(?:^|[\\s\\[\\]{},:])[&*][^\\s\\[\\]{},]",
+    ]
+)
 _ODD_ASCII = re.compile("[^\\n\\r\\x20-\\x7e]")
 _LONE_CR = re.compile("\\r(?!\\n)")
-_ODD_BLOCK = re.compile("[|>][-+0-9]*[ ]*(?:#[^\\n]*)?\\r?\\n +\\r?\\n|[|>][-+0-9]*#")
+_ODD_BLOCK = re.compile(_BLOCK)
 
 
 def needs_reference(text: str) -> bool:

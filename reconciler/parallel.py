@@ -30,9 +30,10 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # multiprocessing is imported when a map forks, not by every command
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,6 +57,8 @@ def default_jobs(environ: Mapping[str, str] | None = None) -> int:
 
 def fork_is_safe() -> bool:
     """Whether forking cannot deadlock a child: a POSIX fork, and no other thread alive."""
+    from multiprocessing import get_all_start_methods
+
     return "fork" in get_all_start_methods() and threading.active_count() == 1
 
 
@@ -90,6 +93,8 @@ class _Fanout:
         self.func = func
         self.items = items
         self.bounds = [(at, min(at + size, len(items))) for at in range(0, len(items), size)]
+        from multiprocessing import get_context
+
         self.context = get_context("fork")
         self.jobs = min(jobs, len(self.bounds))
         self.done: dict[int, list[Any]] = {}
@@ -150,6 +155,8 @@ class _Fanout:
 
     def collect(self, pipes: list[Connection], *, block: bool) -> None:
         """Take in what the workers have sent; ``block`` waits until every one has finished."""
+        from multiprocessing.connection import Connection, wait
+
         while pipes:
             ready = wait(pipes, timeout=None if block else 0)
             if not ready:
