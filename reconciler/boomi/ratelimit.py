@@ -4,7 +4,8 @@ An edge. Permits are handed out one at a time and never reserved ahead: the wait
 line sleeps until the next permit falls due, checks again when it wakes (a 503 may have
 pushed it back meanwhile) and only then takes it, so a stalled event loop can delay requests
 but never release a pile of them at once. Submits go before reads: a POST waiting for a
-permit takes the next one before any poll or query that waits with it. A 503 (or a
+permit takes the next one before any poll or query that waits with it; only the few queries
+whose answers decide which submit goes next (``FIRST``) go before submits. A 503 (or a
 ``Retry-After``) holds back every waiter, not only the task that received it, so a large
 apply produces no 503 of its own making and backs off from those caused by other clients of
 the same account.
@@ -19,7 +20,8 @@ import math
 
 from reconciler.clock import Clock
 
-SUBMIT = 0  # priority of POST /ExecutionRequest: first in line
+FIRST = -1  # the few queries whose answers order the submits (survey.py)
+SUBMIT = 0  # priority of POST /ExecutionRequest: before polls
 READ = 1  # polls and queries
 
 

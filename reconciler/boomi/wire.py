@@ -148,6 +148,26 @@ def records_query(
     }
 
 
+def recent_records_query(process_id: str, since: datetime) -> dict[str, Any]:
+    """The QUERY for the runs of one process since ``since``, on any runtime, newest first (§9)."""
+    return {
+        "QueryFilter": {
+            "expression": {
+                "operator": "and",
+                "nestedExpression": [
+                    _equals("processId", process_id),
+                    {
+                        "operator": "GREATER_THAN_OR_EQUAL",
+                        "property": "executionTime",
+                        "argument": [format_time(since)],
+                    },
+                ],
+            }
+        },
+        "QuerySort": {"sortField": [{"fieldName": "executionTime", "sortOrder": "DESC"}]},
+    }
+
+
 def execution_query(execution_id: str) -> dict[str, Any]:
     """The QUERY that finds one run by its executionId (there is no GET by id, §2)."""
     return {"QueryFilter": {"expression": _equals("executionId", execution_id)}}

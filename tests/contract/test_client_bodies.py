@@ -67,8 +67,9 @@ def test_minimal_execution_request_matches_with_the_documented_deviation() -> No
             "p", "a", datetime(2026, 1, 15, 10, tzinfo=UTC), datetime(2026, 1, 15, 11, tzinfo=UTC)
         ),
         wire.execution_query("execution-1-2026.01.15"),
+        wire.recent_records_query("p", datetime(2026, 1, 8, 10, tzinfo=UTC)),
     ],
-    ids=["adoption window", "by executionId"],
+    ids=["adoption window", "by executionId", "durations survey"],
 )
 def test_queries_match_the_query_config_schema(body: dict[str, Any]) -> None:
     assert _errors(_validator("ExecutionRecordQueryConfig"), body) == []
