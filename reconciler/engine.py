@@ -18,7 +18,9 @@ the state recorded for the execution, else for its process, else what runs of it
 earlier in this apply; an execution with nothing to go on counts as long), then in plan order.
 At most ``lookahead`` submits wait for the rate limiter at once (without durable intents, whose
 waves are one commit each): the order is decided when a permit is near, with what the apply
-has learnt by then, not all at the start.
+has learnt by then, not all at the start. While runs of processes with no known duration
+wait, the platform's records of those processes are surveyed every five initial poll
+intervals (``survey``).
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ from reconciler.model import (
     is_final_status,
 )
 from reconciler.schedule import ReadyQueue, expected_seconds
+from reconciler.survey import RecentRecords, Survey
 
 
-class PlatformClient(RecordQuery, Protocol):
+class PlatformClient(RecordQuery, RecentRecords, Protocol):
     """What the engine needs from the platform."""
 
     async def submit(
@@ -122,7 +125,7 @@ class ApplyOptions:
     """Limits of one apply."""
 
     concurrency: int = 50
-    lookahead: int = 64  # submits waiting for a rate-limit permit at once
+    lookahead: int = 16  # submits waiting for a rate-limit permit at once
     poll_initial: float = 1.0
     poll_max: float = 15.0
     timeout: float = 3600.0  # following one run, unless its policy says otherwise
@@ -135,6 +138,7 @@ class ApplyOptions:
 
 
 Progress = Callable[[str, str], None]
+TAIL = 10  # with fewer runs being followed, each is polled more often (``_delay``)
 
 
 class Engine:
@@ -160,6 +164,7 @@ class Engine:
         self._rng = random.Random(self._options.seed)  # noqa: S311 - poll jitter only
         self._last: dict[str, StateEntry] = {}  # the last entry saved per name
         self._on_leave: Callable[[str], None] = lambda _name: None  # a submit got its permit
+        self._following = 0  # runs being polled to their final status
         self._adoption = Adoption(
             client,
             clock,
@@ -216,6 +221,10 @@ class Engine:
             wake.set()
 
         self._on_leave = on_leave
+        survey = Survey(self._client, queue, self._clock, on_error=lambda m: self._progress("*", m))
+        learning: asyncio.Task[None] | None = None
+        if await survey.round():  # the first submits already know what the records say
+            learning = asyncio.create_task(survey.every(5 * self._options.poll_initial))
         try:
             while True:
                 for skipped in queue.skipped():
@@ -249,6 +258,10 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             raise
+        finally:
+            if learning is not None:
+                learning.cancel()
+                await asyncio.gather(learning, return_exceptions=True)
 
     async def _run(self, action: Action) -> RunResult:
         meter = Meter()
@@ -394,6 +407,15 @@ class Engine:
         """Poll one run until it is final, or until one of the two budgets runs out."""
         policy = action.desired.policy if action.desired else None
         timeout = (policy.timeout if policy else None) or self._options.timeout
+        self._following += 1
+        try:
+            return await self._follow(entry, action, meter, budget=timeout)
+        finally:
+            self._following -= 1
+
+    async def _follow(
+        self, entry: StateEntry, action: Action, meter: Meter, *, budget: float
+    ) -> RunResult:
         began = self._clock.monotonic()
         waited_for_record = 0.0
         polls = 0
@@ -423,11 +445,12 @@ class Engine:
                     self._progress(entry.name, f"{entry.status} ({entry.execution_id})")
                     run = action.desired
                     return _result(entry, _outcome(entry, run), meter, polls, waited_for_record)
-            if elapsed >= timeout:
-                message = f"still {entry.status or 'waiting for its record'} after {timeout:.0f}s"
+            if elapsed >= budget:
+                message = f"still {entry.status or 'waiting for its record'} after {budget:.0f}s"
                 self._progress(entry.name, f"{message}; the next apply resumes it")
                 return _result(entry, "pending", meter, polls, waited_for_record, message)
-            await self._clock.sleep(min(self._delay(polls - 1), max(0.0, timeout - elapsed) + 0.01))
+            pause = self._poll_delay(polls - 1)
+            await self._clock.sleep(min(pause, max(0.0, budget - elapsed) + 0.01))
 
     async def _fetch(self, entry: StateEntry, meter: Meter) -> PlatformRecord | None:
         if entry.request_id:
@@ -444,6 +467,17 @@ class Engine:
         return poll_interval(
             polls, initial=self._options.poll_initial, maximum=self._options.poll_max, rng=self._rng
         )
+
+    def _poll_delay(self, polls: int) -> float:
+        """``_delay`` for a run followed to its final status; the cap shrinks with the tail.
+
+        With fewer than ``TAIL`` runs followed, the cap shrinks with their number: the last
+        runs of an apply are noticed sooner, while their polls together stay as frequent as
+        ``TAIL`` runs polled at ``poll_max``.
+        """
+        initial, maximum = self._options.poll_initial, self._options.poll_max
+        maximum = max(initial, maximum * min(1.0, self._following / TAIL))
+        return poll_interval(polls, initial=initial, maximum=maximum, rng=self._rng)
 
     def _record(self, entry: StateEntry, record: PlatformRecord) -> StateEntry:
         final = is_final_status(record.status)

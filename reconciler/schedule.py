@@ -3,9 +3,10 @@
 Pure. Submitting the longest runs first brings an apply's wall time towards its longest run
 instead of "last submit + its run"; ties keep plan order, so the order is deterministic given
 the results. What a run is expected to take comes from the state (its own last duration, else
-its process's median) and, for a run with no history at all, from the runs of its process
-that finished earlier in this apply: until one has, it counts as long and goes early, so on a
-first apply the quick processes reveal themselves within seconds and the rest go first.
+its process's median) and, for a run with no history at all, from what this apply learns of
+its process: the platform's records of it (``survey``), else the runs of it that finished
+earlier in this apply. Until something is known a process counts as long and goes early, and
+such processes take turns, so each has runs going, and so evidence, as early as the others.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.model import Action, RunResult, StateEntry
+from reconciler.survey import Estimate
 
 
 def expected_seconds(todo: Iterable[Action], state: Iterable[StateEntry]) -> dict[str, float]:
@@ -65,39 +67,69 @@ class ReadyQueue:
         self._process = {a.name: a.desired.request.process_id for a in todo if a.desired}
         self._observed: dict[str, list[int]] = {}  # process → durations seen, sorted
         self._typical: dict[str, float] = {}  # process → their median, in seconds
+        self._surveyed: dict[str, Estimate] = {}  # process → what the platform's records say
+        self._started: dict[str, int] = {}  # process → actions popped without an expectation
         self._results: dict[str, RunResult] = {}
         self._waiting: dict[str, list[Action]] = {}  # dependency → actions waiting for it
         # Ready actions with an expectation from the state, longest first; those without one,
         # per process in plan order: what this apply learns moves a whole process at once.
-        self._ready: list[tuple[float, int, Action]] = []
+        self._ready: list[tuple[float, int, int, Action]] = []
         self._unknown: dict[str, list[tuple[int, Action]]] = {}
         self._skipped: list[RunResult] = []
         for action in todo:
             self._consider(action)
 
     def expected(self, name: str) -> float:
-        """Seconds ``name``'s run is expected to take, with what this apply has seen so far."""
+        """Seconds ``name``'s run is expected to take, with what this apply has learnt so far."""
         known = self._expected.get(name, math.inf)
         if known != math.inf:
             return known
-        return self._typical.get(self._process.get(name, ""), math.inf)
+        return self._learnt(self._process.get(name, ""))
+
+    def learn(self, process: str, estimate: Estimate) -> None:
+        """What the platform's records say of ``process``; it outranks this apply's finishes."""
+        self._surveyed[process] = estimate
+
+    def unsettled(self) -> list[str]:
+        """Processes with actions waiting and no expectation, whose estimate is not settled."""
+        return [
+            process
+            for process, waiting in self._unknown.items()
+            if waiting and not (process in self._surveyed and self._surveyed[process].settled)
+        ]
 
     def pop(self) -> Action | None:
-        """The next action to start (longest expected, then plan order), or None."""
-        best: tuple[float, int] | None = None
+        """The next action to start (longest expected, then plan order), or None.
+
+        Among processes equally unknown (nothing learnt yet), the one with the fewest actions
+        started goes first: they take turns.
+        """
+        best: tuple[float, int, int] | None = None
         source: list[Any] | None = None
+        chosen = ""
         if self._ready:
-            key, index, _ = self._ready[0]
-            best, source = (key, index), self._ready
+            key, turn, index, _ = self._ready[0]
+            best, source = (key, turn, index), self._ready
         for process, waiting in self._unknown.items():
             if waiting:
-                candidate = (-self._typical.get(process, math.inf), waiting[0][0])
+                learnt = self._learnt(process)
+                turn = self._started.get(process, 0) if learnt == math.inf else 0
+                candidate = (-learnt, turn, waiting[0][0])
                 if best is None or candidate < best:
-                    best, source = candidate, waiting
+                    best, source, chosen = candidate, waiting, process
         if source is None:
             return None
+        if chosen:
+            self._started[chosen] = self._started.get(chosen, 0) + 1
         action: Action = heapq.heappop(source)[-1]
         return action
+
+    def _learnt(self, process: str) -> float:
+        """Seconds a run of ``process`` takes, from what this apply learnt; inf if nothing."""
+        surveyed = self._surveyed.get(process)
+        if surveyed is not None:
+            return surveyed.ms / 1000
+        return self._typical.get(process, math.inf)
 
     def done(self, result: RunResult) -> None:
         """Record an action's result; dependents may become ready or skipped."""
@@ -144,7 +176,7 @@ class ReadyQueue:
         index = self._index[action.name]
         known = self._expected.get(action.name, math.inf)
         if known != math.inf:
-            heapq.heappush(self._ready, (-known, index, action))
+            heapq.heappush(self._ready, (-known, 0, index, action))
         else:
             process = self._process.get(action.name, "")
             heapq.heappush(self._unknown.setdefault(process, []), (index, action))

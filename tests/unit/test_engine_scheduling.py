@@ -31,6 +31,7 @@ from reconciler.model import (
 )
 from reconciler.secrets import EnvSecrets
 from reconciler.sim.app import create_app
+from reconciler.sim.faults import FaultRule
 from reconciler.sim.state import Simulator
 from reconciler.sim.world import world_from_data
 from reconciler.state import StateStore
@@ -201,6 +202,83 @@ async def test_a_first_apply_learns_which_processes_are_quick(tmp_path: Path) ->
     assert [r.outcome for r in result.results] == ["success"] * 6
 
 
+def _processes(sim: Simulator) -> list[str]:
+    return [name.split("-")[0] for name in _submitted(sim)]
+
+
+@pytest.mark.anyio
+async def test_a_first_apply_surveys_the_records_and_sends_the_slow_process_first(
+    tmp_path: Path,
+) -> None:
+    sim = _simulator({"p2": 60.0})  # p1 takes 0.5 s; time is 1000 times faster
+    actions = [_action(f"{p}-{i:02}", p) for i in range(40) for p in ("p1", "p2")]
+    async with _client(sim) as client:  # 1000 requests a second: the submits take 80 ms
+        options = ApplyOptions(concurrency=100, lookahead=4, poll_initial=0.001, poll_max=0.01)
+        engine = Engine(
+            client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
+        )
+        result = await engine.apply(Plan(actions=tuple(actions)))
+    order = _processes(sim)
+    # Nothing known: the two take turns. The records soon show p1's runs finishing within a
+    # second and p2's going on: every p2 run left goes before the rest of p1's.
+    assert order[:2] == ["p1", "p2"]
+    assert order[-30:] == ["p1"] * 30
+    assert sim.counters.by_endpoint["executionRecordQuery"]["200"] >= 4  # a round, then more
+    assert {r.outcome for r in result.results} == {"success"}
+
+
+@pytest.mark.anyio
+async def test_a_new_workspace_learns_from_the_runs_the_account_made_before(
+    tmp_path: Path,
+) -> None:
+    sim = _simulator({"p2": 60.0})
+    before = [_action(f"old{p}-{i}", p) for i in range(4) for p in ("p1", "p2")]
+    actions = [_action(f"{p}-{i:02}", p) for i in range(10) for p in ("p1", "p2")]
+    async with _client(sim) as client:
+        await _engine(StateStore(tmp_path / "a"), client, 100).apply(Plan(actions=tuple(before)))
+        queries = sim.counters.by_endpoint["executionRecordQuery"]["200"]
+        await _engine(StateStore(tmp_path / "b"), client, 100).apply(Plan(actions=tuple(actions)))
+    # The first round, before any submit, finds both processes settled by their history.
+    assert _processes(sim)[8:] == ["p2"] * 10 + ["p1"] * 10
+    assert sim.counters.by_endpoint["executionRecordQuery"]["200"] == queries + 2
+
+
+@pytest.mark.anyio
+async def test_a_failed_survey_is_reported_once_and_the_apply_goes_on(tmp_path: Path) -> None:
+    sim = _simulator()
+    # A token allowed to run processes but not to query their records.
+    sim.set_faults([FaultRule(endpoint="executionRecordQuery", kind="error", status=403)])
+    actions = [_action(f"p1-{i}", "p1") for i in range(3)]
+    said: list[str] = []
+    async with _client(sim) as client:
+        engine = _engine(StateStore(tmp_path), client, 10, lambda n, m: said.append(f"{n}: {m}"))
+        result = await engine.apply(Plan(actions=tuple(actions)))
+    assert [m.split(" (")[0] for m in said if "surveyed" in m] == [
+        "*: durations not surveyed further: access denied to account demo-AB12CD"
+    ]
+    assert sim.counters.by_endpoint["executionRecordQuery"] == {"403": 1}
+    assert {r.outcome for r in result.results} == {"success"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("runs", "fewest", "most"), [(1, 16, 40), (20, 6, 13)])
+async def test_the_last_runs_followed_are_polled_more_often(
+    tmp_path: Path, runs: int, fewest: int, most: int
+) -> None:
+    # Runs of 1 s (real), polls from 0.01 s growing to 0.5 s: about 10 polls each. Alone, a
+    # run is followed as the tenth of ten would be: its cap is 0.05 s, about 23 polls.
+    sim = _simulator({"p1": 1000.0})
+    actions = [_action(f"p1-{i:02}", "p1", 1_000_000) for i in range(runs)]
+    async with _client(sim) as client:
+        options = ApplyOptions(concurrency=100, poll_initial=0.01, poll_max=0.5, seed=3)
+        engine = Engine(
+            client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
+        )
+        result = await engine.apply(Plan(actions=tuple(actions)))
+    polls = [r.polls for r in result.results]
+    assert fewest <= sum(polls) / len(polls) <= most, polls
+
+
 @pytest.mark.anyio
 async def test_only_lookahead_submits_wait_for_a_permit(
     tmp_path: Path, platform: Simulator
@@ -213,7 +291,8 @@ async def test_only_lookahead_submits_wait_for_a_permit(
             client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
         )
         apply = asyncio.create_task(
-            engine.apply(Plan(actions=tuple(_action(n, "p1") for n in sorted(names))))
+            # Durations known from the state: nothing to survey before the first submit.
+            engine.apply(Plan(actions=tuple(_action(n, "p1", 1_000) for n in sorted(names))))
         )
         await asyncio.sleep(0.15)
         waiting = {task.get_name() for task in asyncio.all_tasks()} & names

@@ -1,4 +1,5 @@
-"""The ready queue learns, during an apply, which processes are quick.
+"""The ready queue learns, during an apply, which processes are quick: from the runs it sees
+finish and from what the platform's records say (``survey``).
 
 Pure: ``ReadyQueue`` with real ``Action`` and ``RunResult`` values, no engine and no clock.
 """
@@ -21,6 +22,7 @@ from reconciler.model import (
     StateEntry,
 )
 from reconciler.schedule import ReadyQueue, expected_seconds
+from reconciler.survey import Estimate
 
 ATOM = "3456789a-bcde-f012-3456-789abcdef012"
 
@@ -73,7 +75,42 @@ def test_a_run_without_duration_teaches_nothing() -> None:
     queue = ReadyQueue([_action("a", "p"), _action("b", "p"), _action("c", "q")], {})
     assert [a.name for a in [queue.pop()] if a] == ["a"]
     _done(queue, "a", None)  # failed before it ran
-    assert _drain(queue) == ["b", "c"]
+    assert math.isinf(queue.expected("b"))
+    assert _drain(queue) == ["c", "b"]  # both still unknown: q's turn, then p's
+
+
+def test_unknown_processes_take_turns_in_plan_order() -> None:
+    todo = [_action(f"{p}{i}", p) for p in ("p", "q", "r") for i in range(1, 4)]
+    queue = ReadyQueue(todo, {})
+    assert _drain(queue) == ["p1", "q1", "r1", "p2", "q2", "r2", "p3", "q3", "r3"]
+
+
+def test_what_the_records_say_orders_the_processes_and_settles_the_survey() -> None:
+    todo = [_action(f"{p}{i}", p) for p in ("quick", "slow", "mid") for i in range(1, 4)]
+    queue = ReadyQueue(todo, {})
+    assert queue.unsettled() == ["quick", "slow", "mid"]
+    queue.learn("quick", Estimate(ms=1_000, settled=True))
+    queue.learn("mid", Estimate(ms=20_000, settled=True))
+    queue.learn("slow", Estimate(ms=60_000, settled=False))  # a lower bound: still surveyed
+    assert queue.unsettled() == ["slow"]
+    assert queue.expected("slow2") == 60.0
+    assert _drain(queue) == [f"{p}{i}" for p in ("slow", "mid", "quick") for i in (1, 2, 3)]
+    assert queue.unsettled() == []  # nothing waits: nothing left to learn for
+
+
+def test_the_records_outrank_the_runs_seen_finishing() -> None:
+    todo = [_action(f"{p}{i}", p) for p in ("p", "q") for i in range(1, 3)]
+    queue = ReadyQueue(todo, {})
+    assert [queue.pop(), queue.pop()] == [todo[0], todo[2]]
+    _done(queue, "p1", 1_000)  # the quick one finished first: p looks quick...
+    queue.learn("p", Estimate(ms=50_000, settled=False))  # ...its records say otherwise
+    queue.learn("q", Estimate(ms=5_000, settled=True))
+    assert _drain(queue) == ["p2", "q2"]
+
+
+def test_processes_with_recorded_durations_are_not_surveyed() -> None:
+    queue = ReadyQueue([_action("a", "p"), _action("b", "q")], {"a": 5.0})
+    assert queue.unsettled() == ["q"]
 
 
 def _entry(name: str, process: str, duration_ms: int) -> StateEntry:
