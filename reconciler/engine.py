@@ -20,7 +20,7 @@ At most ``lookahead`` submits wait for the rate limiter at once (without durable
 waves are one commit each): the order is decided when a permit is near, with what the apply
 has learnt by then, not all at the start. While runs of processes with no known duration
 wait, the platform's records of those processes are surveyed every five initial poll
-intervals (``survey``).
+intervals (``survey``). Once submitted, a run is polled to its final status by ``follow``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from reconciler import follow
 from reconciler.adoption import Adoption, RecordQuery, known_executions
 from reconciler.backoff import poll_interval
 from reconciler.clock import Clock
@@ -43,9 +44,9 @@ from reconciler.errors import (
     ConfigError,
     PlatformError,
     ReconcilerError,
-    RecordNotFound,
     SubmitRejected,
 )
+from reconciler.follow import Budgets, Follower, RecordSource
 from reconciler.journal import Batcher, IntentJournal
 from reconciler.model import (
     HISTORY_LIMIT,
@@ -54,22 +55,18 @@ from reconciler.model import (
     ApplyResult,
     DesiredRun,
     Meter,
-    Outcome,
     Phase,
     Plan,
-    PlatformRecord,
     ResolvedRequest,
-    RunPolicy,
     RunRequest,
     RunResult,
     StateEntry,
-    is_final_status,
 )
 from reconciler.schedule import ReadyQueue, expected_seconds
 from reconciler.survey import RecentRecords, Survey
 
 
-class PlatformClient(RecordQuery, RecentRecords, Protocol):
+class PlatformClient(RecordQuery, RecentRecords, RecordSource, Protocol):
     """What the engine needs from the platform."""
 
     async def submit(
@@ -79,12 +76,6 @@ class PlatformClient(RecordQuery, RecentRecords, Protocol):
         before_send: Callable[[], Awaitable[None]] | None = ...,
     ) -> str:
         """Start a run; return its requestId. ``before_send`` is awaited right before each send."""
-        ...
-
-    async def get_execution(
-        self, execution_id: str, meter: Meter | None = ...
-    ) -> PlatformRecord | None:
-        """The run's record by executionId (for adopted runs), or None."""
         ...
 
 
@@ -138,7 +129,6 @@ class ApplyOptions:
 
 
 Progress = Callable[[str, str], None]
-TAIL = 10  # with fewer runs being followed, each is polled more often (``_delay``)
 
 
 class Engine:
@@ -164,7 +154,6 @@ class Engine:
         self._rng = random.Random(self._options.seed)  # noqa: S311 - poll jitter only
         self._last: dict[str, StateEntry] = {}  # the last entry saved per name
         self._on_leave: Callable[[str], None] = lambda _name: None  # a submit got its permit
-        self._following = 0  # runs being polled to their final status
         self._adoption = Adoption(
             client,
             clock,
@@ -177,6 +166,18 @@ class Engine:
         )
         self._batcher = (
             Batcher(journal, self._options.journal_window, clock.sleep) if journal else None
+        )
+        options = self._options
+        self._follower = Follower(
+            client,
+            clock,
+            Budgets(
+                options.poll_initial, options.poll_max, options.timeout, options.record_timeout
+            ),
+            save=self._save,
+            progress=self._progress,
+            seen=lambda execution_id: self._adoption.known.add(execution_id),
+            rng=self._rng,
         )
 
     async def apply(self, plan: Plan) -> ApplyResult:
@@ -273,7 +274,7 @@ class Engine:
             assert current is not None  # noqa: S101 - the planner sets it for resume
             if action.adopt:
                 current = self._adoption.adopt(current, action.adopt, "by --adopt")
-            return await self._poll(current, action, meter)
+            return await self._follower.follow(current, action, meter)
         assert action.desired is not None  # noqa: S101 - the planner sets it for submits
         run = action.desired
         while True:
@@ -282,8 +283,8 @@ class Engine:
             except _NotSent as exc:
                 return RunResult(name=run.name, outcome="pending", message=str(exc))
             if entry.phase is not Phase.SUBMITTED:
-                return _result(entry, _outcome(entry, run), meter)
-            result = await self._poll(entry, action, meter)
+                return follow.result(entry, follow.outcome(entry, run), meter)
+            result = await self._follower.follow(entry, action, meter)
             retries = run.policy.retries
             final = self._last.get(entry.name)
             if not (
@@ -399,64 +400,9 @@ class Engine:
             entry, meter, wait=self._adoption_wait, delay=self._delay
         )
         if isinstance(found, StateEntry):
-            return await self._poll(found, action, meter)
+            return await self._follower.follow(found, action, meter)
         self._progress(entry.name, f"unknown: {found}")
-        return _result(entry, "unknown", meter, message=found)
-
-    async def _poll(self, entry: StateEntry, action: Action, meter: Meter) -> RunResult:
-        """Poll one run until it is final, or until one of the two budgets runs out."""
-        policy = action.desired.policy if action.desired else None
-        timeout = (policy.timeout if policy else None) or self._options.timeout
-        self._following += 1
-        try:
-            return await self._follow(entry, action, meter, budget=timeout)
-        finally:
-            self._following -= 1
-
-    async def _follow(
-        self, entry: StateEntry, action: Action, meter: Meter, *, budget: float
-    ) -> RunResult:
-        began = self._clock.monotonic()
-        waited_for_record = 0.0
-        polls = 0
-        while True:
-            try:
-                record = await self._fetch(entry, meter)
-            except RecordNotFound as exc:
-                entry = self._save(
-                    entry.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
-                )
-                self._progress(entry.name, f"unknown: {exc.message}")
-                return _result(entry, "unknown", meter, polls + 1)
-            except PlatformError as exc:
-                self._progress(entry.name, f"still pending, polling stopped: {exc.message}")
-                return _result(entry, "pending", meter, polls + 1, message=exc.message)
-            polls += 1
-            elapsed = self._clock.monotonic() - began
-            if record is None:
-                waited_for_record = elapsed
-                if elapsed >= self._options.record_timeout:
-                    message = f"no record after {elapsed:.0f}s; the next apply keeps waiting"
-                    self._progress(entry.name, message)
-                    return _result(entry, "pending", meter, polls, waited_for_record, message)
-            else:
-                entry = self._record(entry, record)
-                if entry.phase is Phase.FINAL:
-                    self._progress(entry.name, f"{entry.status} ({entry.execution_id})")
-                    run = action.desired
-                    return _result(entry, _outcome(entry, run), meter, polls, waited_for_record)
-            if elapsed >= budget:
-                message = f"still {entry.status or 'waiting for its record'} after {budget:.0f}s"
-                self._progress(entry.name, f"{message}; the next apply resumes it")
-                return _result(entry, "pending", meter, polls, waited_for_record, message)
-            pause = self._poll_delay(polls - 1)
-            await self._clock.sleep(min(pause, max(0.0, budget - elapsed) + 0.01))
-
-    async def _fetch(self, entry: StateEntry, meter: Meter) -> PlatformRecord | None:
-        if entry.request_id:
-            return await self._client.get_record(entry.request_id, meter)
-        assert entry.execution_id is not None  # noqa: S101 - adopted entries have one
-        return await self._client.get_execution(entry.execution_id, meter)
+        return follow.result(entry, "unknown", meter, message=found)
 
     @property
     def _adoption_wait(self) -> float:
@@ -467,39 +413,6 @@ class Engine:
         return poll_interval(
             polls, initial=self._options.poll_initial, maximum=self._options.poll_max, rng=self._rng
         )
-
-    def _poll_delay(self, polls: int) -> float:
-        """``_delay`` for a run followed to its final status; the cap shrinks with the tail.
-
-        With fewer than ``TAIL`` runs followed, the cap shrinks with their number: the last
-        runs of an apply are noticed sooner, while their polls together stay as frequent as
-        ``TAIL`` runs polled at ``poll_max``.
-        """
-        initial, maximum = self._options.poll_initial, self._options.poll_max
-        maximum = max(initial, maximum * min(1.0, self._following / TAIL))
-        return poll_interval(polls, initial=initial, maximum=maximum, rng=self._rng)
-
-    def _record(self, entry: StateEntry, record: PlatformRecord) -> StateEntry:
-        final = is_final_status(record.status)
-        update: dict[str, object] = {
-            "status": record.status,
-            "execution_id": record.execution_id,
-            "execution_time": record.execution_time,
-            "message": record.message,
-        }
-        if final:
-            update.update(
-                phase=Phase.FINAL,
-                finished_at=record.recorded_date or self._clock.now(),
-                duration_ms=record.duration_ms,
-            )
-        new = entry.model_copy(update=update)
-        if new == entry:
-            return entry
-        self._adoption.known.add(record.execution_id)
-        if not final and new.status != entry.status:
-            self._progress(entry.name, f"{record.status} ({record.execution_id})")
-        return self._save(new)
 
 
 class _NotSent(Exception):
@@ -521,39 +434,4 @@ def _new_entry(
         message=message,
         attempts=(previous.attempts + 1) if previous is not None and same_digest else 1,
         history=history,
-    )
-
-
-def _outcome(entry: StateEntry, run: DesiredRun | None) -> Outcome:
-    if entry.phase is Phase.FINAL:
-        policy = run.policy if run is not None else RunPolicy()
-        return "success" if policy.succeeded(entry.status) else "failure"
-    if entry.phase is Phase.REJECTED:
-        return "rejected"
-    if entry.phase in (Phase.UNKNOWN, Phase.INTENT):
-        return "unknown"
-    return "pending"
-
-
-def _result(
-    entry: StateEntry,
-    outcome: Outcome,
-    meter: Meter,
-    polls: int = 0,
-    waited_for_record: float = 0.0,
-    message: str | None = None,
-) -> RunResult:
-    return RunResult(
-        name=entry.name,
-        outcome=outcome,
-        status=entry.status,
-        message=message or entry.message,
-        request_id=entry.request_id,
-        execution_id=entry.execution_id,
-        duration_ms=entry.duration_ms,
-        polls=polls,
-        http_calls=meter.calls,
-        waited_for_record_s=round(waited_for_record, 3),
-        started_at=entry.execution_time,
-        finished_at=entry.finished_at,
     )
