@@ -91,11 +91,18 @@ class ReadyQueue:
         self._surveyed[process] = estimate
 
     def unsettled(self) -> list[str]:
-        """Processes with actions waiting and no expectation, whose estimate is not settled."""
+        """Processes with actions waiting and no expectation, whose estimate is not settled.
+
+        None while there is nothing to order them against: the waiting actions are all of one
+        process (a common apply), so what it takes cannot change which goes next.
+        """
+        waiting = [process for process, actions in self._unknown.items() if actions]
+        if len(waiting) + (1 if self._ready else 0) < 2:
+            return []
         return [
             process
-            for process, waiting in self._unknown.items()
-            if waiting and not (process in self._surveyed and self._surveyed[process].settled)
+            for process in waiting
+            if not (process in self._surveyed and self._surveyed[process].settled)
         ]
 
     def pop(self) -> Action | None:

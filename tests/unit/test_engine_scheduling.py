@@ -244,11 +244,21 @@ async def test_a_new_workspace_learns_from_the_runs_the_account_made_before(
 
 
 @pytest.mark.anyio
+async def test_the_runs_of_one_process_alone_cost_no_survey(tmp_path: Path) -> None:
+    sim = _simulator()
+    actions = [_action(f"p1-{i}", "p1") for i in range(5)]
+    async with _client(sim) as client:
+        result = await _engine(StateStore(tmp_path), client, 10).apply(Plan(actions=tuple(actions)))
+    assert "executionRecordQuery" not in sim.counters.by_endpoint
+    assert {r.outcome for r in result.results} == {"success"}
+
+
+@pytest.mark.anyio
 async def test_a_failed_survey_is_reported_once_and_the_apply_goes_on(tmp_path: Path) -> None:
     sim = _simulator()
     # A token allowed to run processes but not to query their records.
     sim.set_faults([FaultRule(endpoint="executionRecordQuery", kind="error", status=403)])
-    actions = [_action(f"p1-{i}", "p1") for i in range(3)]
+    actions = [_action(f"{p}-{i}", p) for i in range(3) for p in ("p1", "p2")]
     said: list[str] = []
     async with _client(sim) as client:
         engine = _engine(StateStore(tmp_path), client, 10, lambda n, m: said.append(f"{n}: {m}"))
@@ -256,7 +266,7 @@ async def test_a_failed_survey_is_reported_once_and_the_apply_goes_on(tmp_path: 
     assert [m.split(" (")[0] for m in said if "surveyed" in m] == [
         "*: durations not surveyed further: access denied to account demo-AB12CD"
     ]
-    assert sim.counters.by_endpoint["executionRecordQuery"] == {"403": 1}
+    assert sim.counters.by_endpoint["executionRecordQuery"] == {"403": 2}  # one round only
     assert {r.outcome for r in result.results} == {"success"}
 
 

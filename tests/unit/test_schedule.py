@@ -113,6 +113,16 @@ def test_processes_with_recorded_durations_are_not_surveyed() -> None:
     assert queue.unsettled() == ["q"]
 
 
+def test_one_process_alone_is_not_surveyed() -> None:
+    queue = ReadyQueue([_action(f"a{i}", "p") for i in range(3)], {})
+    assert queue.unsettled() == []  # nothing to order p's runs against
+    both = ReadyQueue([_action("a", "p"), _action("b", "p"), _action("c", "q")], {"c": 5.0})
+    assert both.unsettled() == ["p"]  # p's runs are ordered against c's 5 s
+    assert [a.name for a in [both.pop()] if a] == ["a"]
+    assert [a.name for a in [both.pop()] if a] == ["b"]  # p unknown, so long: before c
+    assert both.unsettled() == []  # p has nothing waiting any more
+
+
 def _entry(name: str, process: str, duration_ms: int) -> StateEntry:
     return StateEntry(
         name=name,
