@@ -62,7 +62,7 @@ from reconciler.model import (
     RunResult,
     StateEntry,
 )
-from reconciler.schedule import ReadyQueue, expected_seconds
+from reconciler.schedule import NO_PERMIT, ReadyQueue, expected_seconds
 from reconciler.survey import RecentRecords, Survey
 
 
@@ -222,20 +222,33 @@ class Engine:
             wake.set()
 
         self._on_leave = on_leave
-        survey = Survey(self._client, queue, self._clock, on_error=lambda m: self._progress("*", m))
-        learning: asyncio.Task[None] | None = None
-        if await survey.round():  # the first submits already know what the records say
-            learning = asyncio.create_task(survey.every(5 * self._options.poll_initial))
+        every = 5 * self._options.poll_initial
+        submits = [a for a in todo if a.desired and a.kind not in NO_PERMIT]
+        processes = len({a.desired.request.process_id for a in submits if a.desired})
+        survey = Survey(
+            self._client,
+            queue,
+            self._clock,
+            budget=max(min(processes, 20), len(submits) // 10),  # queries: about 1 per 10 runs
+            on_error=lambda message: self._progress("*", message),
+        )
+        learning = asyncio.create_task(survey.run(every), name="survey")
+        self._follower.spare = len(todo) // 4
         try:
+            # The first submits wait a moment for what the records say (a first round is a
+            # query per process), never longer than a survey interval.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(survey.first.wait(), timeout=every)
             while True:
                 for skipped in queue.skipped():
                     self._progress(skipped.name, skipped.message or "")
                 while len(running) < limit and len(unsent) < lookahead and (action := queue.pop()):
-                    if action.kind not in (ActionKind.RESUME, ActionKind.UNKNOWN):
+                    if action.kind not in NO_PERMIT:
                         unsent.add(action.name)
                     task = asyncio.create_task(self._run(action), name=action.name)
                     task.add_done_callback(on_done)
                     running.add(task)
+                self._follower.tail = not unsent and queue.drained()
                 if not running:
                     return queue.results()
                 await wake.wait()
@@ -247,6 +260,7 @@ class Engine:
                 for task in done:
                     queue.done(task.result())
         except asyncio.CancelledError:
+            learning.cancel()  # its queries would go before the POSTs still to be recorded
             # Cancel every running action once: a second cancel would cut short the bounded
             # wait that lets a POST already on the wire record its requestId.
             for task in running:
@@ -255,14 +269,14 @@ class Engine:
             self._progress("*", "interrupted; state saved, the next apply resumes")
             raise
         except BaseException:
+            learning.cancel()
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             raise
         finally:
-            if learning is not None:
-                learning.cancel()
-                await asyncio.gather(learning, return_exceptions=True)
+            learning.cancel()
+            await asyncio.gather(learning, return_exceptions=True)
 
     async def _run(self, action: Action) -> RunResult:
         meter = Meter()

@@ -4,11 +4,14 @@ Part of the engine: ``engine`` decides what runs and submits it, this module pol
 handed over until the record says the run is final, or until a budget runs out.
 
 Each run is polled with jittered backoff (``backoff.poll_interval``): ``poll_initial``, growing
-by half per poll up to ``poll_max``. With fewer than ``TAIL`` runs followed, the cap shrinks
-in proportion (never below ``poll_initial``), so the last runs of an apply are noticed sooner
-while their polls together stay as frequent as ``TAIL`` runs polled at ``poll_max``. Two
-budgets: ``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running
-out of either leaves the run ``submitted`` (pending), and the next apply resumes it.
+by half per poll up to ``poll_max``. Once nothing is left to submit (``tail``, set by the
+engine) and fewer than ``TAIL`` runs are followed, the cap shrinks in proportion (never below
+``poll_initial``): the last runs of an apply are noticed sooner, while their polls together
+stay as frequent as ``TAIL`` runs polled at ``poll_max``. At most ``spare`` pauses per apply
+are shortened so (the engine allows one per four runs), so a long run alone, or the last run
+of a small apply, is not polled ten times as often for its whole length. Two budgets:
+``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running out of
+either leaves the run ``submitted`` (pending), and the next apply resumes it.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ class Follower:
         self._seen = seen  # an executionId now explained by the state
         self._rng = rng
         self._following = 0  # runs being polled right now
+        self.spare = 0  # polls the tail rule may still add (the engine sets it per apply)
+        self.tail = False  # nothing is left to submit: the engine says when
 
     async def follow(self, entry: StateEntry, action: Action, meter: Meter) -> RunResult:
         """Poll one run until it is final, or until one of the two budgets runs out."""
@@ -141,7 +146,11 @@ class Follower:
     def _pause(self, polls: int) -> float:
         """The backoff before the next poll, its cap shrunk when few runs are followed."""
         initial, maximum = self._budgets.poll_initial, self._budgets.poll_max
-        maximum = max(initial, maximum * min(1.0, self._following / TAIL))
+        if self.tail and self._following < TAIL and self.spare > 0:
+            shrunk = max(initial, maximum * self._following / TAIL)
+            if shrunk < maximum:
+                self.spare -= 1
+                maximum = shrunk
         return poll_interval(polls, initial=initial, maximum=maximum, rng=self._rng)
 
     def _record(self, entry: StateEntry, record: PlatformRecord) -> StateEntry:

@@ -16,10 +16,18 @@ import heapq
 import math
 import statistics
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model import Action, RunResult, StateEntry
-from reconciler.survey import Estimate
+from reconciler.model import Action, ActionKind, RunResult, StateEntry
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How long a process's runs take (ms), from its records; settled: no need to ask again."""
+
+    ms: float
+    settled: bool
 
 
 def expected_seconds(todo: Iterable[Action], state: Iterable[StateEntry]) -> dict[str, float]:
@@ -51,6 +59,9 @@ def expected_seconds(todo: Iterable[Action], state: Iterable[StateEntry]) -> dic
             own = process
         expected[action.name] = math.inf if own is None else own / 1000
     return expected
+
+
+NO_PERMIT = (ActionKind.RESUME, ActionKind.UNKNOWN)  # actions that never POST
 
 
 class ReadyQueue:
@@ -91,19 +102,29 @@ class ReadyQueue:
         self._surveyed[process] = estimate
 
     def unsettled(self) -> list[str]:
-        """Processes with actions waiting and no expectation, whose estimate is not settled.
+        """Processes with submits waiting and no expectation, estimate not settled; most first.
 
-        None while there is nothing to order them against: the waiting actions are all of one
-        process (a common apply), so what it takes cannot change which goes next.
+        None while there is nothing to order them against: the waiting submits are all of one
+        process (a common apply), so what it takes cannot change which goes next. Resumes and
+        unknowns wait for no permit, so they do not count.
         """
-        waiting = [process for process, actions in self._unknown.items() if actions]
+        waiting = {
+            process: sum(1 for _, a in actions if a.kind not in NO_PERMIT)
+            for process, actions in self._unknown.items()
+        }
+        waiting = {process: count for process, count in waiting.items() if count}
         if len(waiting) + (1 if self._ready else 0) < 2:
             return []
-        return [
+        unsettled = [
             process
             for process in waiting
             if not (process in self._surveyed and self._surveyed[process].settled)
         ]
+        return sorted(unsettled, key=lambda process: -waiting[process])  # stable: plan order
+
+    def drained(self) -> bool:
+        """Nothing ready to start (actions may still wait for their dependencies)."""
+        return not self._ready and not any(self._unknown.values())
 
     def pop(self) -> Action | None:
         """The next action to start (longest expected, then plan order), or None.
@@ -132,11 +153,18 @@ class ReadyQueue:
         return action
 
     def _learnt(self, process: str) -> float:
-        """Seconds a run of ``process`` takes, from what this apply learnt; inf if nothing."""
+        """Seconds a run of ``process`` takes, from what this apply learnt; inf if nothing.
+
+        A settled estimate from the records outranks the runs seen finishing (those are the
+        quick ones first); one not settled yet is only a lower bound for them.
+        """
         surveyed = self._surveyed.get(process)
-        if surveyed is not None:
+        finished = self._typical.get(process)
+        if surveyed is None:
+            return math.inf if finished is None else finished
+        if surveyed.settled or finished is None:
             return surveyed.ms / 1000
-        return self._typical.get(process, math.inf)
+        return max(surveyed.ms / 1000, finished)
 
     def done(self, result: RunResult) -> None:
         """Record an action's result; dependents may become ready or skipped."""

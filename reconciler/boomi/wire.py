@@ -11,6 +11,7 @@ or plain text (§12.2). camelCase wire names appear only in this module.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -221,8 +222,10 @@ def parse_long(value: Any) -> int | None:
         value = value[1]
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None  # JSON may carry NaN or 1e400
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
         return int(value.strip())
     return None

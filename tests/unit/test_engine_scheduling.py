@@ -222,9 +222,10 @@ async def test_a_first_apply_surveys_the_records_and_sends_the_slow_process_firs
     # Nothing known: the two take turns. The records soon show p1's runs finishing within a
     # second and p2's going on: every p2 run left goes before the rest of p1's.
     assert order[:2] == ["p1", "p2"]
-    assert order[-30:] == ["p1"] * 30
+    assert order[-20:] == ["p1"] * 20
     assert sim.counters.by_endpoint["executionRecordQuery"]["200"] >= 4  # a round, then more
     assert {r.outcome for r in result.results} == {"success"}
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "survey"]  # ended with it
 
 
 @pytest.mark.anyio
@@ -237,10 +238,53 @@ async def test_a_new_workspace_learns_from_the_runs_the_account_made_before(
     async with _client(sim) as client:
         await _engine(StateStore(tmp_path / "a"), client, 100).apply(Plan(actions=tuple(before)))
         queries = sim.counters.by_endpoint["executionRecordQuery"]["200"]
-        await _engine(StateStore(tmp_path / "b"), client, 100).apply(Plan(actions=tuple(actions)))
+        options = ApplyOptions(concurrency=100, poll_initial=0.05, poll_max=0.1)  # waits 0.25 s
+        engine = Engine(
+            client, StateStore(tmp_path / "b"), SystemClock(), EnvSecrets({}), options=options
+        )
+        await engine.apply(Plan(actions=tuple(actions)))
     # The first round, before any submit, finds both processes settled by their history.
     assert _processes(sim)[8:] == ["p2"] * 10 + ["p1"] * 10
     assert sim.counters.by_endpoint["executionRecordQuery"]["200"] == queries + 2
+
+
+@pytest.mark.anyio
+async def test_the_survey_spends_at_most_one_query_per_ten_runs(tmp_path: Path) -> None:
+    # Five processes whose runs (1 s) outlast the submits (200 at 1000/s): none settles, and
+    # a round every 5 ms would make about 200 queries. The budget is 200 // 10.
+    sim = _simulator(dict.fromkeys(PROCESSES, 1000.0))
+    actions = [_action(f"{p}-{i:02}", p) for i in range(40) for p in PROCESSES]
+    async with _client(sim) as client:
+        await _engine(StateStore(tmp_path), client, 300).apply(Plan(actions=tuple(actions)))
+    assert sim.counters.by_endpoint["executionRecordQuery"] == {"200": 20}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("slow_after", [0, 2], ids=["first round", "a later round"])
+async def test_an_apply_interrupted_during_a_survey_round_leaves_nothing_behind(
+    tmp_path: Path, slow_after: int
+) -> None:
+    sim = _simulator({"p1": 1000.0, "p2": 1000.0})
+    rule = FaultRule(endpoint="executionRecordQuery", kind="slow", delay=2.0, after=slow_after)
+    sim.set_faults([rule])
+    actions = [_action(f"{p}-{i}", p) for i in range(20) for p in ("p1", "p2")]
+    store = StateStore(tmp_path)
+    async with _client(sim) as client:
+        options = ApplyOptions(concurrency=100, poll_initial=0.02, poll_max=0.05)
+        engine = Engine(client, store, SystemClock(), EnvSecrets({}), options=options)
+        apply = asyncio.create_task(engine.apply(Plan(actions=tuple(actions))))
+        await asyncio.sleep(0.3)  # the first round waits 0.1 s at most; then submits go
+        apply.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await apply
+        leftover = [t.get_name() for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert "survey" not in leftover
+    assert not set(leftover) & {a.name for a in actions}
+    saved = {e.name: e for e in StateStore(tmp_path).snapshot().values()}
+    # Every run the platform started is in the state with its requestId; nothing else is.
+    started = set(_submitted(sim))
+    assert {n for n, e in saved.items() if e.request_id} == started
+    assert all(e.phase in (Phase.SUBMITTED, Phase.FINAL) for e in saved.values())
 
 
 @pytest.mark.anyio
@@ -270,23 +314,38 @@ async def test_a_failed_survey_is_reported_once_and_the_apply_goes_on(tmp_path: 
     assert {r.outcome for r in result.results} == {"success"}
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize(("runs", "fewest", "most"), [(1, 16, 40), (20, 6, 13)])
-async def test_the_last_runs_followed_are_polled_more_often(
-    tmp_path: Path, runs: int, fewest: int, most: int
-) -> None:
-    # Runs of 1 s (real), polls from 0.01 s growing to 0.5 s: about 10 polls each. Alone, a
-    # run is followed as the tenth of ten would be: its cap is 0.05 s, about 23 polls.
-    sim = _simulator({"p1": 1000.0})
-    actions = [_action(f"p1-{i:02}", "p1", 1_000_000) for i in range(runs)]
+async def _polls_of(
+    tmp_path: Path, actions: list[Action], durations: dict[str, float]
+) -> dict[str, int]:
+    sim = _simulator(durations)
     async with _client(sim) as client:
         options = ApplyOptions(concurrency=100, poll_initial=0.01, poll_max=0.5, seed=3)
         engine = Engine(
             client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
         )
         result = await engine.apply(Plan(actions=tuple(actions)))
-    polls = [r.polls for r in result.results]
-    assert fewest <= sum(polls) / len(polls) <= most, polls
+    assert {r.outcome for r in result.results} == {"success"}
+    return {r.name: r.polls for r in result.results}
+
+
+@pytest.mark.anyio
+async def test_the_last_run_of_an_apply_is_polled_more_often_within_a_budget(
+    tmp_path: Path,
+) -> None:
+    # Runs of 2 s (real), polls from 0.01 s growing to 0.5 s: about 13 polls each. Twenty of
+    # them end together: at least ten are followed until the end, nothing is shortened.
+    crowd = await _polls_of(
+        tmp_path / "crowd", [_action(f"p2-{i:02}", "p2", 10**6) for i in range(20)], {"p2": 2e3}
+    )
+    # One of them after 59 quick runs: alone at the end, its pauses are shortened (cap 0.05 s)
+    # while the apply's budget lasts: 60 // 4 = 15 pauses (without it, about 40 polls).
+    quick = [_action(f"p1-{i:02}", "p1", 500) for i in range(59)]
+    alone = await _polls_of(
+        tmp_path / "alone", [*quick, _action("p2-00", "p2", 10**6)], {"p2": 2e3}
+    )
+    usual = max(crowd.values())
+    assert min(crowd.values()) >= usual - 2  # the crowd, as the plain backoff has it
+    assert usual + 3 <= alone["p2-00"] <= usual + 15 + 2, (crowd, alone["p2-00"])
 
 
 @pytest.mark.anyio

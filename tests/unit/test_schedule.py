@@ -21,8 +21,7 @@ from reconciler.model import (
     RunResult,
     StateEntry,
 )
-from reconciler.schedule import ReadyQueue, expected_seconds
-from reconciler.survey import Estimate
+from reconciler.schedule import Estimate, ReadyQueue, expected_seconds
 
 ATOM = "3456789a-bcde-f012-3456-789abcdef012"
 
@@ -160,3 +159,29 @@ def test_what_a_process_takes_can_grow_as_the_apply_sees_more() -> None:
     _done(queue, "p2", 100_000)  # ...then slow: the median is 50.5 s, above five's 5 s
     assert queue.expected("p3") == 50.5
     assert _drain(queue) == ["p3", "five"]
+
+
+def test_the_survey_asks_first_about_the_processes_with_most_runs_waiting() -> None:
+    todo = [_action("a1", "few"), *(_action(f"b{i}", "many") for i in range(3))]
+    todo += [_action("c1", "mid"), _action("c2", "mid")]
+    resume = Action(
+        name="r1",
+        kind=ActionKind.RESUME,
+        reason="test",
+        desired=_action("r1", "few").desired,
+        current=_entry("r1", "few", 1_000),
+    )
+    queue = ReadyQueue([*todo, resume], {})
+    assert queue.unsettled() == ["many", "mid", "few"]  # the resume waits for no permit
+
+
+def test_an_unsettled_estimate_never_hides_what_the_apply_saw_finish() -> None:
+    todo = [_action(f"{p}{i}", p) for p in ("p", "q") for i in range(1, 4)]
+    queue = ReadyQueue(todo, {})
+    assert [queue.pop(), queue.pop()] == [todo[0], todo[3]]
+    _done(queue, "p1", 30_000)
+    queue.learn("p", Estimate(ms=0.5, settled=False))  # runs that had only just started
+    queue.learn("q", Estimate(ms=10_000, settled=False))
+    assert queue.expected("p2") == 30.0  # what p1 took, not the near-zero lower bound
+    assert _drain(queue) == ["p2", "p3", "q2", "q3"]
+    assert queue.drained()

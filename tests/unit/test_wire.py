@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -150,3 +151,30 @@ def test_resolved_request_repr_hides_property_values() -> None:
     request = ResolvedRequest(process_id="p", atom_id="a", dynamic_properties={"K": "hunter2"})
     assert "hunter2" not in repr(request)
     assert "hunter2" not in str(request)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["Long", 5230], 5230),
+        (5230, 5230),
+        (5230.0, 5230),
+        (" 42 ", 42),
+        (float("nan"), None),  # JSON from a lenient encoder: not a duration
+        (float("inf"), None),
+        (1e400, None),  # Python reads 1e400 in JSON as inf
+        (["Long", float("nan")], None),
+        ("12.5", None),
+        (True, None),
+        (None, None),
+    ],
+)
+def test_long_fields_accept_both_shapes_and_refuse_what_is_not_a_number(
+    raw: object, expected: int | None
+) -> None:
+    assert wire.parse_long(raw) == expected
+
+
+def test_a_record_with_a_nan_duration_is_read_without_one() -> None:
+    body = json.loads('{"executionId": "e-1", "status": "COMPLETE", "executionDuration": NaN}')
+    assert wire.parse_record(body).duration_ms is None
