@@ -17,7 +17,7 @@ before that, the median of an exponential fit with one finish added as a prior,
 going without finishing (the ready queue never lets it fall below what the apply saw finish).
 In the benchmark's first apply (1,000 runs of 12 processes, no history), surveying every five
 initial poll intervals brought the best finish its submission order allows from 1.23x the
-longest run to 1.03x, and the apply from 1.29x to 1.10x (docs/performance.md).
+longest run to 1.03x, and the apply from 1.29x to 1.08x (docs/performance.md).
 
 The survey costs at most one query per ten runs to submit (``budget``): rounds take the
 processes with the most runs waiting first, and stop when the budget is spent. A running
