@@ -130,43 +130,37 @@ def records_query(
     process_id: str, atom_id: str, since: datetime, until: datetime
 ) -> dict[str, Any]:
     """The QUERY that finds runs of one process on one runtime in a window, oldest first (§9.3)."""
-    return {
-        "QueryFilter": {
-            "expression": {
-                "operator": "and",
-                "nestedExpression": [
-                    _equals("processId", process_id),
-                    _equals("atomId", atom_id),
-                    {
-                        "operator": "BETWEEN",
-                        "property": "executionTime",
-                        "argument": [format_time(since), format_time(until)],
-                    },
-                ],
-            }
-        },
-        "QuerySort": {"sortField": [{"fieldName": "executionTime", "sortOrder": "ASC"}]},
-    }
+    return _runs_query(
+        [
+            _equals("processId", process_id),
+            _equals("atomId", atom_id),
+            _started("BETWEEN", format_time(since), format_time(until)),
+        ],
+        "ASC",
+    )
 
 
 def recent_records_query(process_id: str, since: datetime) -> dict[str, Any]:
     """The QUERY for the runs of one process since ``since``, on any runtime, newest first (§9)."""
+    return _runs_query(
+        [
+            _equals("processId", process_id),
+            _started("GREATER_THAN_OR_EQUAL", format_time(since)),
+        ],
+        "DESC",
+    )
+
+
+def _runs_query(terms: list[dict[str, Any]], order: str) -> dict[str, Any]:
+    """All of ``terms``, sorted by ``executionTime`` (``ASC`` or ``DESC``, §9.1)."""
     return {
-        "QueryFilter": {
-            "expression": {
-                "operator": "and",
-                "nestedExpression": [
-                    _equals("processId", process_id),
-                    {
-                        "operator": "GREATER_THAN_OR_EQUAL",
-                        "property": "executionTime",
-                        "argument": [format_time(since)],
-                    },
-                ],
-            }
-        },
-        "QuerySort": {"sortField": [{"fieldName": "executionTime", "sortOrder": "DESC"}]},
+        "QueryFilter": {"expression": {"operator": "and", "nestedExpression": terms}},
+        "QuerySort": {"sortField": [{"fieldName": "executionTime", "sortOrder": order}]},
     }
+
+
+def _started(operator: str, *moments: str) -> dict[str, Any]:
+    return {"operator": operator, "property": "executionTime", "argument": list(moments)}
 
 
 def execution_query(execution_id: str) -> dict[str, Any]:
