@@ -98,7 +98,7 @@ class ReadyQueue:
         return self._learnt(self._process.get(name, ""))
 
     def learn(self, process: str, estimate: Estimate) -> None:
-        """What the platform's records say of ``process``; it outranks this apply's finishes."""
+        """What the platform's records say of ``process`` (see ``_learnt`` for how it counts)."""
         self._surveyed[process] = estimate
 
     def unsettled(self) -> list[str]:
@@ -108,11 +108,10 @@ class ReadyQueue:
         process (a common apply), so what it takes cannot change which goes next. Resumes and
         unknowns wait for no permit, so they do not count.
         """
-        waiting = {
-            process: sum(1 for _, a in actions if a.kind not in NO_PERMIT)
-            for process, actions in self._unknown.items()
-        }
-        waiting = {process: count for process, count in waiting.items() if count}
+        waiting: dict[str, int] = {}
+        for process, actions in self._unknown.items():
+            if count := sum(1 for _, a in actions if a.kind not in NO_PERMIT):
+                waiting[process] = count
         if len(waiting) + (1 if self._ready else 0) < 2:
             return []
         unsettled = [
