@@ -50,7 +50,7 @@ HEAVY = (
     "pydantic",
     "ruamel.yaml",
     "reconciler.sim",
-    "reconciler.engine",
+    "reconciler.apply.engine",
     "reconciler.boomi.client",
     "filelock",
 )

@@ -26,7 +26,7 @@ import httpx
 from reconciler.errors import StateError
 from reconciler.sim.serve import RunningSimulator, start_in_thread
 from reconciler.sim.world import world_from_data
-from reconciler.state import StateStore, decode_entry
+from reconciler.store.state import StateStore, decode_entry
 
 RECONCILER = shutil.which("reconciler") or str(Path(sys.executable).parent / "reconciler")
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 
-from reconciler.backoff import Backoff
 from reconciler.boomi import wire
 from reconciler.boomi.ratelimit import FIRST, READ, SUBMIT, RateLimiter
 from reconciler.clock import Clock
@@ -36,6 +35,7 @@ from reconciler.errors import (
     SubmitRejected,
 )
 from reconciler.model import Meter, PlatformRecord, ResolvedRequest
+from reconciler.retry import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         echo("Aborted.", err=True)
         code = ExitCode.INTERRUPTED
     except InvalidSpecs as exc:
-        from reconciler import github, report
+        from reconciler.github import workflow as github
+        from reconciler.report import renderers as report
 
         if os.environ.get("GITHUB_ACTIONS") == "true":
             echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))

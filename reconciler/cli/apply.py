@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler import github, report
-from reconciler.artifacts import write_apply_artifacts
+from reconciler.apply.engine import ApplyOptions, Engine
 from reconciler.cli.base import (
     SELECT_HELP,
     SHARD_OPTION,
@@ -28,19 +27,21 @@ from reconciler.cli.base import (
     settings_of,
     spec_context,
 )
+from reconciler.cli.progress import ProgressDisplay
 from reconciler.clock import SystemClock
-from reconciler.config import Settings
-from reconciler.digest import plan_digest
-from reconciler.engine import ApplyOptions, Engine
+from reconciler.config.secrets import EnvSecrets
+from reconciler.config.settings import Settings
 from reconciler.errors import UserError
-from reconciler.gitjournal import GitIntentJournal
-from reconciler.gitops import Git, GitError, PushPolicy, run_url
+from reconciler.git.journal import GitIntentJournal
+from reconciler.git.publish import Git, GitError, PushPolicy, run_url
+from reconciler.github import workflow as github
 from reconciler.model import ApplyResult
-from reconciler.planner import Selection
-from reconciler.progress import ProgressDisplay
-from reconciler.review import Review, ReviewedPlan, compare, parse_reviewed
-from reconciler.secrets import EnvSecrets
-from reconciler.state import StateStore, supersedes
+from reconciler.model.digest import plan_digest
+from reconciler.plan.planner import Selection
+from reconciler.plan.review import Review, ReviewedPlan, compare, parse_reviewed
+from reconciler.report import renderers as report
+from reconciler.store.artifacts import write_apply_artifacts
+from reconciler.store.state import StateStore, supersedes
 
 
 def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

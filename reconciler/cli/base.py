@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from reconciler.boomi.client import BoomiClient
-    from reconciler.config import Settings
+    from reconciler.config.settings import Settings
     from reconciler.model import Plan, StateEntry
-    from reconciler.planner import Selection
-    from reconciler.specs import SpecContext
-    from reconciler.state import StateStore
+    from reconciler.plan.planner import Selection
+    from reconciler.specs.load import SpecContext
+    from reconciler.store.state import StateStore
 
 #: Every top-level command: the module that defines it, and the first paragraph of its help
 #: (what --help shows, shortened, without importing the module).
@@ -136,7 +136,7 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool, environment: 
 
 def settings_of(ctx: click.Context) -> Settings:
     """Settings for this invocation: --config, --env and the environment."""
-    from reconciler.config import load_settings
+    from reconciler.config.settings import load_settings
 
     return load_settings(ctx.obj["config"], Path.cwd(), os.environ, ctx.obj.get("env"))
 
@@ -157,8 +157,8 @@ VAR_OPTION = click.option(
 
 def spec_context(ctx: click.Context, settings: Settings) -> SpecContext:
     """Template context: settings vars, git facts and --var overrides."""
-    from reconciler.config import parse_overrides
-    from reconciler.gitctx import git_facts
+    from reconciler.config.settings import parse_overrides
+    from reconciler.git.facts import git_facts
 
     overrides = parse_overrides(ctx.obj.get("vars", ()))
     git = git_facts(os.environ, settings.root).as_context()
@@ -175,9 +175,9 @@ def load_plan(
 ) -> tuple[Plan, StateStore]:
     """Load and validate the specs, then diff them against the state."""
     from reconciler.errors import InvalidSpecs, StateError
-    from reconciler.planner import build_plan
-    from reconciler.specs import load_desired
-    from reconciler.state import StateStore
+    from reconciler.plan.planner import build_plan
+    from reconciler.specs.load import load_desired
+    from reconciler.store.state import StateStore
 
     store = StateStore(settings.state_dir, settings.environment)
     state: list[Mapping[str, StateEntry] | StateError] = []
@@ -226,10 +226,10 @@ SELECT_HELP = (
 
 def make_client(settings: Settings, shards: int = 1) -> BoomiClient:
     """A platform client from the environment's credentials, with its share of the rate limit."""
-    from reconciler.backoff import Backoff
     from reconciler.boomi.client import BoomiClient, ClientOptions
     from reconciler.clock import SystemClock
-    from reconciler.secrets import credentials_from_env
+    from reconciler.config.secrets import credentials_from_env
+    from reconciler.retry import Backoff
 
     credentials = credentials_from_env(os.environ)
     return BoomiClient(

@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from reconciler.backoff import Backoff
 from reconciler.cli.base import SHARD_OPTION, ExitCode, cli, echo, settings_of
-from reconciler.config import Settings
+from reconciler.config.settings import Settings
 from reconciler.errors import UserError
-from reconciler.gitops import Git, GitError, PushPolicy, commit_message, run_url
-from reconciler.state import supersedes
+from reconciler.git.publish import Git, GitError, PushPolicy, commit_message, run_url
+from reconciler.retry import Backoff
+from reconciler.store.state import supersedes
 
 
 @cli.command()

@@ -16,20 +16,26 @@ from typing import TypeVar
 
 import click
 
-from reconciler import github
 from reconciler.cli.base import ExitCode, cli, echo, settings_of
 from reconciler.clock import SystemClock
 from reconciler.errors import UserError
-from reconciler.files import write_atomic
-from reconciler.ghapi import DEFAULT_API_URL, GitHub, Token
-from reconciler.prcomment import (
+from reconciler.github import workflow as github
+from reconciler.github.api import DEFAULT_API_URL, GitHub, Token
+from reconciler.github.comment import (
     SHA_PATTERN,
     CommentContext,
     check_environment,
     parse_plan,
     render_comment,
 )
-from reconciler.prplan import Found, NotFound, find_reviewed_plan, head_moved, upsert_comment
+from reconciler.github.reviewed import (
+    Found,
+    NotFound,
+    find_reviewed_plan,
+    head_moved,
+    upsert_comment,
+)
+from reconciler.store.files import write_atomic
 
 T = TypeVar("T")
 

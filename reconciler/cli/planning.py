@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from reconciler import github, report
 from reconciler.cli.base import (
     SELECT_HELP,
     SHARD_OPTION,
@@ -25,12 +24,14 @@ from reconciler.cli.base import (
     settings_of,
     spec_context,
 )
-from reconciler.digest import plan_digest
 from reconciler.errors import InvalidSpecs, UserError
-from reconciler.files import write_atomic
+from reconciler.github import workflow as github
 from reconciler.model import ActionKind, Plan, PropertyValue, ResolvedRequest
-from reconciler.planner import Selection
-from reconciler.specs import load_desired, spec_paths
+from reconciler.model.digest import plan_digest
+from reconciler.plan.planner import Selection
+from reconciler.report import renderers as report
+from reconciler.specs.load import load_desired, spec_paths
+from reconciler.store.files import write_atomic
 
 
 @cli.command()
@@ -151,7 +152,7 @@ def _shown(value: PropertyValue) -> str:
 @click.pass_context
 def status(ctx: click.Context) -> int:
     """Show the recorded state of every execution."""
-    from reconciler.state import StateStore
+    from reconciler.store.state import StateStore
 
     settings = settings_of(ctx)
     store = StateStore(settings.state_dir, settings.environment)

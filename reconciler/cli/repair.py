@@ -9,7 +9,7 @@ import click
 from reconciler.cli.base import ExitCode, cli, echo, make_client, settings_of
 from reconciler.errors import UserError
 from reconciler.model import Phase
-from reconciler.state import StateStore
+from reconciler.store.state import StateStore
 
 
 @cli.command()

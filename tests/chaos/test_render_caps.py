@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.model import Location, SecretRef
-from reconciler.render import MAX_OUTPUT_CHARS, Renderer
+from reconciler.specs.sandbox import MAX_OUTPUT_CHARS, Renderer
 
 
 def render(template: str) -> tuple[object, list[str]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import github
+from reconciler.github import workflow as github
 from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, spec
 
 Run = Callable[..., CliResult]

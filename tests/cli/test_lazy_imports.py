@@ -30,7 +30,7 @@ except SystemExit:
 print("\\n" + json.dumps(sorted(sys.modules)))
 """
 
-HEAVY = ("httpx", "jinja2", "jsonschema", "reconciler.engine", "reconciler.boomi.client")
+HEAVY = ("httpx", "jinja2", "jsonschema", "reconciler.apply.engine", "reconciler.boomi.client")
 
 
 def _modules(args: list[str], cwd: Path) -> set[str]:
@@ -58,9 +58,9 @@ def test_validate_of_valid_specs_imports_no_engine_client_or_schema_validator(
     (tmp_path / "reconciler.yaml").write_text((ROOT / "reconciler.yaml").read_text())
     spec = sorted((ROOT / "specs").rglob("*.yaml"))[0]
     loaded = _modules(["validate", str(spec)], tmp_path)
-    unexpected = ("httpx", "jsonschema", "reconciler.engine", "reconciler.boomi.client")
+    unexpected = ("httpx", "jsonschema", "reconciler.apply.engine", "reconciler.boomi.client")
     assert not [name for name in unexpected if name in loaded]
-    assert "reconciler.state" not in loaded
+    assert "reconciler.store.state" not in loaded
     assert "jinja2" in loaded  # validation renders the templates
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.state import StateStore
+from reconciler.store.state import StateStore
 from tests.conftest import (
     INVOICES,
     ORDERS,

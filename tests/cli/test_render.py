@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.specs import load_desired
+from reconciler.specs.load import load_desired
 from tests.conftest import ORDERS, PROD_ATOM, CliResult, build_tree
 
 Run = Callable[..., CliResult]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.prcomment import COMMENT_LIMIT, PlanAction, PlanDocument
+from reconciler.github.comment import COMMENT_LIMIT, PlanAction, PlanDocument
 from tests.conftest import CliResult
 from tests.github.conftest import BOT, TOKEN, FakeGitHub
 

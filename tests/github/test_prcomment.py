@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import UserError
-from reconciler.prcomment import (
+from reconciler.github.comment import (
     CommentContext,
     Marker,
     PlanAction,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.prcomment import find_marker
+from reconciler.github.comment import find_marker
 from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, spec
 from tests.github.conftest import FakeGitHub
 

@@ -1,0 +1,213 @@
+"""Following one submitted run to its final status: polls, two budgets, every change saved.
+
+Part of the engine: ``engine`` decides what runs and submits it, this module polls a run it
+handed over until the record says the run is final, or until a budget runs out.
+
+Each run is polled with jittered backoff (``backoff.poll_interval``): ``poll_initial``, growing
+by half per poll up to ``poll_max``. Once nothing is left to submit (``tail``, set by the
+engine) and fewer than ``TAIL`` runs are followed, the cap shrinks in proportion (never below
+``poll_initial``): the last runs of an apply are noticed sooner, while their polls together
+stay as frequent as ``TAIL`` runs polled at ``poll_max``. At most ``spare`` pauses per apply
+are shortened so (the engine allows one per four runs), so a long run alone, or the last run
+of a small apply, is not polled ten times as often for its whole length. Two budgets:
+``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running out of
+either leaves the run ``submitted`` (pending), and the next apply resumes it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from reconciler.clock import Clock
+from reconciler.errors import PlatformError, RecordNotFound
+from reconciler.model import (
+    Action,
+    DesiredRun,
+    Meter,
+    Outcome,
+    Phase,
+    PlatformRecord,
+    RunPolicy,
+    RunResult,
+    StateEntry,
+    is_final_status,
+)
+from reconciler.retry import poll_interval
+
+TAIL = 10  # with fewer runs being followed, each is polled more often
+
+
+class RecordSource(Protocol):
+    """What following a run needs from the platform."""
+
+    async def get_record(self, request_id: str, meter: Meter | None = ...) -> PlatformRecord | None:
+        """The run's record by requestId, or None while it does not exist yet."""
+        ...
+
+    async def get_execution(
+        self, execution_id: str, meter: Meter | None = ...
+    ) -> PlatformRecord | None:
+        """The run's record by executionId (for adopted runs), or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """How often and how long runs are polled (seconds)."""
+
+    poll_initial: float
+    poll_max: float
+    timeout: float  # following one run, unless its policy says otherwise
+    record_timeout: float  # waiting for a run's record to exist (the 202 phase)
+
+
+class Follower:
+    """Polls runs to their final status, saving each change through ``save``."""
+
+    def __init__(
+        self,
+        client: RecordSource,
+        clock: Clock,
+        budgets: Budgets,
+        *,
+        save: Callable[[StateEntry], StateEntry],
+        progress: Callable[[str, str], None],
+        seen: Callable[[str], None],
+        rng: random.Random,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._budgets = budgets
+        self._save = save
+        self._progress = progress
+        self._seen = seen  # an executionId now explained by the state
+        self._rng = rng
+        self._following = 0  # runs being polled right now
+        self.spare = 0  # polls the tail rule may still add (the engine sets it per apply)
+        self.tail = False  # nothing is left to submit: the engine says when
+
+    async def follow(self, entry: StateEntry, action: Action, meter: Meter) -> RunResult:
+        """Poll one run until it is final, or until one of the two budgets runs out."""
+        policy = action.desired.policy if action.desired else None
+        budget = (policy.timeout if policy else None) or self._budgets.timeout
+        self._following += 1
+        try:
+            return await self._until_final(entry, action.desired, meter, budget)
+        finally:
+            self._following -= 1
+
+    async def _until_final(
+        self, entry: StateEntry, run: DesiredRun | None, meter: Meter, budget: float
+    ) -> RunResult:
+        began = self._clock.monotonic()
+        waited_for_record = 0.0
+        polls = 0
+        while True:
+            try:
+                record = await self._fetch(entry, meter)
+            except RecordNotFound as exc:
+                entry = self._save(
+                    entry.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
+                )
+                self._progress(entry.name, f"unknown: {exc.message}")
+                return result(entry, "unknown", meter, polls + 1)
+            except PlatformError as exc:
+                self._progress(entry.name, f"still pending, polling stopped: {exc.message}")
+                return result(entry, "pending", meter, polls + 1, message=exc.message)
+            polls += 1
+            elapsed = self._clock.monotonic() - began
+            if record is None:
+                waited_for_record = elapsed
+                if elapsed >= self._budgets.record_timeout:
+                    message = f"no record after {elapsed:.0f}s; the next apply keeps waiting"
+                    self._progress(entry.name, message)
+                    return result(entry, "pending", meter, polls, waited_for_record, message)
+            else:
+                entry = self._record(entry, record)
+                if entry.phase is Phase.FINAL:
+                    self._progress(entry.name, f"{entry.status} ({entry.execution_id})")
+                    return result(entry, outcome(entry, run), meter, polls, waited_for_record)
+            if elapsed >= budget:
+                message = f"still {entry.status or 'waiting for its record'} after {budget:.0f}s"
+                self._progress(entry.name, f"{message}; the next apply resumes it")
+                return result(entry, "pending", meter, polls, waited_for_record, message)
+            pause = self._pause(polls - 1)
+            await self._clock.sleep(min(pause, max(0.0, budget - elapsed) + 0.01))
+
+    async def _fetch(self, entry: StateEntry, meter: Meter) -> PlatformRecord | None:
+        if entry.request_id:
+            return await self._client.get_record(entry.request_id, meter)
+        assert entry.execution_id is not None  # noqa: S101 - adopted entries have one
+        return await self._client.get_execution(entry.execution_id, meter)
+
+    def _pause(self, polls: int) -> float:
+        """The backoff before the next poll, its cap shrunk when few runs are followed."""
+        initial, maximum = self._budgets.poll_initial, self._budgets.poll_max
+        if self.tail and self._following < TAIL and self.spare > 0:
+            shrunk = max(initial, maximum * self._following / TAIL)
+            if shrunk < maximum:
+                self.spare -= 1
+                maximum = shrunk
+        return poll_interval(polls, initial=initial, maximum=maximum, rng=self._rng)
+
+    def _record(self, entry: StateEntry, record: PlatformRecord) -> StateEntry:
+        final = is_final_status(record.status)
+        update: dict[str, object] = {
+            "status": record.status,
+            "execution_id": record.execution_id,
+            "execution_time": record.execution_time,
+            "message": record.message,
+        }
+        if final:
+            update.update(
+                phase=Phase.FINAL,
+                finished_at=record.recorded_date or self._clock.now(),
+                duration_ms=record.duration_ms,
+            )
+        new = entry.model_copy(update=update)
+        if new == entry:
+            return entry
+        self._seen(record.execution_id)
+        if not final and new.status != entry.status:
+            self._progress(entry.name, f"{record.status} ({record.execution_id})")
+        return self._save(new)
+
+
+def outcome(entry: StateEntry, run: DesiredRun | None) -> Outcome:
+    """How a run that stopped in ``entry`` ended, under its policy."""
+    if entry.phase is Phase.FINAL:
+        policy = run.policy if run is not None else RunPolicy()
+        return "success" if policy.succeeded(entry.status) else "failure"
+    if entry.phase is Phase.REJECTED:
+        return "rejected"
+    if entry.phase in (Phase.UNKNOWN, Phase.INTENT):
+        return "unknown"
+    return "pending"
+
+
+def result(
+    entry: StateEntry,
+    outcome: Outcome,
+    meter: Meter,
+    polls: int = 0,
+    waited_for_record: float = 0.0,
+    message: str | None = None,
+) -> RunResult:
+    """The ``RunResult`` of a run that stopped in ``entry``."""
+    return RunResult(
+        name=entry.name,
+        outcome=outcome,
+        status=entry.status,
+        message=message or entry.message,
+        request_id=entry.request_id,
+        execution_id=entry.execution_id,
+        duration_ms=entry.duration_ms,
+        polls=polls,
+        http_calls=meter.calls,
+        waited_for_record_s=round(waited_for_record, 3),
+        started_at=entry.execution_time,
+        finished_at=entry.finished_at,
+    )

@@ -1,0 +1,358 @@
+"""``reconciler.yaml`` and the environment to ``Settings``.
+
+An edge: reads the config file (through ``documents``) and takes the environment as a mapping.
+The config says where specs, state and artifacts live, which platform to talk to, and which
+environments exist (``dev``, ``prod``, ...), each with its own variables, aliases and platform
+settings; one is selected by ``--env``, ``RECONCILER_ENV`` or ``defaultEnvironment``. The
+environment variables ``BOOMI_API_URL`` and ``BOOMI_ACCOUNT_ID`` override the platform settings
+so the same repository can point at the simulator or a real account. Credentials are never read
+from a file: see ``secrets.py``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from reconciler.errors import ConfigError, InvalidSpecs
+from reconciler.model import Diagnostic, Location, dotted, json_path
+from reconciler.specs.documents import display_path, load_file
+from reconciler.specs.language import (
+    ALIAS_PATTERN,
+    GUID_PATTERN,
+    NAME_PATTERN,
+    PATTERN_WORDS,
+    VAR_PATTERN,
+)
+
+if TYPE_CHECKING:
+    from reconciler.specs.expand import SpecContext
+
+CONFIG_NAME = "reconciler.yaml"
+DEFAULT_API_URL = "https://api.boomi.com/api/rest/v1"
+DEFAULT_ENVIRONMENT = "default"
+ENV_VARIABLE = "RECONCILER_ENV"
+# Never readable from templates, whatever templateEnv says: credentials and the like belong in
+# secret("NAME"), which keeps the value out of plans, state and digests (practices.md D6).
+_SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE|_KEY$|^BOOMI_)")
+
+EnvName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+AliasName = Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
+Guid = Annotated[str, StringConstraints(pattern=GUID_PATTERN)]
+VarName = Annotated[str, StringConstraints(pattern=VAR_PATTERN)]
+
+
+class _ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PlatformConfig(_ConfigModel):
+    """Which platform to talk to."""
+
+    url: str = Field(default=DEFAULT_API_URL, description="Base URL up to /api/rest/v1.")
+    account_id: str = Field(default="", alias="accountId", description="The Boomi account id.")
+
+
+class Aliases(_ConfigModel):
+    """Readable names for process and runtime ids (``process:`` / ``runtime:`` in specs)."""
+
+    processes: dict[AliasName, Guid] = Field(default_factory=dict)
+    runtimes: dict[AliasName, Guid] = Field(default_factory=dict)
+
+
+class EnvironmentConfig(_ConfigModel):
+    """One environment: its variables, alias overrides and platform overrides."""
+
+    vars: dict[VarName, Any] = Field(default_factory=dict)
+    aliases: Aliases = Aliases()
+    platform: PlatformConfig | None = None
+
+
+class ApplyConfig(_ConfigModel):
+    """How an apply behaves."""
+
+    concurrency: int = Field(default=50, ge=1, le=1000)
+    rate_limit: float = Field(default=10.0, gt=0, le=1000, alias="rateLimit")
+    poll_initial: float = Field(default=1.0, gt=0, le=600, alias="pollInitial")
+    poll_max: float = Field(default=15.0, gt=0, le=3600, alias="pollMax")
+    timeout: float = Field(default=3600.0, gt=0, alias="timeout")
+    record_timeout: float = Field(default=600.0, gt=0, alias="recordTimeout")
+    adopt_after: float = Field(default=15.0, ge=0, le=3600, alias="adoptAfter")
+
+
+class GitConfig(_ConfigModel):
+    """How state reaches git: ``reconciler commit`` and durable intents."""
+
+    remote: str = Field(default="origin", min_length=1)
+    durable_intents: bool | Literal["auto"] = Field(default="auto", alias="durableIntents")
+    push_attempts: int = Field(default=5, ge=1, le=20, alias="pushAttempts")
+
+    def durable(self, environ: Mapping[str, str]) -> bool:
+        """Whether applies push their intents first (``auto``: inside GitHub Actions)."""
+        if self.durable_intents == "auto":
+            return environ.get("GITHUB_ACTIONS") == "true"
+        return bool(self.durable_intents)
+
+
+class ConfigFile(_ConfigModel):
+    """The whole ``reconciler.yaml``."""
+
+    version: int = Field(default=1, ge=1, le=1)
+    specs: str = "specs"
+    state: str = "state"
+    artifacts: str = "artifacts"
+    platform: PlatformConfig = PlatformConfig()
+    apply: ApplyConfig = ApplyConfig()
+    git: GitConfig = GitConfig()
+    vars: dict[VarName, Any] = Field(default_factory=dict)
+    aliases: Aliases = Aliases()
+    template_env: list[VarName] = Field(default_factory=list, alias="templateEnv")
+    default_environment: EnvName | None = Field(default=None, alias="defaultEnvironment")
+    environments: dict[EnvName, EnvironmentConfig] = Field(default_factory=dict)
+
+
+class Settings(BaseModel):
+    """Resolved settings: absolute paths, platform after environment overrides."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    config_file: Path | None
+    specs_dir: Path
+    state_dir: Path
+    artifacts_dir: Path
+    api_url: str
+    account_id: str
+    apply: ApplyConfig
+    git: GitConfig = GitConfig()
+    environment: str = DEFAULT_ENVIRONMENT
+    vars: dict[str, Any] = Field(default_factory=dict)
+    process_aliases: dict[str, str] = Field(default_factory=dict)
+    runtime_aliases: dict[str, str] = Field(default_factory=dict)
+    template_env: tuple[str, ...] = ()
+
+    def spec_context(
+        self,
+        environ: Mapping[str, str],
+        *,
+        git: Mapping[str, Any] | None = None,
+        overrides: Mapping[str, str] | None = None,
+    ) -> SpecContext:
+        """What the specs of this environment render with (``--var`` values in ``overrides``)."""
+        from reconciler.specs.expand import SpecContext  # Jinja2: only when specs are rendered
+
+        return SpecContext(
+            environment=self.environment,
+            vars=dict(self.vars),
+            process_aliases=dict(self.process_aliases),
+            runtime_aliases=dict(self.runtime_aliases),
+            env={name: environ[name] for name in self.template_env if name in environ},
+            git=dict(git or {}),
+            overrides=dict(overrides or {}),
+        )
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``reconciler.yaml`` in ``start`` or its parents."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    config_path: Path | None,
+    cwd: Path,
+    environ: Mapping[str, str],
+    environment: str | None = None,
+) -> Settings:
+    """Read the config (or use defaults rooted at ``cwd``) and apply environment overrides.
+
+    ``environment`` is ``--env``; without it ``RECONCILER_ENV``, then ``defaultEnvironment``
+    choose, and a config that defines no environments runs as the environment ``default``.
+    """
+    if config_path is None:
+        config_path = find_config(cwd)
+    if config_path is None:
+        config = ConfigFile()
+        root = cwd
+    else:
+        if not config_path.is_file():
+            raise ConfigError(f"config file {config_path} does not exist")
+        config = _read(config_path, cwd)
+        root = config_path.resolve().parent
+    name = _choose_environment(config, environment or environ.get(ENV_VARIABLE) or None)
+    chosen = config.environments.get(name, EnvironmentConfig())
+    platform = config.platform
+    if chosen.platform is not None:
+        platform = platform.model_copy(
+            update={key: getattr(chosen.platform, key) for key in chosen.platform.model_fields_set}
+        )
+    url = environ.get("BOOMI_API_URL") or platform.url
+    account = environ.get("BOOMI_ACCOUNT_ID") or platform.account_id
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"platform URL {url!r} is not an http(s) URL",
+            hint="expected e.g. https://api.boomi.com/api/rest/v1 (from BOOMI_API_URL or "
+            "platform.url in reconciler.yaml)",
+        )
+    return Settings(
+        root=root,
+        config_file=config_path,
+        specs_dir=root / config.specs,
+        state_dir=root / config.state,
+        artifacts_dir=root / config.artifacts,
+        api_url=url.rstrip("/"),
+        account_id=account,
+        apply=config.apply,
+        git=config.git,
+        environment=name,
+        vars={**config.vars, **chosen.vars},
+        process_aliases={**config.aliases.processes, **chosen.aliases.processes},
+        runtime_aliases={**config.aliases.runtimes, **chosen.aliases.runtimes},
+        template_env=tuple(config.template_env),
+    )
+
+
+def _choose_environment(config: ConfigFile, wanted: str | None) -> str:
+    defined = sorted(config.environments)
+    if wanted is None:
+        wanted = config.default_environment
+        if wanted is None:
+            if not defined or DEFAULT_ENVIRONMENT in config.environments:
+                return DEFAULT_ENVIRONMENT
+            raise ConfigError(
+                f"no environment selected; reconciler.yaml defines {', '.join(defined)}",
+                hint="pass --env NAME, set RECONCILER_ENV, or set defaultEnvironment in "
+                "reconciler.yaml",
+            )
+    if wanted in config.environments or (not defined and wanted == DEFAULT_ENVIRONMENT):
+        return wanted
+    if not defined:
+        raise ConfigError(
+            f'unknown environment "{wanted}"; reconciler.yaml defines no environments',
+            hint="define it under environments: in reconciler.yaml (see docs/config.md)",
+        )
+    guess = difflib.get_close_matches(wanted, defined, n=1)
+    hint = f'did you mean "{guess[0]}"?' if guess else f"expected one of: {', '.join(defined)}"
+    raise ConfigError(f'unknown environment "{wanted}"', hint=hint)
+
+
+def parse_overrides(values: Sequence[str]) -> dict[str, str]:
+    """``--var key=value`` options to a mapping; the last value of a key wins."""
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(VAR_PATTERN, key):
+            raise ConfigError(
+                f"--var {value!r}: expected KEY=VALUE with KEY a variable name",
+                hint="e.g. --var run_date=2026-01-15",
+            )
+        out[key] = text
+    return out
+
+
+def _read(path: Path, cwd: Path) -> ConfigFile:
+    shown = display_path(path, cwd)
+    documents, problems = load_file(path, shown_as=shown)
+    if problems:
+        raise InvalidSpecs(problems)
+    if not documents:
+        return ConfigFile()
+    document = documents[0]
+    if len(documents) > 1:
+        location = Location(file=shown)
+        raise InvalidSpecs([Diagnostic(location=location, message="expected one YAML document")])
+    data: Any = document.data
+    if not isinstance(data, dict):
+        location = document.locate([])
+        message = "expected a mapping of settings (specs, state, artifacts, platform, apply)"
+        raise InvalidSpecs([Diagnostic(location=location, message=message)])
+    try:
+        config = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        diagnostics = []
+        for error in exc.errors():
+            field: list[str | int] = list(error["loc"])
+            extra = error["type"] == "extra_forbidden"
+            what = "unknown setting" if extra else error["msg"]
+            pattern = str((error.get("ctx") or {}).get("pattern", ""))
+            if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
+                what = f'"{error["input"]}" is not valid; expected {PATTERN_WORDS[pattern]}'
+            message = f"{dotted(field)}: {what}"
+            if extra:
+                known = _known_settings(field[:-1])
+                guess = difflib.get_close_matches(str(field[-1]), known, n=1)
+                message += (
+                    f'; did you mean "{guess[0]}"?'
+                    if guess
+                    else "; expected one of the documented settings (see docs/config.md)"
+                )
+            location = document.locate(field, key=extra)
+            diagnostics.append(
+                Diagnostic(location=location, message=message, path=json_path(field))
+            )
+        diagnostics.sort(key=lambda d: (d.location.line, d.location.col))
+        raise InvalidSpecs(diagnostics) from None
+    problems = _check(config, document)
+    if problems:
+        raise InvalidSpecs(problems)
+    return config
+
+
+def _known_settings(path: Sequence[str | int]) -> list[str]:
+    """The setting names allowed in the mapping at ``path`` (for "did you mean")."""
+    model: Any = ConfigFile
+    for part in path:
+        if model is ConfigFile and part == "environments":
+            model = None
+            continue
+        if model is None:
+            model = EnvironmentConfig
+            continue
+        info = model.model_fields.get(str(part)) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        annotation = getattr(info, "annotation", None)
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not None]
+        model = next(
+            (a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
+        if model is None:
+            return []
+    if model is None:
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _check(config: ConfigFile, document: Any) -> list[Diagnostic]:
+    problems = []
+    default = config.default_environment
+    if default is not None and default not in config.environments:
+        defined = ", ".join(sorted(config.environments)) or "none defined"
+        problems.append(
+            Diagnostic(
+                location=document.locate(["defaultEnvironment"]),
+                message=f'defaultEnvironment: "{default}" is not an environment; expected one of '
+                f"the names under environments: ({defined})",
+                path="$.defaultEnvironment",
+            )
+        )
+    for index, name in enumerate(config.template_env):
+        if _SECRET_LIKE.search(name.upper()):
+            problems.append(
+                Diagnostic(
+                    location=document.locate(["templateEnv", index]),
+                    message=f'templateEnv[{index}]: "{name}" looks like a credential; expected '
+                    'a plain setting (read secrets with secret("NAME") in the spec instead)',
+                    path=f"$.templateEnv[{index}]",
+                )
+            )
+    return problems

@@ -1,0 +1,284 @@
+"""Desired runs + state → a plan: one action per execution name, each with its reason.
+
+Pure. No clock, no files, no network: the state arrives as a read-only mapping and the plan is
+a value that ``plan`` renders and ``apply`` executes unchanged. Every action carries a reason a
+human can act on, ``noop`` included. Dependencies order the plan: an execution whose
+dependency runs in the same apply ``wait``s for it; one whose dependency has not succeeded and
+will not run is ``skip``ped with that reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler.model import (
+    Action,
+    ActionKind,
+    DesiredRun,
+    Phase,
+    Plan,
+    RunMode,
+    RunPolicy,
+    StateEntry,
+    is_final_status,
+)
+from reconciler.model.digest import diff_requests
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which executions a command is about: names, globs, ``label:k=v``, ``state:...``.
+
+    Empty means everything. ``state:changed`` picks executions with work to do,
+    ``state:failed`` those whose last run did not succeed.
+    """
+
+    patterns: tuple[str, ...] = ()
+    adopt: tuple[tuple[str, str], ...] = ()  # (name, executionId) given with --adopt
+    resubmit: tuple[str, ...] = ()  # names given with --resubmit
+    shard: tuple[int, int] | None = None  # (K, N): only the executions of shard K of N
+
+    def explicit(self, name: str) -> bool:
+        """Whether ``name`` is selected by name or glob (what releases a manual execution)."""
+        return any(fnmatch.fnmatchcase(name, p) for p in self.patterns if ":" not in p or "*" in p)
+
+    def matches(self, run: DesiredRun | None, entry: StateEntry | None, action: Action) -> bool:
+        """Whether one planned action is selected."""
+        return not self.patterns or any(self._one(p, run, entry, action) for p in self.patterns)
+
+    @staticmethod
+    def _one(
+        pattern: str, run: DesiredRun | None, entry: StateEntry | None, action: Action
+    ) -> bool:
+        if pattern.startswith("label:"):
+            key, _, wanted = pattern.removeprefix("label:").partition("=")
+            labels = run.labels if run is not None else {}
+            return key in labels and (not wanted or labels[key] == wanted)
+        if pattern == "state:changed":
+            return action.kind.changes
+        if pattern == "state:failed":
+            return _failed(entry, run)
+        return fnmatch.fnmatchcase(action.name, pattern)
+
+
+def build_plan(
+    desired: Iterable[DesiredRun],
+    state: Mapping[str, StateEntry],
+    *,
+    environment: str = "default",
+    selection: Selection | None = None,
+) -> Plan:
+    """Decide what to do for every name found in the specs or in the state."""
+    chosen = selection or Selection()
+    wanted = {run.name: run for run in desired}
+    decided: dict[str, Action] = {}
+    for name in sorted(wanted.keys() | state.keys()):
+        run = wanted.get(name)
+        entry = state.get(name)
+        if run is None:
+            assert entry is not None  # noqa: S101 - the name came from one of the two maps
+            decided[name] = _orphan(entry)
+        else:
+            decided[name] = _decide(run, entry, chosen)
+    shards = shard_of(wanted, chosen.shard[1]) if chosen.shard else {}
+    selected = {
+        name: action
+        for name, action in decided.items()
+        if chosen.matches(wanted.get(name), state.get(name), action)
+        and (
+            chosen.shard is None
+            or shards.get(name, _bucket(name, chosen.shard[1])) == chosen.shard[0]
+        )
+    }
+    ordered = _dependencies(selected, wanted, state)
+    return Plan(actions=tuple(ordered[name] for name in sorted(ordered)), environment=environment)
+
+
+def _decide(run: DesiredRun, entry: StateEntry | None, selection: Selection) -> Action:
+    policy = run.policy
+    if policy.run is RunMode.MANUAL and not selection.explicit(run.name):
+        return _action(
+            run, entry, ActionKind.SKIP, "manual policy: runs only when selected by name"
+        )
+    if entry is None:
+        return _action(run, None, ActionKind.SUBMIT, "never run")
+    changed = entry.digest != run.digest
+    if entry.phase in (Phase.INTENT, Phase.UNKNOWN):
+        adopted = dict(selection.adopt).get(run.name)
+        if adopted:
+            reason = f"adopting {adopted} as the run of the unresolved submit (--adopt)"
+            action = _action(run, entry, ActionKind.RESUME, reason)
+            return action.model_copy(update={"adopt": adopted})
+        if run.name in selection.resubmit:
+            reason = "submitting again as asked (--resubmit); the earlier submit stays unresolved"
+            return _action(run, entry, ActionKind.SUBMIT, reason)
+        return _action(run, entry, ActionKind.UNKNOWN, _unknown_reason(entry))
+    if entry.phase is Phase.SUBMITTED:
+        reason = f"submitted {_when(entry.submitted_at)} as {entry.request_id}; not final yet"
+        if changed and policy.run is not RunMode.ONCE:
+            reason += "; the spec changed since, so it runs again once this run has finished"
+        return _action(run, entry, ActionKind.RESUME, reason)
+    if entry.phase is Phase.REJECTED:
+        reason = f"the last submit was rejected, nothing ran: {entry.message}; submitting again"
+        return _action(run, entry, ActionKind.SUBMIT, reason)
+    ran = f"ran {_when(entry.execution_time or entry.submitted_at)}, ended {entry.status}"
+    if policy.run is RunMode.ONCE:
+        note = "; the spec changed since, which a once policy ignores" if changed else ""
+        return _action(run, entry, ActionKind.NOOP, f"once policy: {ran}{note}")
+    if policy.run is RunMode.ALWAYS:
+        return _action(run, entry, ActionKind.RERUN, f"always policy: runs on every apply ({ran})")
+    if policy.run is RunMode.MANUAL:
+        return _action(run, entry, ActionKind.RERUN, f"manual policy, selected ({ran})")
+    if changed:
+        changes = diff_requests(entry.request, run.request)
+        what = ", ".join(c.split(":", 1)[0] for c in changes) or "request"
+        action = _action(
+            run, entry, ActionKind.RERUN, f"request changed since the last run ({what})"
+        )
+        return action.model_copy(update={"changes": changes})
+    retries = policy.retries
+    if entry.status in retries.on and entry.attempts <= retries.count:
+        reason = (
+            f"{ran}; retry {entry.attempts} of {retries.count} "
+            f"(the policy retries {', '.join(retries.on)})"
+        )
+        return _action(run, entry, ActionKind.RETRY, reason)
+    reason = f"up to date: {ran}"
+    if entry.execution_id:
+        reason += f" ({entry.execution_id})"
+    return _action(run, entry, ActionKind.NOOP, reason)
+
+
+def _dependencies(
+    actions: Mapping[str, Action],
+    wanted: Mapping[str, DesiredRun],
+    state: Mapping[str, StateEntry],
+) -> dict[str, Action]:
+    """Turn runs behind a running dependency into ``wait``, behind a failed one into ``skip``.
+
+    Names are visited in dependency order, so a chain a → b → c resolves in one pass; cycles
+    are a validation error upstream, and are only guarded against here.
+    """
+    result = dict(actions)
+    for name in _topological(wanted):
+        action = result.get(name)
+        run = wanted[name]
+        if action is None or not action.kind.submits or not run.depends_on:
+            continue
+        running: list[str] = []
+        blocked: list[str] = []
+        for dep in run.depends_on:
+            dep_action = result.get(dep)
+            if dep_action is not None and dep_action.kind.changes:
+                running.append(dep)
+            elif not _succeeded(state.get(dep), wanted.get(dep)):
+                entry = state.get(dep)
+                last = f"last ended {entry.status}" if entry and entry.status else "has not run"
+                blocked.append(f"{dep} {last}")
+        if blocked:
+            reason = f"waits for dependencies that have not succeeded: {'; '.join(blocked)}"
+            result[name] = action.model_copy(update={"kind": ActionKind.SKIP, "reason": reason})
+        elif running:
+            reason = f"{action.reason}; runs after {', '.join(running)} succeed"
+            result[name] = action.model_copy(
+                update={"kind": ActionKind.WAIT, "reason": reason, "after": tuple(running)}
+            )
+    return result
+
+
+def shard_of(wanted: Mapping[str, DesiredRun], count: int) -> dict[str, int]:
+    """Assign every execution to one of ``count`` shards (1-based), deterministically.
+
+    Executions linked by ``dependsOn`` (in either direction) form one group, and a group
+    always lands in one shard, chosen by a hash of its first name: the same specs give the same
+    split on every runner, and a dependency never waits on another shard.
+    """
+    parent = {name: name for name in wanted}
+
+    def find(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for name, run in wanted.items():
+        for dep in run.depends_on:
+            if dep in parent:
+                a, b = sorted((find(name), find(dep)))
+                parent[b] = a
+    return {name: _bucket(find(name), count) for name in wanted}
+
+
+def _bucket(name: str, count: int) -> int:
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def _topological(wanted: Mapping[str, DesiredRun]) -> list[str]:
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str) -> None:
+        if state.get(name) == 2 or name not in wanted:
+            return
+        if state.get(name) == 1:
+            return  # a cycle: reported by validation, ignored here
+        state[name] = 1
+        for dep in wanted[name].depends_on:
+            visit(dep)
+        state[name] = 2
+        order.append(name)
+
+    for name in sorted(wanted):
+        visit(name)
+    return order
+
+
+def _succeeded(entry: StateEntry | None, run: DesiredRun | None) -> bool:
+    if entry is None or entry.phase is not Phase.FINAL:
+        return False
+    return (run.policy if run is not None else RunPolicy()).succeeded(entry.status)
+
+
+def _failed(entry: StateEntry | None, run: DesiredRun | None) -> bool:
+    if entry is None:
+        return False
+    if entry.phase in (Phase.REJECTED, Phase.UNKNOWN):
+        return True
+    return is_final_status(entry.status) and not _succeeded(entry, run)
+
+
+def _action(run: DesiredRun, entry: StateEntry | None, kind: ActionKind, reason: str) -> Action:
+    return Action(name=run.name, kind=kind, reason=reason, desired=run, current=entry)
+
+
+def _unknown_reason(entry: StateEntry) -> str:
+    if entry.phase is Phase.INTENT:
+        what = (
+            f"a submit began {_when(entry.intent_at)} but its requestId was never recorded; it "
+            "may or may not have started a run"
+        )
+    else:
+        detail = f" ({entry.message})" if entry.message else ""
+        what = f"the submit of {_when(entry.intent_at)} may or may not have started a run{detail}"
+    return (
+        f"{what}; apply looks for the run by query and adopts a single match, otherwise it "
+        "waits for --adopt NAME=EXECUTION_ID or --resubmit NAME"
+    )
+
+
+def _orphan(entry: StateEntry) -> Action:
+    return Action(
+        name=entry.name,
+        kind=ActionKind.ORPHAN,
+        reason="in state but no spec defines it; left alone (delete its state file to forget it)",
+        current=entry,
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "at an unknown time"

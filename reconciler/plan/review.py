@@ -1,0 +1,147 @@
+"""Plan approval: is the plan about to be applied the plan that was reviewed?
+
+Pure. The reviewed plan is the ``plan --output json`` document shown on the pull request; the
+comparison is by plan digest (``digest.plan_digest``), and when the digests differ, by
+execution: which changes are new, which were reviewed but are no longer planned, and which
+now do something else (another action, or another run digest).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reconciler.errors import UserError
+from reconciler.model import ActionKind, Location, Plan
+from reconciler.model.digest import plan_items
+
+ReviewStatus = Literal["match", "differs", "none"]
+
+Item = tuple[str, str, str | None]  # name, action, run digest
+
+
+@dataclass(frozen=True)
+class ReviewedPlan:
+    """The parts of a reviewed plan document the comparison needs."""
+
+    environment: str
+    digest: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Review:
+    """The outcome of comparing a plan with the reviewed one."""
+
+    status: ReviewStatus
+    reviewed_digest: str | None = None
+    digest: str | None = None
+    differences: tuple[str, ...] = field(default_factory=tuple)
+
+    def text(self) -> str:
+        """One headline, then one line per difference."""
+        if self.status == "none":
+            return "Reviewed plan: none given; applying the plan as computed."
+        if self.status == "match":
+            return f"Reviewed plan: matches ({self.digest})."
+        lines = [
+            f"Reviewed plan: DIFFERS (reviewed {self.reviewed_digest}, now {self.digest}):",
+            *(f"  {line}" for line in self.differences),
+        ]
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """The same, for the job summary and ``summary.md``."""
+        if self.status == "none":
+            return "**Reviewed plan:** none given."
+        if self.status == "match":
+            return f"**Reviewed plan:** matches (`{self.digest}`)."
+        lines = [
+            f"**Reviewed plan: differs** (reviewed `{self.reviewed_digest}`, "
+            f"applied `{self.digest}`)",
+            "",
+            "```diff",
+            *self.differences,
+            "```",
+        ]
+        return "\n".join(lines)
+
+
+def parse_reviewed(text: str, source: str) -> ReviewedPlan:
+    """Read a ``plan --output json`` document; a clear error naming ``source`` if it is not one."""
+    where = Location(file=source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"not JSON ({exc.msg})", location=Location(file=source, line=exc.lineno, col=exc.colno)
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError("expected a plan document (a JSON object)", location=where)
+    digest, environment, actions = (
+        data.get("planDigest"),
+        data.get("environment"),
+        data.get("actions"),
+    )
+    if not isinstance(digest, str) or not isinstance(environment, str):
+        raise UserError(
+            "expected planDigest and environment strings (write it with plan --output json)",
+            location=where,
+        )
+    if not isinstance(actions, list):
+        raise UserError("expected an actions list", location=where)
+    items: list[Item] = []
+    for index, action in enumerate(actions):
+        if not isinstance(action, dict) or not isinstance(action.get("name"), str):
+            raise UserError(f"actions[{index}]: expected an object with a name", location=where)
+        try:
+            kind = ActionKind(str(action.get("action")))
+        except ValueError:
+            raise UserError(
+                f"actions[{index}].action: {action.get('action')!r} is not an action",
+                location=where,
+            ) from None
+        run = action.get("digest")
+        if kind.changes:
+            items.append((action["name"], kind.value, run if isinstance(run, str) else None))
+    return ReviewedPlan(environment=environment, digest=digest, items=tuple(items))
+
+
+def compare(reviewed: ReviewedPlan | None, plan: Plan, digest: str) -> Review:
+    """Compare ``plan`` (whose digest is ``digest``) with what was reviewed."""
+    if reviewed is None:
+        return Review(status="none", digest=digest)
+    if reviewed.digest == digest:
+        return Review(status="match", reviewed_digest=reviewed.digest, digest=digest)
+    differences: list[str] = []
+    if reviewed.environment != plan.environment:
+        differences.append(
+            f"! environment: reviewed {reviewed.environment}, applying {plan.environment}"
+        )
+    before = {name: (action, run) for name, action, run in reviewed.items}
+    after = {name: (action, run) for name, action, run in plan_items(plan)}
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if old is None and new is not None:
+            differences.append(f"+ {name}: {new[0]} (not in the reviewed plan)")
+        elif new is None and old is not None:
+            differences.append(f"- {name}: {old[0]} (reviewed, no longer planned)")
+        elif old is not None and new is not None:
+            what = old[0] if old[0] == new[0] else f"{old[0]} → {new[0]}"
+            runs = "" if old[1] == new[1] else f", run {_short(old[1])} → {_short(new[1])}"
+            differences.append(f"~ {name}: {what}{runs}")
+    if not differences:
+        differences.append("! the digests differ but no execution does (another digest version?)")
+    return Review(
+        status="differs",
+        reviewed_digest=reviewed.digest,
+        digest=digest,
+        differences=tuple(differences),
+    )
+
+
+def _short(digest: str | None) -> str:
+    return digest.rsplit(":", 1)[-1][:12] if digest else "(none)"

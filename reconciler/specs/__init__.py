@@ -1,0 +1,10 @@
+"""Step 1-2 of the flow: spec files in, desired runs (or located diagnostics) out.
+
+``documents`` reads YAML with positions (``fastyaml`` is its proven-equal fast path),
+``schema`` and ``schema_check`` validate against the published JSON Schema, ``language`` is the
+spec language itself (and ``schemagen`` writes its schema), ``layering`` and ``expand`` turn
+sets, matrices and defaults into run requests rendered through ``sandbox`` (the Jinja2
+sandbox, with ``rendercache``), ``graph`` checks and orders ``dependsOn``, and ``load``
+composes them over a folder, spreading files over processes with ``parallel``. May import
+``model``, ``errors`` and ``clock`` only; never the network, the state or git.
+"""

@@ -1,0 +1,372 @@
+"""Validated spec documents to desired runs: defaults, matrices, aliases, variables, templates.
+
+Pure. Takes one document's pydantic model (built after JSON Schema validation) and a locator
+for its positions, and returns one ``Expanded`` per execution (a set with a matrix yields one
+per combination), or located diagnostics. Nothing here reads files, the environment or the
+clock: config variables, aliases, allow-listed environment variables, git facts and ``--var``
+overrides all arrive in a ``SpecContext``. Repository-wide checks (unique names, ``dependsOn``
+targets, cycles) live in ``graph.py``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model import (
+    DesiredRun,
+    Diagnostic,
+    Location,
+    PathPart,
+    PropertyValue,
+    RetryPolicy,
+    RunMode,
+    RunPolicy,
+    RunRequest,
+    dotted,
+    json_path,
+)
+from reconciler.model.digest import compute_digest
+from reconciler.specs.language import (
+    NAME_PATTERN,
+    PATTERN_WORDS,
+    ExecutionDocument,
+    ExecutionSetDocument,
+)
+from reconciler.specs.layering import Merged, Path_, merge
+from reconciler.specs.sandbox import Renderer
+
+MAX_COMBINATIONS = 256
+Locator = Callable[[Sequence[PathPart]], Location]
+KeyLocator = Callable[[Sequence[PathPart]], Location]
+
+
+@dataclass(frozen=True)
+class SpecContext:
+    """Everything outside the spec files that shapes what they render to."""
+
+    environment: str = "default"
+    vars: Mapping[str, Any] = field(default_factory=dict)  # config vars, then environment vars
+    process_aliases: Mapping[str, str] = field(default_factory=dict)
+    runtime_aliases: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # only the allow-listed variables
+    git: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, str] = field(default_factory=dict)  # --var key=value
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """One desired run, plus where its ``dependsOn`` entries are written."""
+
+    run: DesiredRun
+    name_field: str = "metadata.name"
+    depends_at: tuple[Location, ...] = ()
+    depends_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One execution item, resolved once for all of its matrix combinations."""
+
+    merged: Merged
+    process_id: str | None
+    atom_id: str | None
+    policy: RunPolicy
+    variables: dict[str, Any]
+    source: Location
+    name_field: str
+    depends_at: tuple[Location, ...]
+    depends_paths: tuple[str, ...]
+    failed: bool  # the process, the runtime or the policy had a problem
+
+
+class _Expander:
+    """Turns one document into expanded runs, collecting diagnostics."""
+
+    def __init__(self, context: SpecContext, locate: Locator, locate_key: KeyLocator) -> None:
+        self.context = context
+        self.locate = locate
+        self.locate_key = locate_key
+        self.diagnostics: list[Diagnostic] = []
+        self.names: list[str] = []  # every execution name, including those that failed to build
+        self.env = dict(context.env)  # shared by every run's template context (read-only there)
+        self.git = dict(context.git)
+
+    def problem(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
+        location = self.locate_key(path) if key else self.locate(path)
+        self.diagnostics.append(
+            Diagnostic(location=location, message=message, path=json_path(list(path)))
+        )
+
+    def execution(self, doc: ExecutionDocument) -> list[Expanded]:
+        meta = doc.metadata
+        self.names.append(meta.name)
+        merged = merge([(doc.spec, ("spec",))])
+        item = self.prepare(merged, item_path=("spec",), name_path=("metadata", "name"))
+        one = self.build(
+            item,
+            name=meta.name,
+            matrix={},
+            labels=dict(meta.labels),
+            description=meta.description,
+        )
+        return [one] if one else []
+
+    def execution_set(self, doc: ExecutionSetDocument) -> list[Expanded]:
+        spec = doc.spec
+        combos = self.combinations(spec.matrix or {})
+        out: list[Expanded] = []
+        for index, item in enumerate(spec.executions):
+            item_path: Path_ = ("spec", "executions", index)
+            merged = merge([(spec.defaults, ("spec", "defaults")), (item, item_path)])
+            prepared: _Item | None = None  # what every combination of the item shares
+            names: dict[str, dict[str, Any]] = {}
+            for combo in combos:
+                name = self.name(item.name, (*item_path, "name"), merged, combo)
+                if name is None:
+                    continue
+                if name in names and combo:
+                    self.same_name(item.name, (*item_path, "name"), name, names[name], combo)
+                    continue
+                names[name] = combo
+                self.names.append(name)
+                if prepared is None:
+                    prepared = self.prepare(merged, item_path, (*item_path, "name"))
+                one = self.build(
+                    prepared,
+                    name=name,
+                    matrix=combo,
+                    labels={**doc.metadata.labels, **item.labels},
+                    description=item.description or doc.metadata.description,
+                )
+                if one:
+                    out.append(one)
+        return out
+
+    def combinations(self, matrix: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+        axes = list(matrix)
+        total = 1
+        for axis in axes:
+            total *= len(matrix[axis])
+        if total > MAX_COMBINATIONS:
+            self.problem(
+                ("spec", "matrix"),
+                f"spec.matrix: {total} combinations; expected at most {MAX_COMBINATIONS}",
+            )
+            return []
+        return [
+            dict(zip(axes, values, strict=True)) for values in itertools.product(*matrix.values())
+        ]
+
+    def variables(self, merged: Merged) -> dict[str, Any]:
+        # Precedence, lowest to highest: config, environment, set defaults, spec, --var.
+        return {**self.context.vars, **merged.vars, **self.context.overrides}
+
+    def name(self, raw: str, path: Path_, merged: Merged, combo: Mapping[str, Any]) -> str | None:
+        renderer = Renderer({"vars": self.variables(merged), "matrix": dict(combo)}, self.locate)
+        value = renderer.value(raw, path)
+        self.diagnostics.extend(renderer.diagnostics)
+        if renderer.diagnostics:
+            return None
+        if not isinstance(value, str):
+            self.problem(path, f"{dotted(list(path))}: a name cannot be a secret; expected text")
+            return None
+        if not re.fullmatch(NAME_PATTERN, value):
+            shown = f'"{value}"' if value == raw else f'"{value}" (rendered from "{raw}")'
+            self.problem(
+                path,
+                f"{dotted(list(path))}: {shown} is not a valid name; "
+                f"expected {PATTERN_WORDS[NAME_PATTERN]}",
+            )
+            return None
+        return value
+
+    def same_name(
+        self, raw: str, path: Path_, name: str, first: Mapping[str, Any], combo: Mapping[str, Any]
+    ) -> None:
+        axes = ", ".join(f"{k}={v}" for k, v in first.items())
+        other = ", ".join(f"{k}={v}" for k, v in combo.items())
+        example = "-".join(["{{ matrix.%s }}" % k for k in combo])  # noqa: UP031 - Jinja braces
+        self.problem(
+            path,
+            f'{dotted(list(path))}: "{raw}" renders the same name "{name}" for matrix {axes} '
+            f"and {other}; expected a name template that uses every matrix axis, e.g. "
+            f'"{name}-{example}"',
+        )
+
+    def prepare(self, merged: Merged, item_path: Path_, name_path: Path_) -> _Item:
+        """What one execution item gives every run it defines (each matrix combination)."""
+        before = len(self.diagnostics)
+        process_id = self.resolve(merged.process, "process", item_path)
+        atom_id = self.resolve(merged.runtime, "runtime", item_path)
+        return _Item(
+            merged=merged,
+            process_id=process_id,
+            atom_id=atom_id,
+            policy=self.policy(merged) or RunPolicy(),
+            variables=self.variables(merged),
+            source=self.locate(name_path),
+            name_field=dotted(list(name_path)),
+            depends_at=tuple(self.locate(path) for _, path in merged.depends),
+            depends_paths=tuple(dotted(list(path)) for _, path in merged.depends),
+            failed=len(self.diagnostics) > before,
+        )
+
+    def build(
+        self,
+        item: _Item,
+        *,
+        name: str,
+        matrix: Mapping[str, Any],
+        labels: dict[str, str],
+        description: str,
+    ) -> Expanded | None:
+        merged = item.merged
+        context = {
+            "vars": item.variables,
+            "matrix": dict(matrix),
+            "name": name,
+            "env": self.env,
+            "git": self.git,
+        }
+        renderer = Renderer(context, self.locate)
+        dynamic: dict[str, PropertyValue] = {
+            key: renderer.value(value, path) for key, (value, path) in merged.dynamic.items()
+        }
+        components = {
+            component: {key: renderer.value(value, path) for key, (value, path) in values.items()}
+            for component, values in merged.components.items()
+        }
+        depends: list[str] = []
+        if merged.depends:
+            names_renderer = Renderer({"vars": item.variables, "matrix": dict(matrix)}, self.locate)
+            for raw, path in merged.depends:
+                value = names_renderer.value(raw, path)
+                depends.append(value if isinstance(value, str) else "")
+            renderer.diagnostics.extend(names_renderer.diagnostics)
+        self.diagnostics.extend(renderer.diagnostics)
+        if renderer.diagnostics or item.failed or item.process_id is None or item.atom_id is None:
+            return None
+        request = RunRequest(
+            process_id=item.process_id,
+            atom_id=item.atom_id,
+            dynamic_properties=dynamic,
+            process_properties=components,
+        )
+        run = DesiredRun(
+            name=name,
+            request=request,
+            digest=compute_digest(request),
+            source=item.source,
+            policy=item.policy,
+            depends_on=tuple(depends),
+            labels=labels,
+            description=description,
+        )
+        return Expanded(
+            run=run,
+            name_field=item.name_field,
+            depends_at=item.depends_at,
+            depends_paths=item.depends_paths,
+        )
+
+    def resolve(
+        self, slot: tuple[str, str, Path_] | None, what: str, item_path: Path_
+    ) -> str | None:
+        id_field = "processId" if what == "process" else "atomId"
+        if slot is None:
+            self.problem(item_path, missing_message(item_path, what), key=len(item_path) == 1)
+            return None
+        field_name, value, path = slot
+        if field_name == id_field:
+            return value.lower()
+        aliases = (
+            self.context.process_aliases if what == "process" else self.context.runtime_aliases
+        )
+        if value in aliases:
+            return aliases[value].lower()
+        section = "processes" if what == "process" else "runtimes"
+        guess = difflib.get_close_matches(value, list(aliases), n=1)
+        if guess:
+            hint = f'did you mean "{guess[0]}"?'
+        elif aliases:
+            hint = f"expected one of: {', '.join(sorted(aliases))}"
+        else:
+            hint = f"expected an alias defined under aliases.{section} in reconciler.yaml"
+        env = self.context.environment
+        self.problem(
+            path,
+            f'{dotted(list(path))}: unknown {what} alias "{value}" (environment "{env}"); {hint}',
+        )
+        return None
+
+    def policy(self, merged: Merged) -> RunPolicy | None:
+        given = merged.policy
+        if not given:
+            return None
+        default = RunPolicy()
+        run = RunMode(given["run"][0]) if "run" in given else default.run
+        timeout = _seconds(given["timeout"][0]) if "timeout" in given else None
+        retries = given["retries"][0] if "retries" in given else None
+        warn_ok = bool(given["warn_is_success"][0]) if "warn_is_success" in given else True
+        retry = default.retries
+        if retries is not None:
+            retry = RetryPolicy(
+                count=retries.count,
+                on=tuple(dict.fromkeys(retries.on))
+                if "on" in retries.model_fields_set
+                else retry.on,
+            )
+            if warn_ok and "COMPLETE_WARN" in retry.on:
+                path = (*given["retries"][1], "on")
+                self.problem(
+                    path,
+                    f'{dotted(list(path))}: "COMPLETE_WARN" is never retried while warnIsSuccess '
+                    "is true; expected warnIsSuccess: false to retry runs that end with warnings",
+                )
+        return RunPolicy(run=run, timeout=timeout, retries=retry, warn_is_success=warn_ok)
+
+
+def missing_message(item_path: Sequence[PathPart], what: str) -> str:
+    """The message for an execution that names no process (or no runtime) at all."""
+    id_field = "processId" if what == "process" else "atomId"
+    noun = "process component to run" if what == "process" else "runtime to run it on"
+    where = " (in the execution or in spec.defaults)" if len(item_path) > 1 else ""
+    return (
+        f'{dotted([*item_path, id_field])}: missing required field "{id_field}"; expected the id '
+        f'of the {noun} (a GUID), or "{what}": an alias from reconciler.yaml{where}'
+    )
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+
+
+def _seconds(value: float | str | None) -> float | None:
+    """``30m`` → 1800.0; a number is seconds already (the schema checked the syntax)."""
+    if value is None or isinstance(value, int | float):
+        return None if value is None else float(value)
+    return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value))
+
+
+def expand(
+    model: ExecutionDocument | ExecutionSetDocument,
+    context: SpecContext,
+    locate: Locator,
+    locate_key: KeyLocator,
+) -> tuple[list[Expanded], list[Diagnostic], list[str]]:
+    """Expand one validated document into its runs, problems, and every name it defines.
+
+    The names include executions that failed to build, so that a ``dependsOn`` on them is not
+    also reported as unknown.
+    """
+    expander = _Expander(context, locate, locate_key)
+    if isinstance(model, ExecutionDocument):
+        runs = expander.execution(model)
+    else:
+        runs = expander.execution_set(model)
+    return runs, expander.diagnostics, expander.names

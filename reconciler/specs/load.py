@@ -1,0 +1,258 @@
+"""Spec files to desired runs: find, load, validate, expand, render, check the whole repository.
+
+An edge (it reads files) that composes the pure steps: ``documents`` parses YAML with positions,
+``schema`` validates each document against ``schemas/execution.v1.json`` (generated from
+``spec_model``), the pydantic models are built from the validated data, ``expand`` applies set
+defaults, matrices, aliases, variables and templates, and ``graph`` checks ``dependsOn`` across
+every file. Every problem in every file is collected; the caller gets the desired runs and the
+complete list of located diagnostics (an empty list means the specs are valid).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.specs.documents import (
+    Document,
+    display_path,
+    display_paths,
+    iter_yaml_files,
+    load_file,
+)
+from reconciler.specs.expand import Expanded, SpecContext, expand, missing_message
+from reconciler.specs.graph import check_dependencies
+from reconciler.specs.language import (
+    API_VERSION,
+    KINDS,
+    ExecutionDocument,
+    ExecutionSetDocument,
+    kind_schema,
+)
+from reconciler.specs.parallel import ordered_map
+from reconciler.specs.schema import SchemaValidator, make_validator, validate_document
+
+SCHEMA_FILE = "execution.v1.json"
+
+__all__ = ["API_VERSION", "KINDS", "LoadResult", "SpecContext", "load_desired", "spec_paths"]
+
+
+@dataclass
+class LoadResult:
+    """What a set of spec files produced."""
+
+    runs: list[DesiredRun] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+
+
+def schema_path() -> Path:
+    """Where the published schema lives: in the wheel, or at the repository root."""
+    package = Path(__file__).resolve().parents[1]  # reconciler/
+    for candidate in (package / "_schemas" / SCHEMA_FILE, package.parent / "schemas" / SCHEMA_FILE):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(SCHEMA_FILE)
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The spec schema as a dict (read once per process)."""
+    data: dict[str, Any] = json.loads(schema_path().read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def _validators() -> dict[str, SchemaValidator]:
+    schema = load_schema()
+    return {kind: make_validator(kind_schema(schema, kind)) for kind in KINDS}
+
+
+def load_desired(
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    context: SpecContext | None = None,
+    jobs: int | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> LoadResult:
+    """Load every spec under ``paths``; names and positions are shown relative to ``root``.
+
+    ``context`` carries what lies outside the spec files: config and environment variables,
+    aliases, allow-listed environment variables, git facts and ``--var`` overrides. Files are
+    loaded independently, by up to ``jobs`` processes (``reconciler.specs.parallel``); everything
+    that spans files (unique names, ``dependsOn``) is checked here, in file order, so the
+    result never depends on how many processes loaded them. ``meanwhile`` is other work of the
+    caller's (reading the state) done by this process while the others load files.
+    """
+    context = context or SpecContext()
+    result = LoadResult()
+    sink: list[Diagnostic] = []
+    for path in (p for p in paths if not p.exists()):
+        location = Location(file=display_path(path, root))
+        sink.append(
+            Diagnostic(location=location, message="no such file or folder; expected spec files")
+        )
+    files = iter_yaml_files(p for p in paths if p.exists())
+    result.files = len(files)
+    shown = display_paths(files, root)
+    _validators()  # built once here, not once in each process that loads files
+    loaded = ordered_map(
+        functools.partial(_load_file, context=context),
+        list(zip(files, shown, strict=True)),
+        jobs=jobs,
+        meanwhile=meanwhile,
+    )
+    expanded: list[Expanded] = []
+    seen: dict[str, Location] = {}
+    known: set[str] = set()
+    for one in loaded:
+        sink.extend(one.diagnostics)
+        known.update(one.names)
+        for item in one.expanded:
+            first = seen.get(item.run.name)
+            if first is not None:
+                sink.append(_duplicate(item, first))
+                continue
+            seen[item.run.name] = item.run.source
+            expanded.append(item)
+    problems, bad = check_dependencies(expanded, known)
+    sink.extend(problems)
+    result.diagnostics = sorted(
+        dict.fromkeys(sink), key=lambda d: (d.location.file, d.location.line, d.location.col)
+    )
+    result.runs = sorted(
+        (item.run for item in expanded if item.run.name not in bad), key=lambda r: r.name
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    """What one file produced: its runs, its problems, every execution name it defines."""
+
+    expanded: list[Expanded]
+    diagnostics: list[Diagnostic]
+    names: set[str]
+
+
+def _load_file(where: tuple[Path, str], *, context: SpecContext) -> _FileResult:
+    path, shown_as = where
+    documents, problems = load_file(path, shown_as=shown_as)
+    known: set[str] = set()
+    expanded: list[Expanded] = []
+    for document in documents:
+        expanded.extend(_expand_document(document, context, problems, known))
+    return _FileResult(expanded=expanded, diagnostics=problems, names=known)
+
+
+def _expand_document(
+    document: Document, context: SpecContext, sink: list[Diagnostic], known: set[str]
+) -> list[Expanded]:
+    data = document.data
+    if not isinstance(data, dict):
+        message = "expected a mapping with apiVersion, kind, metadata and spec"
+        sink.append(Diagnostic(location=document.locate([]), message=message))
+        return []
+    header = _check_header(document, data)
+    if header:
+        sink.extend(header)
+        return []
+    problems = validate_document(_validators()[str(data["kind"])], document)
+    if problems:
+        sink.extend(problems)
+        sink.extend(_missing_targets(document, data))
+        return []
+    model: ExecutionDocument | ExecutionSetDocument
+    try:
+        if data["kind"] == "Execution":
+            model = ExecutionDocument.model_validate(data)
+        else:
+            model = ExecutionSetDocument.model_validate(data)
+    except ValidationError as exc:
+        # The schema is generated from these models, so this is a bug in reconciler, not the
+        # spec; say so instead of pretending the user made a mistake.
+        first = exc.errors()[0]
+        where: list[PathPart] = list(first["loc"])
+        message = (
+            f"internal error: the spec passed the schema but not the model ({first['msg']}); "
+            "expected these to agree, please report this"
+        )
+        sink.append(Diagnostic(location=document.locate(where), message=message))
+        return []
+    runs, problems, names = expand(
+        model, context, document.locate, lambda path: document.locate(path, key=True)
+    )
+    sink.extend(problems)
+    known.update(names)
+    return runs
+
+
+def _check_header(document: Document, data: Mapping[str, Any]) -> list[Diagnostic]:
+    problems = []
+    version = data.get("apiVersion")
+    if version != API_VERSION:
+        where: list[PathPart] = ["apiVersion"] if "apiVersion" in data else []
+        what = f'unsupported version "{version}"' if version is not None else "missing"
+        problems.append(
+            Diagnostic(
+                location=document.locate(where),
+                message=f'apiVersion: {what}; supported: "{API_VERSION}"',
+                path="$.apiVersion",
+            )
+        )
+    kind = data.get("kind")
+    if kind not in KINDS:
+        where = ["kind"] if "kind" in data else []
+        what = f'unsupported kind "{kind}"' if kind is not None else "missing"
+        supported = ", ".join(f'"{k}"' for k in KINDS)
+        problems.append(
+            Diagnostic(
+                location=document.locate(where),
+                message=f"kind: {what}; supported: {supported}",
+                path="$.kind",
+            )
+        )
+    return problems
+
+
+def _missing_targets(document: Document, data: Mapping[str, Any]) -> list[Diagnostic]:
+    """Report a missing process or runtime even when other schema errors stop the document."""
+    spec = data.get("spec")
+    if data.get("kind") != "Execution" or not isinstance(spec, dict):
+        return []
+    problems = []
+    for what, keys in (("process", ("processId", "process")), ("runtime", ("atomId", "runtime"))):
+        if not any(key in spec for key in keys):
+            location = document.locate(["spec"], key=True)
+            problems.append(
+                Diagnostic(
+                    location=location,
+                    message=missing_message(["spec"], what),
+                    path=f"$.spec.{keys[0]}",
+                )
+            )
+    return problems
+
+
+def _duplicate(item: Expanded, first: Location) -> Diagnostic:
+    return Diagnostic(
+        location=item.run.source,
+        message=f'{item.name_field}: duplicate execution name "{item.run.name}", first defined at '
+        f"{first}; expected names unique across the repository",
+        path="$." + item.name_field,
+    )
+
+
+def spec_paths(given: Iterable[Path], default: Path) -> list[Path]:
+    """The paths to load: the ones given, or the configured specs folder."""
+    paths = list(given)
+    return paths or [default]

@@ -1,0 +1,325 @@
+"""Templates to values: Jinja2 in an immutable sandbox, strict about undefined names.
+
+Pure. Spec property values are rendered one at a time in ``ImmutableSandboxedEnvironment`` with
+``StrictUndefined``, no loader (no file access), no globals but ``secret``, an allow-list of
+filters, no string multiplication or power, and caps on template and output size
+(practices.md D5). ``secret("NAME")`` renders as a ``SecretRef``: the value is never known here.
+Errors come back as located diagnostics, at the line of the template string.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    nodes,
+)
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from reconciler.model import (
+    Diagnostic,
+    Location,
+    PathPart,
+    PropertyValue,
+    SecretRef,
+    dotted,
+    json_path,
+)
+from reconciler.specs import rendercache
+
+MAX_TEMPLATE_CHARS = 4096
+MAX_OUTPUT_CHARS = 65536
+
+ALLOWED_FILTERS = (
+    "default",
+    "d",
+    "lower",
+    "upper",
+    "title",
+    "capitalize",
+    "replace",
+    "trim",
+    "int",
+    "float",
+    "string",
+    "tojson",
+    "join",
+    "first",
+    "last",
+    "length",
+    "truncate",
+    "urlencode",
+    "round",
+    "abs",
+    "min",
+    "max",
+    "sort",
+    "unique",
+)
+
+_SEQUENCES = (str, list, tuple, bytes)
+# A printf conversion with a ``*`` width/precision or one of more than five digits.
+_WIDE_FORMAT = re.compile(r"%[#0 +-]*(?:\*|\d{6,}|\d*\.(?:\*|\d{6,}))")
+
+_SECRET_OPEN = "\x00secret:"  # noqa: S105 - a marker, not a secret
+_SECRET_CLOSE = "\x00"  # noqa: S105 - a marker, not a secret
+
+
+class _SpecSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox with the operators that turn a tiny template into a huge output refused."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # Templates read data; they never need a method. Refusing every callable attribute
+        # closes the str.format family of escapes (CVE-2024-56326, CVE-2025-27516) for good.
+        return not callable(value) and super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> None:  # noqa: ARG002 - Jinja's signature
+        # Jinja hands out a sandboxed str.format before asking is_safe_attribute; specs need no
+        # format method at all, so the question goes to is_safe_attribute, which refuses it.
+        return None
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        # Repeating any sequence (a tuple too: ``(0,) * 10**5 * 10**5``) builds an object of
+        # any size from a tiny template; printf widths (``'%0999999999d' % 1``) do the same.
+        if operator == "**" or (
+            operator == "*" and (isinstance(left, _SEQUENCES) or isinstance(right, _SEQUENCES))
+        ):
+            raise SecurityError(f"the operator {operator!r} is not allowed in spec templates")
+        if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise SecurityError(
+                f"a % format width or precision over {MAX_OUTPUT_CHARS} is not allowed"
+            )
+        return super().call_binop(context, operator, left, right)
+
+
+class _Secret:
+    """The ``secret`` global; printed by itself it shows its name, never a function's repr."""
+
+    def __call__(self, name: object) -> str:
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise SecurityError(
+                'secret() takes the name of an environment variable, e.g. "API_KEY"'
+            )
+        return f"{_SECRET_OPEN}{name}{_SECRET_CLOSE}"
+
+    def __repr__(self) -> str:
+        return "secret"
+
+    __str__ = __repr__
+
+
+def _replace(value: object, old: object, new: object, count: object = None) -> str:
+    """The ``replace`` filter, refusing a result over the output cap before building it."""
+    text, old_text, new_text = str(value), str(old), str(new)
+    times = text.count(old_text) if old_text else len(text) + 1
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        times = min(times, count)
+    if len(text) + times * (len(new_text) - len(old_text)) > MAX_OUTPUT_CHARS:
+        raise SecurityError(f"replace would make a value over {MAX_OUTPUT_CHARS} characters")
+    return text.replace(old_text, new_text, -1 if count is None else int(str(count)))
+
+
+def _make_environment() -> _SpecSandbox:
+    env = _SpecSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
+    env.globals.clear()
+    env.globals["secret"] = _Secret()
+    env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
+    env.filters["replace"] = _replace
+    env.tests = {name: env.tests[name] for name in ("defined", "undefined", "none", "number")}
+    return env
+
+
+_ENVIRONMENT = _make_environment()
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str) -> tuple[Template, rendercache.Reads]:
+    """Compile a template once per process, with what it reads from its context.
+
+    Compiling costs a thousand times more than rendering, and specs repeat a few templates
+    across thousands of executions (set defaults, matrices): without this, planning 10,000
+    executions spent a third of its time compiling the same strings again. A failure is not
+    cached, so it is reported each time.
+    """
+    tree = _ENVIRONMENT.parse(source)
+    reads = rendercache.reads(tree)  # before compiling: the optimizer rewrites the tree
+    return _ENVIRONMENT.from_string(tree), reads
+
+
+Locator = Callable[[Sequence[PathPart]], Location]
+
+
+class Renderer:
+    """Renders the string values of one spec with one template context."""
+
+    def __init__(self, context: Mapping[str, Any], locate: Locator) -> None:
+        self._context = dict(context)
+        self._shared: Context | None = None
+        self._locate = locate
+        self.diagnostics: list[Diagnostic] = []
+
+    def value(self, raw: object, path: Sequence[PathPart]) -> PropertyValue:
+        """Render one property value; a problem is recorded and an empty string returned."""
+        if isinstance(raw, bool):
+            return "true" if raw else "false"
+        if not isinstance(raw, str):
+            return str(raw)
+        if "{" not in raw:
+            return raw
+        if len(raw) > MAX_TEMPLATE_CHARS:
+            field = dotted(list(path))
+            self._fail(path, f"{field}: template is {len(raw)} characters", MAX_TEMPLATE_CHARS)
+            return ""
+        try:
+            output = self._render(raw)
+        except (
+            TemplateError,
+            RecursionError,
+            MemoryError,
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            OverflowError,
+        ) as exc:
+            self._render_failed(exc, raw, path)
+            return ""
+        if len(output) <= MAX_OUTPUT_CHARS and "\x00" not in output:
+            return output  # the common case: no problem, so no field name to build
+        field = dotted(list(path))
+        if len(output) > MAX_OUTPUT_CHARS:
+            self._fail(
+                path, f"{field}: rendered value is {len(output)} characters", MAX_OUTPUT_CHARS
+            )
+            return ""
+        return self._secret_or_text(output, path, field)
+
+    def _render(self, raw: str) -> str:
+        """The template's output for this context, rendered once per distinct input.
+
+        The output of a template follows from its source and the values it reads (the
+        sandbox, its filters and ``secret()`` are pure), so equal inputs share one rendering:
+        in a large repository most values are the same few templates over the same variables.
+        A template without statements (no ``{%``) cannot assign to its context, so the values
+        of one spec share one Jinja context instead of copying it for each.
+        """
+        template, reads = _compile(raw)
+        key = rendercache.key(raw, reads, self._context)
+        if key is not None and (cached := rendercache.get(key)) is not None:
+            return cached
+        if "{%" in raw:
+            output = template.render(self._context)
+        else:
+            if self._shared is None:
+                # Jinja's own new_context(vars) copies its globals and the vars for each
+                # template; the same mapping, made once, is shared by this spec's values.
+                scope = {**_ENVIRONMENT.globals, **self._context}
+                self._shared = template.new_context(scope, shared=True)
+            output = _ENVIRONMENT.concat(template.root_render_func(self._shared))
+        if key is not None and len(output) <= MAX_OUTPUT_CHARS:
+            rendercache.put(key, output)
+        return output
+
+    def _render_failed(self, exc: BaseException, raw: str, path: Sequence[PathPart]) -> None:
+        field = dotted(list(path))
+        if isinstance(exc, TemplateSyntaxError):
+            self._report(path, exc.lineno, f"{field}: template syntax error: {exc.message}")
+        elif isinstance(exc, UndefinedError):
+            self._report(path, 1, f"{field}: {self._undefined(raw, exc.message)}")
+        elif isinstance(exc, SecurityError):
+            self._report(path, 1, f"{field}: refused by the template sandbox: {exc}")
+        elif isinstance(exc, RecursionError):
+            self._report(path, 1, f"{field}: template failed: recursion too deep")
+        elif isinstance(exc, MemoryError):
+            self._report(path, 1, f"{field}: template failed: the value is too large")
+        else:
+            self._report(path, 1, f"{field}: template failed: {type(exc).__name__}: {exc}")
+
+    def _undefined(self, raw: str, jinja_message: str | None) -> str:
+        """Name the missing variable with its namespace, and list what that namespace holds."""
+        for namespace, key in _lookups(raw):
+            holder = self._context.get(namespace)
+            if isinstance(holder, Mapping) and key not in holder:
+                known = ", ".join(sorted(map(str, holder))) or "none"
+                hint = _NAMESPACE_HINTS.get(namespace, "")
+                return (
+                    f'undefined template variable "{namespace}.{key}"; '
+                    f"defined {namespace}: {known}{hint}"
+                )
+        name = _undefined_name(jinja_message)
+        known = ", ".join([*sorted(self._context), "secret()"])
+        return f"undefined template variable {name}; expected one of: {known}"
+
+    def _secret_or_text(self, output: str, path: Sequence[PathPart], field: str) -> PropertyValue:
+        # A NUL only comes from the secret marker (transformed: ``secret("X")|upper``, ``[1:]``).
+        if "\x00" not in output:
+            return output
+        if output.startswith(_SECRET_OPEN) and output.endswith(_SECRET_CLOSE):
+            name = output[len(_SECRET_OPEN) : -len(_SECRET_CLOSE)]
+            if _SECRET_OPEN not in name and _SECRET_CLOSE not in name:
+                return SecretRef(secret=name)
+        hint = 'expected the whole value to be {{ secret("NAME") }}, with no text around it'
+        self._report(path, 1, f"{field}: a secret cannot be combined with other text; {hint}")
+        return ""
+
+    def _fail(self, path: Sequence[PathPart], what: str, limit: int) -> None:
+        self._report(path, 1, f"{what}; expected at most {limit}")
+
+    def _report(self, path: Sequence[PathPart], template_line: int | None, message: str) -> None:
+        location = self._locate(path)
+        # A block scalar's template line n sits n lines below the key; a flow scalar has one line.
+        offset = max(0, (template_line or 1) - 1)
+        location = Location(file=location.file, line=location.line + offset, col=location.col)
+        self.diagnostics.append(
+            Diagnostic(location=location, message=message, path=json_path(list(path)))
+        )
+
+
+_NAMESPACE_HINTS = {
+    "env": " (only variables listed in templateEnv of reconciler.yaml, and set)",
+    "matrix": " (the axes of the set's matrix)",
+}
+
+
+def _lookups(raw: str) -> list[tuple[str, str]]:
+    """Every ``ns.key`` / ``ns["key"]`` lookup on a top-level name in a template, in order."""
+    try:
+        tree = _ENVIRONMENT.parse(raw)
+    except TemplateError:
+        return []
+    found = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
+            found.append((node.node.name, str(node.attr)))
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.node, nodes.Name)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            found.append((node.node.name, node.arg.value))
+    return sorted(found, key=lambda item: raw.find(item[1]))
+
+
+def _undefined_name(message: str | None) -> str:
+    """Jinja's "'dict object' has no attribute 'x'" or "'x' is undefined" → '"x"'."""
+    text = message or ""
+    for marker in ("has no attribute '", "'"):
+        start = text.find(marker)
+        if start >= 0:
+            start += len(marker)
+            end = text.find("'", start)
+            if end > start:
+                return f'"{text[start:end]}"'
+    return text

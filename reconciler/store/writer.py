@@ -1,0 +1,154 @@
+"""The state store's writer thread: state files written in order, off the event loop.
+
+An edge, used only by ``state.StateStore``. Saves of one file that wait together collapse
+into the newest; writes somebody waits for (intents, before their POST) go first; each batch
+is written with ``files.write_atomic_many`` (one fsync of the folder per batch), after which
+its waiters are told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.store.files import fsync_folder, write_atomic_many
+
+if TYPE_CHECKING:
+    import asyncio  # only for annotations: plan imports this module and needs no event loop
+
+
+@dataclass
+class _Pending:
+    data: bytes
+    remove: bool
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+class Writer:
+    """A thread that writes state files in order, so fsyncs never block the event loop.
+
+    Saves of one file that wait together collapse into the newest. Writes somebody waits for
+    (intents) go first; each batch is followed by one fsync of the folder, after which its
+    waiters are told. A thread that has had nothing to do for a while ends; the next write
+    starts another. It is not a daemon: the interpreter finishes its writes before it exits.
+    """
+
+    BATCH = 8  # writes nobody waits for, per folder fsync
+    IDLE = 1.0  # seconds without work before the thread ends
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._closing = False  # end the thread as soon as it has nothing to do
+        self._urgent_last = False
+        self._cond = threading.Condition()
+        self._pending: dict[Path, _Pending] = {}
+        self._busy = False
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def put(
+        self, path: Path, data: bytes, done: asyncio.Future[None] | None, *, remove: bool = False
+    ) -> None:
+        """Queue a write (or a removal) of ``path``; ``done`` is told once it is on disk."""
+        with self._cond:
+            item = self._pending.pop(path, None)  # re-inserted last: the newest goes last
+            waiters = item.waiters if item is not None else []
+            if done is not None:
+                waiters.append(done)
+            self._pending[path] = _Pending(data, remove, waiters)
+            self._closing = False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="state-writer")
+                self._thread.start()
+            self._cond.notify()
+
+    def check(self) -> None:
+        """Raise the error of a failed write (once written, state may be behind)."""
+        if self.error is not None:
+            raise self.error
+
+    def when_idle(self, done: asyncio.Future[None]) -> None:
+        """Tell ``done`` once every queued write is on disk; the thread then ends."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            if not self._pending and not self._busy:
+                self._finish(done, self.error)
+                return
+            self._idle_waiters.append(done)
+
+    def wait_idle(self) -> None:
+        """Block until every queued write is done (callers outside the event loop)."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._pending and not self._busy)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending and not self._closing:
+                    self._cond.wait(self.IDLE)
+                if not self._pending:
+                    self._thread = None
+                    return
+                batch = self._take()
+                self._busy = True
+            error = self._write(batch)
+            with self._cond:
+                self._busy = False
+                if error is not None and self.error is None:
+                    self.error = error
+                for item in batch.values():
+                    for done in item.waiters:
+                        self._finish(done, error)
+                if not self._pending:
+                    for done in self._idle_waiters:
+                        self._finish(done, self.error)
+                    self._idle_waiters = []
+                self._cond.notify_all()
+
+    def _take(self) -> dict[Path, _Pending]:
+        """The next batch: writes somebody waits for (intents) first.
+
+        Never two such batches in a row while other writes wait: those would pile up in memory
+        for as long as new intents keep coming.
+        """
+        urgent = [path for path, item in self._pending.items() if item.waiters]
+        others = len(urgent) < len(self._pending)
+        if urgent and not (self._urgent_last and others):
+            paths = urgent
+        else:
+            paths = [path for path, item in self._pending.items() if not item.waiters]
+            paths = paths[: self.BATCH]
+        self._urgent_last = paths is urgent
+        return {path: self._pending.pop(path) for path in paths}
+
+    def _write(self, batch: dict[Path, _Pending]) -> BaseException | None:
+        try:
+            write_atomic_many(
+                [(path, item.data) for path, item in batch.items() if not item.remove]
+            )
+            removed = [path for path, item in batch.items() if item.remove]
+            for path in removed:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            for folder in dict.fromkeys(path.parent for path in removed):
+                fsync_folder(folder)
+        except Exception as exc:  # handed to whoever waits, raised by the next save
+            return exc
+        return None
+
+    def _finish(self, done: asyncio.Future[None], error: BaseException | None) -> None:
+        def settle() -> None:
+            if done.done():
+                return
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            self.loop.call_soon_threadsafe(settle)
