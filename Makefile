@@ -40,7 +40,7 @@ clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 
 schema: $(STAMP)
-	$(BIN)/python -m reconciler.specs.schemagen
+	$(BIN)/python -m reconciler.cli.schemagen
 
 # The performance harness (docs/performance.md); results in bench/results/. Not part of `test`.
 # `make bench BENCH_ARGS=--quick` is the under-a-minute smoke run.

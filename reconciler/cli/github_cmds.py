@@ -19,6 +19,7 @@ import click
 from reconciler.cli.base import ExitCode, cli, echo, settings_of
 from reconciler.clock import SystemClock
 from reconciler.errors import UserError
+from reconciler.files import write_atomic
 from reconciler.github import workflow as github
 from reconciler.github.api import DEFAULT_API_URL, GitHub, Token
 from reconciler.github.comment import (
@@ -35,7 +36,6 @@ from reconciler.github.reviewed import (
     head_moved,
     upsert_comment,
 )
-from reconciler.store.files import write_atomic
 
 T = TypeVar("T")
 

@@ -25,13 +25,13 @@ from reconciler.cli.base import (
     spec_context,
 )
 from reconciler.errors import InvalidSpecs, UserError
+from reconciler.files import write_atomic
 from reconciler.github import workflow as github
 from reconciler.model import ActionKind, Plan, PropertyValue, ResolvedRequest
 from reconciler.model.digest import plan_digest
 from reconciler.plan.planner import Selection
 from reconciler.report import renderers as report
 from reconciler.specs.load import load_desired, spec_paths
-from reconciler.store.files import write_atomic
 
 
 @cli.command()

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from reconciler.errors import ReconcilerError
+from reconciler.files import is_partial_write
 from reconciler.retry import Backoff
-from reconciler.store.files import is_partial_write
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.files import write_atomic, write_atomic_many
 from reconciler.model import ApplyResult, Phase, StateEntry
 from reconciler.report import renderers as report
-from reconciler.store.files import write_atomic, write_atomic_many
 
 _CHUNK = 500  # per-run records written (and flushed to disk) together
 

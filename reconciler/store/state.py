@@ -32,8 +32,8 @@ from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from reconciler.errors import StateError
+from reconciler.files import is_partial_write, write_atomic
 from reconciler.model import StateEntry
-from reconciler.store.files import is_partial_write, write_atomic
 from reconciler.store.writer import Writer
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.store.files import fsync_folder, write_atomic_many
+from reconciler.files import fsync_folder, write_atomic_many
 
 if TYPE_CHECKING:
     import asyncio  # only for annotations: plan imports this module and needs no event loop

@@ -17,7 +17,7 @@ from reconciler.specs.documents import iter_yaml_files, load_file, load_text
 from reconciler.specs.language import KINDS, kind_schema
 from reconciler.specs.load import load_schema
 from reconciler.specs.schema_check import compile_check
-from tests.unit.test_fuzz_loader import VALID, VALID_SET
+from tests.specs.test_fuzz_loader import VALID, VALID_SET
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = {kind: kind_schema(load_schema(), kind) for kind in KINDS}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from reconciler.cli.schemagen import schema_text
 from reconciler.specs.documents import iter_yaml_files, load_file
 from reconciler.specs.language import ExecutionDocument, ExecutionSetDocument, generate_schema
-from reconciler.specs.schemagen import schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "schemas" / "execution.v1.json"
@@ -20,7 +20,7 @@ NOT_DRAFT7 = {"prefixItems", "unevaluatedProperties", "$dynamicRef", "dependentS
 
 def test_committed_schema_matches_the_models() -> None:
     assert COMMITTED.read_text(encoding="utf-8") == schema_text(), (
-        "schemas/execution.v1.json is stale: run `python -m reconciler.specs.schemagen`"
+        "schemas/execution.v1.json is stale: run `python -m reconciler.cli.schemagen`"
     )
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import StateError
+from reconciler.files import write_atomic
 from reconciler.model import Phase, RunRequest, SecretRef, StateEntry
-from reconciler.store.files import write_atomic
 from reconciler.store.state import SCHEMA_VERSION, StateStore, encode_entry
 
 ENTRY = StateEntry(
@@ -155,7 +155,7 @@ async def test_the_writer_takes_awaited_writes_first_without_starving_the_others
 
 
 def test_many_files_written_at_once_leave_each_whole_and_no_temp(tmp_path: Path) -> None:
-    from reconciler.store.files import write_atomic_many
+    from reconciler.files import write_atomic_many
 
     write_atomic(tmp_path / "runs" / "b.json", b"old")
     write_atomic_many([(tmp_path / "runs" / f"{n}.json", n.encode()) for n in "abc"])

@@ -1,6 +1,6 @@
 """Write ``schemas/execution.v1.json`` from the pydantic models.
 
-Run as ``python -m reconciler.specs.schemagen``.
+Run as ``python -m reconciler.cli.schemagen``.
 
 An edge (it writes one file). The models in ``spec_model`` are the source of truth; this only
 serialises ``generate_schema()`` canonically, so ``tests/specs/test_schema_sync.py`` can compare
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if check:
         current = target.read_text(encoding="utf-8") if target.is_file() else ""
         if current != text:
-            sys.stderr.write(f"{target} is stale; run: python -m reconciler.specs.schemagen\n")
+            sys.stderr.write(f"{target} is stale; run: python -m reconciler.cli.schemagen\n")
             return 1
         return 0
     target.write_text(text, encoding="utf-8")
