@@ -1,4 +1,9 @@
-"""Commands that talk to the platform: apply, cancel, and state repair."""
+"""``reconciler apply``: options in, the apply use case, the plan and results out, an exit code.
+
+The use case (``usecases.apply``) does the work; this module parses options, prints, talks to
+GitHub Actions (groups, masks, summary, outputs, annotations) and runs the engine's coroutine
+with SIGINT/SIGTERM turned into cancellation.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,13 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconciler.apply.engine import ApplyOptions, Engine
 from reconciler.cli.base import (
     SELECT_HELP,
     SHARD_OPTION,
@@ -22,26 +26,19 @@ from reconciler.cli.base import (
     Interrupted,
     cli,
     echo,
-    load_plan,
-    make_client,
     settings_of,
     spec_context,
 )
 from reconciler.cli.progress import ProgressDisplay
 from reconciler.clock import SystemClock
-from reconciler.config.secrets import EnvSecrets
-from reconciler.config.settings import Settings
 from reconciler.errors import UserError
-from reconciler.git.journal import GitIntentJournal
-from reconciler.git.publish import Git, GitError, PushPolicy, run_url
 from reconciler.github import workflow as github
-from reconciler.model import ApplyResult
-from reconciler.model.digest import plan_digest
+from reconciler.model import ApplyResult, Plan
 from reconciler.plan.planner import Selection
-from reconciler.plan.review import Review, ReviewedPlan, compare, parse_reviewed
+from reconciler.plan.review import Review, ReviewedPlan, parse_reviewed
 from reconciler.report import renderers as report
-from reconciler.store.artifacts import write_apply_artifacts
-from reconciler.store.state import StateStore, supersedes
+from reconciler.usecases.apply import Applied, ApplyRequest, ReviewMismatch
+from reconciler.usecases.apply import apply as apply_plan
 
 
 def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -103,95 +100,46 @@ def apply(
 ) -> int:
     """Submit pending runs, poll them to a final status, save state and artifacts."""
     settings = settings_of(ctx)
-    selection = Selection(patterns=select, adopt=_adoptions(adopt), resubmit=resubmit, shard=shard)
-    reviewed = _read_reviewed(reviewed_plan) if reviewed_plan is not None else None
-    if require_reviewed and reviewed is None:
-        raise UserError("--require-reviewed needs --reviewed-plan FILE")
-    actions = github.Actions.from_env(os.environ)
-    store = StateStore(settings.state_dir, settings.environment)
-    with store.lock(command="reconciler apply"):
-        the_plan, store = load_plan(settings, selection, spec_context(ctx, settings))
-        review = compare(reviewed, the_plan, plan_digest(the_plan))
-        if actions is not None:  # a long table: folded in the log, opened on demand
-            echo(github.group(f"reconciler plan ({the_plan.environment})"))
-        echo(report.plan_text(the_plan))
-        if actions is not None:
-            echo(github.endgroup())
-        if reviewed is not None:
-            echo(review.text())
-        if review.status == "differs" and require_reviewed:
-            _set_outputs(actions, None, review, None)
-            raise UserError(
-                "the plan differs from the reviewed plan; nothing was applied",
-                hint="plan again on a pull request and review it, or apply without "
-                "--require-reviewed",
-            )
-        if not the_plan.has_changes:
-            echo("Nothing to apply.")
-            _set_outputs(actions, None, review, None)
-            return ExitCode.OK
-        client = make_client(settings, shards=shard[1] if shard else 1)
-        progress = ProgressDisplay(
-            sys.stderr,
-            live=sys.stderr.isatty() and not os.environ.get("CI"),
-            now=lambda: datetime.now(UTC),
-        )
-        durable = settings.git.durable(os.environ) if durable_intents is None else durable_intents
-        journal = _journal(settings, store) if durable else None
-        engine = Engine(
-            client,
-            store,
-            SystemClock(),
-            EnvSecrets(os.environ),
-            options=ApplyOptions(
-                concurrency=settings.apply.concurrency,
-                poll_initial=settings.apply.poll_initial,
-                poll_max=settings.apply.poll_max,
-                timeout=settings.apply.timeout,
-                record_timeout=settings.apply.record_timeout,
-                adopt_after=settings.apply.adopt_after,
-            ),
-            progress=progress,
-            journal=journal,
-        )
-        if actions is not None:  # hide every secret value this apply resolves (practices A3)
-            secrets = EnvSecrets(os.environ)
-            for action in the_plan.actions:
-                if action.desired is not None:
-                    for value in secrets.values(action.desired.request):
-                        echo(github.mask(value))
-        try:
-            result = _run_interruptible(engine.apply(the_plan), client.aclose)
-        finally:
-            progress.close()
-            store.settle()  # even when interrupted twice: every state write lands under the lock
-        entries = store.current()  # what the engine saved: no second read of every file
-    stats: dict[str, object] = {
-        "HTTP calls": client.totals.calls,
-        "retries": client.totals.retries,
-        "503 responses": client.totals.statuses.get(503, 0),
-        "rate-limit wait": f"{client.limiter.waited:.1f}s",
-    }
-    if journal is not None:
-        stats["intent commits pushed"] = len(journal.commits)
-    folder = settings.artifacts_dir / store.environment
-    summary_folder = folder / "shards" / f"{shard[0]}-of-{shard[1]}" if shard else folder
-    write_apply_artifacts(
-        folder,
-        result,
-        entries,
-        stats,
-        summary_folder=summary_folder,
-        record_json=report.apply_record_json(
-            result, plan=the_plan, review=review, shard=shard, stats=stats
+    request = ApplyRequest(
+        selection=Selection(
+            patterns=select, adopt=_adoptions(adopt), resubmit=resubmit, shard=shard
         ),
-        notes=review.markdown() if reviewed is not None else "",
+        context=spec_context(ctx, settings),
+        reviewed=_read_reviewed(reviewed_plan) if reviewed_plan is not None else None,
+        require_reviewed=require_reviewed,
+        durable_intents=durable_intents,
     )
+    actions = github.Actions.from_env(os.environ)
+    progress = ProgressDisplay(
+        sys.stderr,
+        live=sys.stderr.isatty() and not os.environ.get("CI"),
+        now=lambda: datetime.now(UTC),
+    )
+    try:
+        applied = apply_plan(
+            settings,
+            request,
+            environ=os.environ,
+            clock=SystemClock(),
+            run=_run_interruptible,
+            listener=_Listener(actions, shown_review=request.reviewed is not None),
+            progress=progress,
+            on_finished=progress.close,
+            cwd=Path.cwd(),
+        )
+    except ReviewMismatch as exc:
+        _set_outputs(actions, exc.applied, None)
+        raise
+    if applied.result is None:
+        echo("Nothing to apply.")
+        _set_outputs(actions, applied, None)
+        return ExitCode.OK
+    result = applied.result
     echo("")
     echo(report.apply_text(result))
     if actions is not None:
-        notes = f"\n{review.markdown()}\n" if reviewed is not None else ""
-        actions.append_summary(report.summary_markdown(result, stats) + notes)
+        notes = f"\n{applied.review.markdown()}\n" if request.reviewed is not None else ""
+        actions.append_summary(report.summary_markdown(result, applied.stats) + notes)
         failed = [
             (r.name, r.status or r.outcome.upper(), r.message or "")
             for r in result.results
@@ -199,8 +147,30 @@ def apply(
         ]
         for line in github.failed_run_annotations(failed):
             echo(line)
-        _set_outputs(actions, result, review, summary_folder / "summary.md")
+        _set_outputs(actions, applied, applied.summary_path)
     return _apply_exit(result)
+
+
+class _Listener:
+    """Prints the plan (folded in a GitHub log) and masks the apply's secret values there."""
+
+    def __init__(self, actions: github.Actions | None, *, shown_review: bool) -> None:
+        self._actions = actions
+        self._shown_review = shown_review
+
+    def planned(self, plan: Plan, review: Review) -> None:
+        if self._actions is not None:  # a long table: folded in the log, opened on demand
+            echo(github.group(f"reconciler plan ({plan.environment})"))
+        echo(report.plan_text(plan))
+        if self._actions is not None:
+            echo(github.endgroup())
+        if self._shown_review:
+            echo(review.text())
+
+    def secrets(self, values: Iterable[str]) -> None:
+        if self._actions is not None:  # hide every secret value this apply resolves (A3)
+            for value in values:
+                echo(github.mask(value))
 
 
 def _read_reviewed(path: Path) -> ReviewedPlan:
@@ -211,38 +181,10 @@ def _read_reviewed(path: Path) -> ReviewedPlan:
     return parse_reviewed(text, str(path))
 
 
-def _journal(settings: Settings, store: StateStore) -> GitIntentJournal:
-    git = Git(settings.root)
-    try:  # say what is missing before anything is submitted
-        git.toplevel()
-        git.head()
-        git.check_remote(settings.git.remote)
-    except GitError as exc:
-        raise UserError(
-            f"durable intents: {exc.message}",
-            hint="they commit and push intents before submitting; or pass --no-durable-intents "
-            "(see docs/github-actions.md)",
-        ) from None
-    url = run_url(os.environ)
-    return GitIntentJournal(
-        git,
-        store.path_for,
-        environment=store.environment,
-        policy=PushPolicy(remote=settings.git.remote, attempts=settings.git.push_attempts),
-        guarded=[settings.state_dir],
-        supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
-        trailers={"Reconciler-Run-URL": url} if url else None,
-    )
-
-
-def _set_outputs(
-    actions: github.Actions | None,
-    result: ApplyResult | None,
-    review: Review,
-    summary: Path | None,
-) -> None:
+def _set_outputs(actions: github.Actions | None, applied: Applied, summary: Path | None) -> None:
     if actions is None:
         return
+    result, review = applied.result, applied.review
     outputs = [(f"count-{o}", str(result.count(o) if result else 0)) for o in report.OUTCOMES]
     outputs += [("plan-digest", review.digest or ""), ("reviewed", review.status)]
     outputs.append(("summary-path", str(summary) if summary else ""))
@@ -259,7 +201,9 @@ def _apply_exit(result: ApplyResult) -> ExitCode:
     return ExitCode.OK
 
 
-def _run_interruptible(work: Any, cleanup: Callable[[], Any]) -> ApplyResult:
+def _run_interruptible(
+    work: Coroutine[Any, Any, ApplyResult], cleanup: Callable[[], Awaitable[None]]
+) -> ApplyResult:
     """Run the apply; SIGINT/SIGTERM cancel it (the engine saves state) and exit 130/143."""
 
     async def main() -> ApplyResult:
@@ -275,7 +219,7 @@ def _run_interruptible(work: Any, cleanup: Callable[[], Any]) -> ApplyResult:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop, signum)
         try:
-            return await work  # type: ignore[no-any-return]
+            return await work
         except asyncio.CancelledError:
             if received:
                 raise Interrupted(received[0]) from None

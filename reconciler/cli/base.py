@@ -20,14 +20,8 @@ import click
 from reconciler import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from reconciler.boomi.client import BoomiClient
     from reconciler.config.settings import Settings
-    from reconciler.model import Plan, StateEntry
-    from reconciler.plan.planner import Selection
     from reconciler.specs.load import SpecContext
-    from reconciler.store.state import StateStore
 
 #: Every top-level command: the module that defines it, and the first paragraph of its help
 #: (what --help shows, shortened, without importing the module).
@@ -157,46 +151,14 @@ VAR_OPTION = click.option(
 
 def spec_context(ctx: click.Context, settings: Settings) -> SpecContext:
     """Template context: settings vars, git facts and --var overrides."""
-    from reconciler.config.settings import parse_overrides
-    from reconciler.git.facts import git_facts
+    from reconciler.usecases.inputs import spec_context as build
 
-    overrides = parse_overrides(ctx.obj.get("vars", ()))
-    git = git_facts(os.environ, settings.root).as_context()
-    return settings.spec_context(os.environ, git=git, overrides=overrides)
+    return build(settings, os.environ, tuple(ctx.obj.get("vars", ())))
 
 
 def echo(text: str, *, err: bool = False) -> None:
     """Print one line (stdout, or stderr with ``err``)."""
     click.echo(text, err=err)
-
-
-def load_plan(
-    settings: Settings, selection: Selection | None = None, context: SpecContext | None = None
-) -> tuple[Plan, StateStore]:
-    """Load and validate the specs, then diff them against the state."""
-    from reconciler.errors import InvalidSpecs, StateError
-    from reconciler.plan.planner import build_plan
-    from reconciler.specs.load import load_desired
-    from reconciler.store.state import StateStore
-
-    store = StateStore(settings.state_dir, settings.environment)
-    state: list[Mapping[str, StateEntry] | StateError] = []
-
-    def read_state() -> None:  # while other processes load the specs
-        try:
-            state.append(store.snapshot())
-        except StateError as exc:  # reported after the specs' own problems, as before
-            state.append(exc)
-
-    loaded = load_desired(
-        [settings.specs_dir], root=Path.cwd(), context=context, meanwhile=read_state
-    )
-    if loaded.diagnostics:
-        raise InvalidSpecs(loaded.diagnostics)
-    if isinstance(state[0], StateError):
-        raise state[0]
-    the_plan = build_plan(loaded.runs, state[0], environment=store.environment, selection=selection)
-    return the_plan, store
 
 
 def _parse_shard(
@@ -222,22 +184,3 @@ SELECT_HELP = (
     "Only these executions: a name, a glob (orders-*), label:KEY=VALUE, state:changed or "
     "state:failed. Repeatable. Selecting a manual execution by name runs it."
 )
-
-
-def make_client(settings: Settings, shards: int = 1) -> BoomiClient:
-    """A platform client from the environment's credentials, with its share of the rate limit."""
-    from reconciler.boomi.client import BoomiClient, ClientOptions
-    from reconciler.clock import SystemClock
-    from reconciler.config.secrets import credentials_from_env
-    from reconciler.retry import Backoff
-
-    credentials = credentials_from_env(os.environ)
-    return BoomiClient(
-        settings.api_url,
-        settings.account_id,
-        credentials.username.get_secret_value(),
-        credentials.token.get_secret_value(),
-        clock=SystemClock(),
-        # Shards run in parallel against one account: each gets its share of the budget.
-        options=ClientOptions(rate_limit=settings.apply.rate_limit / shards, backoff=Backoff()),
-    )

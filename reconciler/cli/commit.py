@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
-from typing import Any
 
 import click
 
 from reconciler.cli.base import SHARD_OPTION, ExitCode, cli, echo, settings_of
-from reconciler.config.settings import Settings
-from reconciler.errors import UserError
-from reconciler.git.publish import Git, GitError, PushPolicy, commit_message, run_url
-from reconciler.retry import Backoff
-from reconciler.store.state import supersedes
+from reconciler.usecases.commit import CommitRequest
+from reconciler.usecases.commit import commit as commit_state
 
 
 @cli.command()
@@ -53,83 +47,16 @@ def commit(
     Run it after a failed apply too: failures belong in the record.
     """
     settings = settings_of(ctx)
-    environment = settings.environment
-    record = _apply_record(settings, shard)
-    message = commit_message(
-        subject or _subject(environment, record),
-        "",
-        _trailers(environment, record, os.environ),
-    )
-    paths = [
-        settings.state_dir / environment,
-        settings.artifacts_dir / environment,
-        settings.state_dir / ".gitignore",  # keeps the apply lock out of history
-    ]
-    policy = None
-    if push:
-        policy = PushPolicy(
-            remote=remote or settings.git.remote,
-            branch=branch,
-            attempts=attempts or settings.git.push_attempts,
-            backoff=Backoff(base=retry_delay, cap=max(retry_delay, 30.0 * retry_delay)),
+    request = CommitRequest(subject, remote, branch, attempts, push, retry_delay, shard)
+    done = commit_state(settings, request, os.environ)
+    if done.published is None:
+        echo(
+            f"Nothing to commit: the state and artifacts of {settings.environment} "
+            "are already in git."
         )
-    try:
-        published = Git(settings.root).publish(
-            paths,
-            message,
-            policy=policy,
-            guarded=[settings.state_dir],
-            supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
-        )
-    except GitError as exc:
-        raise UserError(exc.message, hint=exc.hint) from None
-    if published is None:
-        echo(f"Nothing to commit: the state and artifacts of {environment} are already in git.")
         return ExitCode.OK
+    published, policy = done.published, done.policy
     where = f"pushed to {policy.remote}" if policy else "committed locally (not pushed)"
     tries = f" after {published.attempts} attempts" if published.attempts > 1 else ""
     echo(f"{published.commit[:12]}: {len(published.files)} file(s) {where}{tries}.")
     return ExitCode.OK
-
-
-def _apply_record(settings: Settings, shard: tuple[int, int] | None) -> dict[str, Any]:
-    folder = settings.artifacts_dir / settings.environment
-    if shard:
-        folder = folder / "shards" / f"{shard[0]}-of-{shard[1]}"
-    path = folder / "apply.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a readable apply record ({exc})") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _subject(environment: str, record: dict[str, Any]) -> str:
-    outcomes = record.get("outcomes")
-    if not isinstance(outcomes, dict):
-        return f"reconciler: record state of {environment}"
-    counts = ", ".join(f"{n} {o}" for o, n in outcomes.items() if isinstance(n, int) and n)
-    shard = f" shard {record['shard']}" if record.get("shard") else ""
-    return f"reconciler: apply {environment}{shard}: {counts or 'nothing ran'}"
-
-
-def _trailers(
-    environment: str, record: dict[str, Any], environ: Mapping[str, str]
-) -> dict[str, str]:
-    trailers = {"Reconciler-Environment": environment}
-    if isinstance(record.get("planDigest"), str):
-        trailers["Reconciler-Plan-Digest"] = record["planDigest"]
-    reviewed = record.get("reviewed")
-    if isinstance(reviewed, dict) and isinstance(reviewed.get("status"), str):
-        trailers["Reconciler-Reviewed"] = reviewed["status"]
-    outcomes = record.get("outcomes")
-    if isinstance(outcomes, dict):
-        trailers["Reconciler-Counts"] = " ".join(f"{o}={n}" for o, n in outcomes.items())
-    if record.get("shard"):
-        trailers["Reconciler-Shard"] = str(record["shard"])
-    url = run_url(environ)
-    if url:
-        trailers["Reconciler-Run-URL"] = url
-    return trailers

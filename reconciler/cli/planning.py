@@ -1,7 +1,9 @@
 """Read-only commands: validate, plan, render, status. None needs credentials or network.
 
-The state store and the wire format are imported by the commands that use them, so
-``validate`` starts without them.
+Each parses its options, calls its use case (``usecases.specs``, ``usecases.plan``,
+``usecases.status``), prints and returns an exit code. The use cases that need the state store
+or the wire format are imported by the commands that use them, so ``validate`` starts without
+them.
 """
 
 from __future__ import annotations
@@ -20,18 +22,14 @@ from reconciler.cli.base import (
     ExitCode,
     cli,
     echo,
-    load_plan,
     settings_of,
     spec_context,
 )
-from reconciler.errors import InvalidSpecs, UserError
-from reconciler.files import write_atomic
+from reconciler.errors import InvalidSpecs
 from reconciler.github import workflow as github
-from reconciler.model import ActionKind, Plan, PropertyValue, ResolvedRequest
-from reconciler.model.digest import plan_digest
-from reconciler.plan.planner import Selection
+from reconciler.model import Plan
 from reconciler.report import renderers as report
-from reconciler.specs.load import load_desired, spec_paths
+from reconciler.usecases import specs as spec_usecases
 
 
 @cli.command()
@@ -44,11 +42,7 @@ from reconciler.specs.load import load_desired, spec_paths
 def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     """Check spec files (default: the configured specs folder) against the schema."""
     settings = settings_of(ctx)
-    loaded = load_desired(
-        spec_paths(paths, settings.specs_dir),
-        root=Path.cwd(),
-        context=spec_context(ctx, settings),
-    )
+    loaded = spec_usecases.validate(settings, paths, spec_context(ctx, settings), cwd=Path.cwd())
     if output == "json":
         echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:
@@ -87,26 +81,19 @@ def plan(
     shard: tuple[int, int] | None,
 ) -> int:
     """Show what apply would do, and why. Needs no credentials and no network."""
+    from reconciler.plan.planner import Selection
+    from reconciler.usecases.plan import make_plan, publish_plan
+
     settings = settings_of(ctx)
     selection = Selection(patterns=select, shard=shard)
-    the_plan, _ = load_plan(settings, selection, spec_context(ctx, settings))
+    the_plan = make_plan(settings, selection, spec_context(ctx, settings), cwd=Path.cwd())
     renderers: dict[str, Callable[[Plan], str]] = {
         "text": report.plan_text,
         "markdown": report.plan_markdown,
         "json": report.plan_json,
     }
     echo(renderers[output](the_plan).rstrip("\n"))
-    if markdown_file is not None:
-        try:
-            write_atomic(markdown_file, report.plan_markdown(the_plan).encode("utf-8"))
-        except OSError as exc:
-            raise UserError(f"{markdown_file}: cannot write the plan ({exc.strerror})") from None
-    actions = github.Actions.from_env(os.environ)
-    if actions is not None:
-        actions.append_summary(report.plan_markdown(the_plan))
-        counts = {kind.value: the_plan.count(kind) for kind in ActionKind}
-        digest = plan_digest(the_plan)
-        actions.set_outputs(github.plan_outputs(digest, counts, the_plan.has_changes))
+    publish_plan(the_plan, markdown_file=markdown_file, actions=github.Actions.from_env(os.environ))
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 
@@ -116,45 +103,21 @@ def plan(
 @click.pass_context
 def render(ctx: click.Context, name: str) -> int:
     """Print the exact request body NAME would send (secrets as references) and its digest."""
-    from reconciler.boomi.wire import execution_request_body
-
     settings = settings_of(ctx)
-    loaded = load_desired(
-        [settings.specs_dir], root=Path.cwd(), context=spec_context(ctx, settings)
+    body, digest = spec_usecases.request_body(
+        settings, name, spec_context(ctx, settings), cwd=Path.cwd()
     )
-    if loaded.diagnostics:
-        raise InvalidSpecs(loaded.diagnostics)
-    run = next((r for r in loaded.runs if r.name == name), None)
-    if run is None:
-        names = ", ".join(r.name for r in loaded.runs[:20]) or "none"
-        raise UserError(f"no execution named {name!r}", hint=f"expected one of: {names}")
-    shown = ResolvedRequest.model_validate(
-        {
-            "process_id": run.request.process_id,
-            "atom_id": run.request.atom_id,
-            "dynamic_properties": {k: _shown(v) for k, v in run.request.dynamic_properties.items()},
-            "process_properties": {
-                c: {k: _shown(v) for k, v in values.items()}
-                for c, values in run.request.process_properties.items()
-            },
-        }
-    )
-    echo(json.dumps(execution_request_body(shown), indent=2, ensure_ascii=False))
-    echo(f"digest: {run.digest}")
+    echo(json.dumps(body, indent=2, ensure_ascii=False))
+    echo(f"digest: {digest}")
     return ExitCode.OK
-
-
-def _shown(value: PropertyValue) -> str:
-    return value if isinstance(value, str) else f'{{{{ secret("{value.secret}") }}}}'
 
 
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> int:
     """Show the recorded state of every execution."""
-    from reconciler.store.state import StateStore
+    from reconciler.usecases.status import status as recorded
 
-    settings = settings_of(ctx)
-    store = StateStore(settings.state_dir, settings.environment)
-    echo(report.status_text(store.snapshot(), store.environment))
+    environment, entries = recorded(settings_of(ctx))
+    echo(report.status_text(entries, environment))
     return ExitCode.OK

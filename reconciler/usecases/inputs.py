@@ -1,0 +1,86 @@
+"""What every use case starts from: the template context, the plan, the platform client.
+
+Plain functions over settings and an environment mapping (never ``os.environ`` itself), so a
+test or a benchmark builds the same inputs the CLI does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.config.settings import Settings, parse_overrides
+from reconciler.errors import InvalidSpecs, StateError
+from reconciler.git.facts import git_facts
+
+if TYPE_CHECKING:
+    from reconciler.boomi.client import BoomiClient
+    from reconciler.clock import Clock
+    from reconciler.model import Plan, StateEntry
+    from reconciler.plan.planner import Selection
+    from reconciler.specs.expand import SpecContext
+    from reconciler.store.state import StateStore
+
+
+def spec_context(
+    settings: Settings, environ: Mapping[str, str], overrides: tuple[str, ...] = ()
+) -> SpecContext:
+    """Template context: the settings' vars, git facts and ``--var KEY=VALUE`` overrides."""
+    parsed = parse_overrides(overrides)
+    git = git_facts(environ, settings.root).as_context()
+    return settings.spec_context(environ, git=git, overrides=parsed)
+
+
+def load_plan(
+    settings: Settings,
+    selection: Selection | None = None,
+    context: SpecContext | None = None,
+    *,
+    cwd: Path,
+) -> tuple[Plan, StateStore]:
+    """Load and validate the specs, then diff them against the state.
+
+    The state is read while other processes load the spec files; its errors are reported after
+    the specs' own problems.
+    """
+    from reconciler.plan.planner import build_plan
+    from reconciler.specs.load import load_desired
+    from reconciler.store.state import StateStore
+
+    store = StateStore(settings.state_dir, settings.environment)
+    state: list[Mapping[str, StateEntry] | StateError] = []
+
+    def read_state() -> None:
+        try:
+            state.append(store.snapshot())
+        except StateError as exc:
+            state.append(exc)
+
+    loaded = load_desired([settings.specs_dir], root=cwd, context=context, meanwhile=read_state)
+    if loaded.diagnostics:
+        raise InvalidSpecs(loaded.diagnostics)
+    if isinstance(state[0], StateError):
+        raise state[0]
+    the_plan = build_plan(loaded.runs, state[0], environment=store.environment, selection=selection)
+    return the_plan, store
+
+
+def make_client(
+    settings: Settings, environ: Mapping[str, str], clock: Clock, shards: int = 1
+) -> BoomiClient:
+    """A platform client from the environment's credentials, with its share of the rate limit."""
+    from reconciler.boomi.client import BoomiClient, ClientOptions
+    from reconciler.config.secrets import credentials_from_env
+    from reconciler.retry import Backoff
+
+    credentials = credentials_from_env(environ)
+    return BoomiClient(
+        settings.api_url,
+        settings.account_id,
+        credentials.username.get_secret_value(),
+        credentials.token.get_secret_value(),
+        clock=clock,
+        # Shards run in parallel against one account: each gets its share of the budget.
+        options=ClientOptions(rate_limit=settings.apply.rate_limit / shards, backoff=Backoff()),
+    )

@@ -1,0 +1,56 @@
+"""The state's use cases: what is recorded, cancelling a running execution, a stale lock.
+
+``status`` and ``unlock`` read and repair the state directory; ``cancel`` asks the platform to
+stop one submitted run and leaves recording how it ended to the next apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from reconciler.clock import Clock
+from reconciler.config.settings import Settings
+from reconciler.errors import UserError
+from reconciler.model import Phase, StateEntry
+from reconciler.store.state import StateStore
+from reconciler.usecases.inputs import make_client
+
+
+def status(settings: Settings) -> tuple[str, Mapping[str, StateEntry]]:
+    """The environment's name and every recorded execution."""
+    store = StateStore(settings.state_dir, settings.environment)
+    return store.environment, store.snapshot()
+
+
+def unlock(settings: Settings) -> str:
+    """Release the apply lock if no live process holds it; says what was done."""
+    return StateStore(settings.state_dir, settings.environment).unlock()
+
+
+def cancel(settings: Settings, name: str, *, environ: Mapping[str, str], clock: Clock) -> str:
+    """Ask the platform to cancel the submitted, unfinished run ``name``; its executionId."""
+    store = StateStore(settings.state_dir, settings.environment)
+    entry = store.snapshot().get(name)
+    if entry is None or entry.phase is not Phase.SUBMITTED:
+        what = "has no recorded state" if entry is None else f"is {entry.phase.value}"
+        raise UserError(f"{name} {what}; only a submitted, unfinished run can be cancelled")
+    client = make_client(settings, environ, clock)
+
+    async def run(entry: StateEntry) -> str:
+        try:
+            execution_id = entry.execution_id
+            if execution_id is None and entry.request_id:
+                record = await client.get_record(entry.request_id)
+                execution_id = record.execution_id if record else None
+            if execution_id is None:
+                raise UserError(
+                    f"{name} has no executionId yet (the platform has not started it)",
+                    hint="try again in a moment",
+                )
+            await client.cancel(execution_id)
+            return execution_id
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run(entry))
