@@ -7,11 +7,17 @@ the same folder, are fsynced, renamed over the target and the folder is fsynced
 (practices.md B2); an unchanged entry is not rewritten. ``snapshot`` hands readers a read-only
 mapping: only the engine holds the store itself.
 
-Inside an event loop, writes never block it: they go to a writer thread that writes them in
-order (a newer save of a file that is still waiting replaces the older one) and fsyncs the
-folder once per batch. ``save`` returns at once; ``save_durable`` returns once the entry is on
-disk, which is what an intent needs before its POST leaves (never twice); ``flush`` waits for
-every write. Outside an event loop (repairs, tests) ``save`` writes before it returns.
+Two ways to write, chosen by the caller, never guessed: by default ``save`` writes before it
+returns. A store made with ``background=True`` (an apply's) writes from a writer thread so the
+event loop never blocks: it writes in order (a newer save of a file that is still waiting
+replaces the older one) and fsyncs the folder once per batch; ``save`` returns at once,
+``save_durable`` returns once the entry is on disk, which is what an intent needs before its
+POST leaves (never twice), and ``flush`` waits for every write. Such a store is written from
+inside an event loop only; anything else is a bug and raises.
+
+The store reads time only through its ``Clock`` (the lock holder's start time), and touches
+nothing outside its folder except the lock and, when asked (:meth:`ignore_own_files`), the
+``.gitignore`` that keeps the lock and temp files out of history.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
+from reconciler.clock import Clock, SystemClock
 from reconciler.errors import StateError
 from reconciler.files import is_partial_write, write_atomic
 from reconciler.model import StateEntry
@@ -102,9 +109,18 @@ def supersedes(theirs: bytes, ours: bytes) -> bool:
 class StateStore:
     """The state of one environment."""
 
-    def __init__(self, state_dir: Path, environment: str = "default") -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        environment: str = "default",
+        *,
+        background: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
         self.root = state_dir / environment
         self.environment = environment
+        self.background = background
+        self._clock = clock or SystemClock()
         self._lock_path = state_dir / LOCK_NAME
         self._written: dict[str, bytes] = {}  # a digest of each file as last read or written
         self._entries: dict[str, StateEntry] = {}  # as last read or written by this store
@@ -146,7 +162,7 @@ class StateStore:
     def save(self, entry: StateEntry) -> None:
         """Persist one entry atomically; skip the write when nothing changed.
 
-        In an event loop the write is queued for the writer thread (see :meth:`flush`).
+        A background store queues the write for its writer thread (see :meth:`flush`).
         """
         data = self._changed(entry)
         if data is None:
@@ -161,7 +177,10 @@ class StateStore:
         """Persist one entry and return once it is on disk (file and folder fsynced)."""
         data = self._changed(entry)
         writer = self._background()
-        assert writer is not None  # noqa: S101 - always there in an event loop
+        if writer is None:
+            if data is not None:
+                write_atomic(self.path_for(entry.name), data)
+            return
         if data is None:  # the same bytes are on disk already, or on their way there
             await self.flush()
             return
@@ -214,16 +233,15 @@ class StateStore:
         return data
 
     def _background(self) -> Writer | None:
-        """The writer thread when called from an event loop (started on first use), else None."""
-        try:
-            import asyncio
+        """The writer thread of a background store (started on first use), else None."""
+        if not self.background:
+            return None
+        import asyncio
 
+        try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            if self._writer is not None:
-                self._writer.wait_idle()
-                self._writer.check()
-            return None
+            raise RuntimeError("a background StateStore is written from an event loop") from None
         if self._writer is None or self._writer.loop is not loop:
             if self._writer is not None:  # left by an earlier event loop
                 self._writer.wait_idle()
@@ -231,6 +249,13 @@ class StateStore:
             self._writer = Writer(loop)
         self._writer.check()
         return self._writer
+
+    def ignore_own_files(self) -> None:
+        """Write the state folder's ``.gitignore``: the lock and a kill -9's temp files."""
+        ignore = self._lock_path.parent / ".gitignore"
+        if not ignore.exists():
+            self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(ignore, IGNORED.encode())
 
     @contextlib.contextmanager
     def lock(self, *, command: str, wait: float = 0.0) -> Iterator[None]:
@@ -240,16 +265,14 @@ class StateStore:
         taken over on the next attempt; the holder file only explains who holds a live one.
         """
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self._lock_path.parent / ".gitignore"
-        if not ignore.exists():  # the lock and a kill -9's temp files are never history's
-            write_atomic(ignore, IGNORED.encode())
         holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
         lock = FileLock(str(self._lock_path), timeout=wait, thread_local=False)
         try:
             lock.acquire()
         except Timeout:
             raise StateError(
-                f"state is locked by another apply: {_describe_holder(holder_path, wait=1.0)}",
+                "state is locked by another apply: "
+                f"{_describe_holder(holder_path, self._clock, wait=1.0)}",
                 hint="wait for it to finish; if no such process is running, run "
                 "`reconciler state unlock`",
             ) from None
@@ -257,7 +280,7 @@ class StateStore:
             holder = {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
-                "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "started": self._clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "command": command,
             }
             write_atomic(holder_path, (json.dumps(holder, sort_keys=True) + "\n").encode())
@@ -286,7 +309,7 @@ class StateStore:
             probe.acquire()
         except Timeout:
             raise StateError(
-                f"the lock is held by a live process: {_describe_holder(holder_path)}",
+                f"the lock is held by a live process: {_describe_holder(holder_path, self._clock)}",
                 hint="wait for that apply to finish, or stop it (it saves state on SIGTERM)",
             ) from None
         try:
@@ -302,13 +325,13 @@ class StateStore:
         )
 
 
-def _describe_holder(path: Path, wait: float = 0.0) -> str:
+def _describe_holder(path: Path, clock: Clock, wait: float = 0.0) -> str:
     """Who holds the lock, from the holder file.
 
     A holder writes that file right after it takes the lock, so an apply started in the same
     instant can find the lock taken and the file not there yet: ``wait`` gives it that moment.
     """
-    deadline = time.monotonic() + wait
+    deadline = clock.monotonic() + wait
     while True:
         try:
             holder = json.loads(path.read_text(encoding="utf-8"))
@@ -317,9 +340,9 @@ def _describe_holder(path: Path, wait: float = 0.0) -> str:
                 f"({holder['command']})"
             )
         except (OSError, ValueError, KeyError, TypeError):
-            if time.monotonic() >= deadline:
+            if clock.monotonic() >= deadline:
                 return "holder unknown"
-        time.sleep(0.02)
+        time.sleep(0.02)  # a pause, not a reading: the deadline is the clock's
 
 
 def _digest(data: bytes) -> bytes:

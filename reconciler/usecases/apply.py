@@ -82,9 +82,13 @@ def apply(
     if request.require_reviewed and request.reviewed is None:
         raise UserError("--require-reviewed needs --reviewed-plan FILE")
     shard = request.selection.shard
-    store = StateStore(settings.state_dir, settings.environment)
+    # Written from the engine's event loop: through the store's writer thread.
+    store = StateStore(settings.state_dir, settings.environment, background=True, clock=clock)
+    store.ignore_own_files()  # the lock and a kill -9's temp files are never history's
     with store.lock(command="reconciler apply"):
-        the_plan, store = load_plan(settings, request.selection, request.context, cwd=cwd)
+        the_plan, store = load_plan(
+            settings, request.selection, request.context, cwd=cwd, store=store
+        )
         review = compare(request.reviewed, the_plan, plan_digest(the_plan))
         listener.planned(the_plan, review)
         if review.status == "differs" and request.require_reviewed:

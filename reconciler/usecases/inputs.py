@@ -38,8 +38,9 @@ def load_plan(
     context: SpecContext | None = None,
     *,
     cwd: Path,
+    store: StateStore | None = None,
 ) -> tuple[Plan, StateStore]:
-    """Load and validate the specs, then diff them against the state.
+    """Load and validate the specs, then diff them against the state (``store``'s, if given).
 
     The state is read while other processes load the spec files; its errors are reported after
     the specs' own problems.
@@ -48,7 +49,8 @@ def load_plan(
     from reconciler.specs.load import load_desired
     from reconciler.store.state import StateStore
 
-    store = StateStore(settings.state_dir, settings.environment)
+    if store is None:
+        store = StateStore(settings.state_dir, settings.environment)
     state: list[Mapping[str, StateEntry] | StateError] = []
 
     def read_state() -> None:

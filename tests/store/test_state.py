@@ -100,10 +100,10 @@ def test_second_lock_holder_is_refused_with_the_holder_named(tmp_path: Path) -> 
 
 
 @pytest.mark.anyio
-async def test_in_an_event_loop_saves_go_in_order_through_the_writer_thread(
+async def test_a_background_store_saves_in_order_through_the_writer_thread(
     tmp_path: Path,
 ) -> None:
-    store = StateStore(tmp_path)
+    store = StateStore(tmp_path, background=True)
     path = tmp_path / "default" / "orders.json"
     intent = ENTRY.model_copy(update={"phase": Phase.INTENT, "request_id": None})
     await store.save_durable(intent)  # returns once it is on disk, as a POST needs
@@ -127,7 +127,7 @@ async def test_a_failed_background_write_is_raised_by_flush_and_by_the_next_save
     tmp_path: Path,
 ) -> None:
     (tmp_path / "default").write_text("a file where the folder belongs", encoding="utf-8")
-    store = StateStore(tmp_path)
+    store = StateStore(tmp_path, background=True)
     store.save(ENTRY)
     with pytest.raises(OSError, match=r"exists|directory"):
         await store.flush()
@@ -182,5 +182,62 @@ def test_taking_the_lock_removes_a_killed_writers_temp_files(tmp_path: Path) -> 
     with store.lock(command="test"):
         assert not leftover.exists()
         assert keep.exists()
+    assert not (tmp_path / "state" / ".gitignore").exists()  # only when asked
+    store.ignore_own_files()
     ignore = (tmp_path / "state" / ".gitignore").read_text(encoding="utf-8")
     assert ignore.splitlines()[1:] == [".reconciler.lock", ".reconciler.lock.holder", ".*.tmp"]
+
+
+@pytest.mark.anyio
+async def test_a_plain_store_writes_before_save_returns_even_in_an_event_loop(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(tmp_path)  # the default: no writer thread, whatever runs around it
+    path = tmp_path / "default" / "orders.json"
+    store.save(ENTRY)
+    assert path.read_bytes() == encode_entry(ENTRY)
+    intent = ENTRY.model_copy(update={"phase": Phase.INTENT, "request_id": None})
+    await store.save_durable(intent)
+    assert path.read_bytes() == encode_entry(intent)
+    await store.flush()  # nothing queued: returns at once
+    store.discard("orders", None)
+    assert not path.exists()
+
+
+def test_a_background_store_outside_an_event_loop_is_a_bug_not_a_silent_switch(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(tmp_path, background=True)
+    with pytest.raises(RuntimeError, match="written from an event loop"):
+        store.save(ENTRY)
+    assert not (tmp_path / "default" / "orders.json").exists()
+
+
+class FixedClock:
+    """A clock that stands still at one instant."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        return None
+
+
+def test_the_lock_holder_names_its_start_from_the_stores_clock(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2031, 7, 4, 12, 30, 5, tzinfo=UTC))
+    first = StateStore(tmp_path / "state", clock=clock)
+    second = StateStore(tmp_path / "state", clock=clock)
+    with first.lock(command="reconciler apply"):
+        holder = json.loads(
+            (tmp_path / "state" / ".reconciler.lock.holder").read_text(encoding="utf-8")
+        )
+        assert holder["started"] == "2031-07-04T12:30:05Z"
+        with pytest.raises(StateError) as info, second.lock(command="reconciler apply"):
+            pass
+    assert "started 2031-07-04T12:30:05Z (reconciler apply)" in str(info.value)
