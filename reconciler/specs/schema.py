@@ -1,23 +1,32 @@
 """JSON Schema validation of spec documents, reported in the user's coordinates.
 
 Pure: the schema arrives as a dict and the document as a ``Document``; the result is a list of
-``Diagnostic`` values, every problem rather than the first. A fast yes/no check passes valid
-documents; a failing one is validated again by ``jsonschema``, whose errors ``specs.diagnose``
-turns into located messages for humans (practices.md D2). No file reads happen here.
+``Diagnostic`` values, every problem rather than the first. A fast yes/no check
+(``jsonschema-rs``, Draft 2020-12) passes valid documents; a failing one, or one it cannot
+take (a key that is not a string), is validated again by ``jsonschema``, whose errors
+``specs.diagnose`` turns into located messages for humans (practices.md D2), so no message
+ever comes from the fast check. No file reads happen here.
+
+``jsonschema-rs`` replaced a hand-compiled check (``schema_check.py``): over the 4,250 documents
+of a 10,000-execution workspace it answers in 22-32 ms against 172-218 ms, and a cold
+``validate`` of that workspace took a median 0.91 of the time (CPU 0.96).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+import jsonschema_rs
 
 from reconciler.model import Diagnostic
 from reconciler.specs.diagnose import from_schema_errors
 from reconciler.specs.documents import Document
-from reconciler.specs.schema_check import Check, compile_check
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
+
+Check = Callable[[Any], bool]
 
 
 class SchemaValidator:
@@ -25,7 +34,7 @@ class SchemaValidator:
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
-        self.check: Check | None = compile_check(schema)
+        self.check: Check = _fast_check(schema)
         self._full: Draft202012Validator | None = None
 
     @property
@@ -45,6 +54,19 @@ def make_validator(schema: Mapping[str, Any]) -> SchemaValidator:
 
 def validate_document(validator: SchemaValidator, document: Document) -> list[Diagnostic]:
     """Validate one document; return every problem, sorted by position."""
-    if validator.check is not None and validator.check(document.data):
+    if validator.check(document.data):
         return []
     return from_schema_errors(document, validator.full.iter_errors(document.data))
+
+
+def _fast_check(schema: Mapping[str, Any]) -> Check:
+    """Valid or not, by ``jsonschema-rs``; a value it cannot convert counts as "not"."""
+    is_valid = jsonschema_rs.Draft202012Validator(dict(schema)).is_valid
+
+    def check(data: Any) -> bool:
+        try:
+            return bool(is_valid(data))
+        except ValueError:  # not JSON as it sees it (a non-string key): jsonschema decides
+            return False
+
+    return check
