@@ -1,4 +1,8 @@
-"""The simulator command: serve the local platform on loopback."""
+"""The simulator command: serve the local platform on loopback.
+
+The simulator's server libraries (starlette, uvicorn) are the optional extra ``sim``; without
+them ``sim serve`` says in one line how to install it, and no other command needs them.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from reconciler.cli.base import (
 )
 from reconciler.errors import UserError
 
+SERVER_LIBRARIES = frozenset({"starlette", "uvicorn"})
+INSTALL_HINT = "pip install 'reconciler[sim]'"
+
 
 @cli.group()
 def sim() -> None:
@@ -27,8 +34,17 @@ def sim() -> None:
 @click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
 def serve(world: Path | None, port: int, time_scale: float) -> int:
     """Serve the simulator on loopback; print its URL, account and credentials."""
-    import reconciler.sim.serve as sim_serve  # lazy: uvicorn only when asked
-    from reconciler.sim.world import WorldError, load_world
+    try:  # lazy: uvicorn only when asked
+        import reconciler.sim.serve as sim_serve
+        from reconciler.sim.world import WorldError, load_world
+    except ImportError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in SERVER_LIBRARIES:
+            raise
+        raise UserError(
+            f"the simulator needs {missing}, which is not installed; install it with: "
+            f"{INSTALL_HINT}"
+        ) from None
 
     try:
         loaded = load_world(world) if world is not None else None

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from reconciler.errors import ConfigError, InvalidSpecs
-from reconciler.model import Diagnostic, Location, dotted, json_path
+from reconciler.model import Diagnostic, Location, PathPart
+from reconciler.specs.diagnose import from_model_errors
 from reconciler.specs.documents import display_path, load_file
 from reconciler.specs.language import (
     ALIAS_PATTERN,
     GUID_PATTERN,
     NAME_PATTERN,
-    PATTERN_WORDS,
     VAR_PATTERN,
 )
 
@@ -278,36 +278,14 @@ def _read(path: Path, cwd: Path) -> ConfigFile:
     try:
         config = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        diagnostics = []
-        for error in exc.errors():
-            field: list[str | int] = list(error["loc"])
-            extra = error["type"] == "extra_forbidden"
-            what = "unknown setting" if extra else error["msg"]
-            pattern = str((error.get("ctx") or {}).get("pattern", ""))
-            if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
-                what = f'"{error["input"]}" is not valid; expected {PATTERN_WORDS[pattern]}'
-            message = f"{dotted(field)}: {what}"
-            if extra:
-                known = _known_settings(field[:-1])
-                guess = difflib.get_close_matches(str(field[-1]), known, n=1)
-                message += (
-                    f'; did you mean "{guess[0]}"?'
-                    if guess
-                    else "; expected one of the documented settings (see docs/config.md)"
-                )
-            location = document.locate(field, key=extra)
-            diagnostics.append(
-                Diagnostic(location=location, message=message, path=json_path(field))
-            )
-        diagnostics.sort(key=lambda d: (d.location.line, d.location.col))
-        raise InvalidSpecs(diagnostics) from None
+        raise InvalidSpecs(from_model_errors(document, exc, known=_known_settings)) from None
     problems = _check(config, document)
     if problems:
         raise InvalidSpecs(problems)
     return config
 
 
-def _known_settings(path: Sequence[str | int]) -> list[str]:
+def _known_settings(path: Sequence[PathPart]) -> list[str]:
     """The setting names allowed in the mapping at ``path`` (for "did you mean")."""
     model: Any = ConfigFile
     for part in path:

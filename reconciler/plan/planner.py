@@ -27,6 +27,7 @@ from reconciler.model import (
     is_final_status,
 )
 from reconciler.model.digest import diff_requests
+from reconciler.model.order import dependency_order
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,14 @@ def _dependencies(
 ) -> dict[str, Action]:
     """Turn runs behind a running dependency into ``wait``, behind a failed one into ``skip``.
 
-    Names are visited in dependency order, so a chain a → b → c resolves in one pass; cycles
-    are a validation error upstream, and are only guarded against here.
+    Names are visited in dependency order (``model.order``, the order validation checks), so a
+    chain a → b → c resolves in one pass; any such order gives the same plan, since a name
+    reads only its dependencies' settled actions. Cycles are a validation error upstream and
+    are only guarded against here: a dependency met again on its own walk is passed over.
     """
     result = dict(actions)
-    for name in _topological(wanted):
+    ordered, _ = dependency_order({name: run.depends_on for name, run in wanted.items()})
+    for name in ordered:
         action = result.get(name)
         run = wanted[name]
         if action is None or not action.kind.submits or not run.depends_on:
@@ -216,26 +220,6 @@ def shard_of(wanted: Mapping[str, DesiredRun], count: int) -> dict[str, int]:
 def _bucket(name: str, count: int) -> int:
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % count + 1
-
-
-def _topological(wanted: Mapping[str, DesiredRun]) -> list[str]:
-    order: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(name: str) -> None:
-        if state.get(name) == 2 or name not in wanted:
-            return
-        if state.get(name) == 1:
-            return  # a cycle: reported by validation, ignored here
-        state[name] = 1
-        for dep in wanted[name].depends_on:
-            visit(dep)
-        state[name] = 2
-        order.append(name)
-
-    for name in sorted(wanted):
-        visit(name)
-    return order
 
 
 def _succeeded(entry: StateEntry | None, run: DesiredRun | None) -> bool:

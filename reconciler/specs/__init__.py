@@ -1,7 +1,8 @@
 """Step 1-2 of the flow: spec files in, desired runs (or located diagnostics) out.
 
 ``documents`` reads YAML with positions (``fastyaml`` is its proven-equal fast path),
-``schema`` and ``schema_check`` validate against the published JSON Schema, ``language`` is the
+``schema`` validates against the published JSON Schema (``diagnose`` words the errors of every
+validation, specs and config alike), ``language`` is the
 spec language itself (and ``schemagen`` writes its schema), ``layering`` and ``expand`` turn
 sets, matrices and defaults into run requests rendered through ``sandbox`` (the Jinja2
 sandbox, with ``rendercache``), ``graph`` checks and orders ``dependsOn``, and ``load``

@@ -3,15 +3,17 @@
 Pure. Runs arrive from every file at once, because a dependency may name an execution defined
 in another file. Every unknown target is reported at its ``dependsOn`` entry with the closest
 known name; every cycle is reported once, whole (``a → b → c → a``), at the entry of its
-alphabetically first member that starts it.
+alphabetically first member that starts it. The order and the cycles themselves come from
+``model.order``, the one implementation the planner shares.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 
 from reconciler.model import Diagnostic
+from reconciler.model.order import dependency_order, find_cycles
 from reconciler.specs.expand import Expanded
 
 
@@ -49,7 +51,8 @@ def check_dependencies(
                     path="$." + item.depends_paths[index],
                 )
             )
-    for cycle in find_cycles(edges):
+    _, cyclic = dependency_order(edges)  # the walk ``plan`` takes meets every cycle
+    for cycle in find_cycles(edges) if cyclic else ():
         bad.update(cycle)
         start = by_name[cycle[0]]
         index = start.run.depends_on.index(cycle[1])
@@ -63,78 +66,3 @@ def check_dependencies(
             )
         )
     return problems, bad
-
-
-def find_cycles(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """One cycle per strongly connected component, as ``[a, b, c, a]`` starting at its least name.
-
-    Tarjan's algorithm, iterative so a long chain cannot exhaust the recursion limit.
-    """
-    index_of: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    counter = 0
-    for root in sorted(edges):
-        if root in index_of:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, child = work.pop()
-            if child == 0:
-                index_of[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            targets = edges.get(node, ())
-            if child < len(targets):
-                work.append((node, child + 1))
-                target = targets[child]
-                if target not in index_of:
-                    work.append((target, 0))
-                elif target in on_stack:
-                    low[node] = min(low[node], index_of[target])
-                continue
-            if low[node] == index_of[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    cycles = []
-    for component in components:
-        members = set(component)
-        start = min(members)
-        if len(members) == 1 and start not in edges.get(start, ()):
-            continue
-        cycles.append(_cycle_through(start, members, edges))
-    return sorted(cycles)
-
-
-def _cycle_through(start: str, members: set[str], edges: Mapping[str, Sequence[str]]) -> list[str]:
-    """The shortest path from ``start`` back to itself inside one component (breadth first)."""
-    previous: dict[str, str] = {}
-    frontier = [start]
-    while frontier:
-        following = []
-        for node in frontier:
-            for target in sorted(edges.get(node, ())):
-                if target not in members:
-                    continue
-                if target == start:
-                    path = [node]
-                    while path[-1] != start:
-                        path.append(previous[path[-1]])
-                    return [start, *reversed(path[:-1]), start] if node != start else [start, start]
-                if target not in previous:
-                    previous[target] = node
-                    following.append(target)
-        frontier = following
-    return [start, start]

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.specs.diagnose import model_disagreement
 from reconciler.specs.documents import (
     Document,
     display_path,
@@ -177,16 +178,8 @@ def _expand_document(
             model = ExecutionDocument.model_validate(data)
         else:
             model = ExecutionSetDocument.model_validate(data)
-    except ValidationError as exc:
-        # The schema is generated from these models, so this is a bug in reconciler, not the
-        # spec; say so instead of pretending the user made a mistake.
-        first = exc.errors()[0]
-        where: list[PathPart] = list(first["loc"])
-        message = (
-            f"internal error: the spec passed the schema but not the model ({first['msg']}); "
-            "expected these to agree, please report this"
-        )
-        sink.append(Diagnostic(location=document.locate(where), message=message))
+    except ValidationError as exc:  # the schema is generated from these models: our bug
+        sink.append(model_disagreement(document, exc))
         return []
     runs, problems, names = expand(
         model, context, document.locate, lambda path: document.locate(path, key=True)

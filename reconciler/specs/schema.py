@@ -1,53 +1,32 @@
 """JSON Schema validation of spec documents, reported in the user's coordinates.
 
 Pure: the schema arrives as a dict and the document as a ``Document``; the result is a list of
-``Diagnostic`` values, every problem rather than the first, each at the line and column of the
-offending key or value, with the field's dotted path and a message rewritten for humans
-(practices.md D2). No file reads happen here.
+``Diagnostic`` values, every problem rather than the first. A fast yes/no check
+(``jsonschema-rs``, Draft 2020-12) passes valid documents; a failing one, or one it cannot
+take (a key that is not a string), is validated again by ``jsonschema``, whose errors
+``specs.diagnose`` turns into located messages for humans (practices.md D2), so no message
+ever comes from the fast check. No file reads happen here.
+
+``jsonschema-rs`` replaced a hand-compiled check (``schema_check.py``): over the 4,250 documents
+of a 10,000-execution workspace it answers in 22-32 ms against 172-218 ms, and a cold
+``validate`` of that workspace took a median 0.91 of the time (CPU 0.96).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import Diagnostic, PathPart, dotted, json_path
+import jsonschema_rs
+
+from reconciler.model import Diagnostic
+from reconciler.specs.diagnose import from_schema_errors
 from reconciler.specs.documents import Document
-from reconciler.specs.language import PATTERN_WORDS
-from reconciler.specs.schema_check import Check, compile_check
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
 
-_TYPE_WORDS = {
-    "string": "a string",
-    "object": "a mapping",
-    "array": "a list",
-    "number": "a number",
-    "integer": "an integer",
-    "boolean": "true or false",
-    "null": "null",
-}
-
-_PATTERN_WORDS = {
-    "guid": "a GUID like 789abcde-f012-3456-789a-bcdef0123456 (8-4-4-4-12 hexadecimal digits)",
-    "name": "lower-case letters, digits and dashes, starting with a letter, at most 63 characters",
-    "var": "a letter or underscore followed by letters, digits or underscores",
-}
-
-
-_BOUNDS = (
-    "minLength",
-    "maxLength",
-    "minItems",
-    "maxItems",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-)
+Check = Callable[[Any], bool]
 
 
 class SchemaValidator:
@@ -55,7 +34,7 @@ class SchemaValidator:
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
-        self.check: Check | None = compile_check(schema)
+        self.check: Check = _fast_check(schema)
         self._full: Draft202012Validator | None = None
 
     @property
@@ -75,193 +54,19 @@ def make_validator(schema: Mapping[str, Any]) -> SchemaValidator:
 
 def validate_document(validator: SchemaValidator, document: Document) -> list[Diagnostic]:
     """Validate one document; return every problem, sorted by position."""
-    if validator.check is not None and validator.check(document.data):
+    if validator.check(document.data):
         return []
-    return _validate_fully(validator.full, document)
+    return from_schema_errors(document, validator.full.iter_errors(document.data))
 
 
-def _validate_fully(validator: Draft202012Validator, document: Document) -> list[Diagnostic]:
-    errors = sorted(
-        _leaf_errors(validator.iter_errors(document.data)), key=lambda e: list(map(str, e.path))
-    )
-    diagnostics = {d for error in errors for d in _diagnose_all(document, error)}
-    return sorted(diagnostics, key=lambda d: (d.location.line, d.location.col, d.message))
+def _fast_check(schema: Mapping[str, Any]) -> Check:
+    """Valid or not, by ``jsonschema-rs``; a value it cannot convert counts as "not"."""
+    is_valid = jsonschema_rs.Draft202012Validator(dict(schema)).is_valid
 
+    def check(data: Any) -> bool:
+        try:
+            return bool(is_valid(data))
+        except ValueError:  # not JSON as it sees it (a non-string key): jsonschema decides
+            return False
 
-def _leaf_errors(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
-    for error in errors:
-        if error.validator in ("anyOf", "oneOf") and error.context:
-            yield from _branch_errors(error)
-        else:
-            yield error
-
-
-def _branch_errors(error: ValidationError) -> Iterable[ValidationError]:
-    """The errors of the alternative the user most likely meant.
-
-    When every alternative fails on the value's type alone, the ``anyOf`` itself is reported
-    ("expected a list or a mapping"). Otherwise the alternative with the deepest error wins,
-    preferring one whose type matched (a string that misses a pattern beats "expected a number").
-    """
-    context = list(error.context or [])
-    depth = len(error.absolute_path)
-    if all(e.validator == "type" and len(e.absolute_path) == depth for e in context):
-        yield error
-        return
-    best = min(context, key=lambda e: (-len(e.absolute_path), e.validator == "type"))
-    branch = best.relative_schema_path[0] if best.relative_schema_path else None
-    for candidate in context:
-        if candidate.relative_schema_path and candidate.relative_schema_path[0] == branch:
-            yield from _leaf_errors([candidate])
-
-
-def _schema(error: ValidationError) -> dict[str, Any]:
-    return error.schema if isinstance(error.schema, dict) else {}
-
-
-def _diagnose_all(document: Document, error: ValidationError) -> list[Diagnostic]:
-    if error.validator != "additionalProperties":
-        return [_diagnose(document, error)]
-    known = sorted(_schema(error).get("properties", {}))
-    out = []
-    for field in _extra_keys(error):
-        path: list[PathPart] = [*error.absolute_path, field]
-        guess = difflib.get_close_matches(field, known, n=1)
-        hint = f'did you mean "{guess[0]}"?' if guess else f"expected one of: {', '.join(known)}"
-        message = f"{dotted(path)}: unknown field {_q(field)}; {hint}"
-        location = document.locate(path, key=True)
-        out.append(Diagnostic(location=location, message=message, path=json_path(path)))
-    return out
-
-
-def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
-    path: list[PathPart] = list(error.absolute_path)
-    validator = str(error.validator)
-    instance = error.instance
-    key_position = False
-    if "propertyNames" in error.schema_path:
-        # A key of a mapping breaks the rule for keys: point at the key itself.
-        key = str(instance)
-        rule = _pattern(error) if validator == "pattern" else error.message
-        location = document.locate([*path, key], key=True)
-        message = f"{dotted(path)}: invalid key {_short(key)}; expected {rule}"
-        return Diagnostic(location=location, message=message, path=json_path([*path, key]))
-    if validator == "required":
-        missing = _missing_field(error)
-        message = f"{dotted([*path, missing])}: missing required field {_q(missing)}"
-        message += f"; expected {_describe_schema(_schema(error), missing)}"
-        key_position = bool(path)  # point at the key of the mapping that lacks the field
-    elif validator in ("type", "anyOf", "oneOf"):
-        names = _type_names(error)
-        words = [_TYPE_WORDS.get(n, n) for n in names]
-        wanted = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-        message = f"{dotted(path)}: expected {wanted}, got {_kind(instance)}"
-    elif validator == "pattern":
-        message = f"{dotted(path)}: {_short(instance)} is not valid; expected {_pattern(error)}"
-    elif validator == "const":
-        message = f"{dotted(path)}: unsupported value {_short(instance)}"
-        message += f'; supported: "{error.validator_value}"'
-    elif validator == "enum":
-        choices: Any = error.validator_value
-        options = ", ".join(f'"{v}"' for v in choices)
-        message = f"{dotted(path)}: unsupported value {_short(instance)}; expected one of {options}"
-    elif validator in _BOUNDS:
-        message = f"{dotted(path)}: {_bounds(validator, error.validator_value, instance)}"
-    elif validator == "propertyNames":
-        key_position = True
-        path = [*path, str(instance)]
-        message = f"{dotted(path)}: invalid name {_q(str(instance))}; expected {_pattern(error)}"
-    else:
-        message = f"{dotted(path)}: {error.message}"
-    location = document.locate(path, key=key_position)
-    return Diagnostic(location=location, message=message, path=json_path(path))
-
-
-def _bounds(validator: str, limit: Any, instance: object) -> str:
-    if validator in ("minItems", "maxItems"):
-        least = validator == "minItems"
-        count = len(instance) if isinstance(instance, list) else 0
-        unit = "item" if count == 1 else "items"
-        return f"{count} {unit}; expected " + (f"at least {limit}" if least else f"at most {limit}")
-    if validator in ("minLength", "maxLength"):
-        size = len(instance) if isinstance(instance, str) else 0
-        word = "at least" if validator == "minLength" else "at most"
-        return f"text of {size} characters; expected {word} {limit}"
-    words = {
-        "minimum": "at least",
-        "maximum": "at most",
-        "exclusiveMinimum": "more than",
-        "exclusiveMaximum": "less than",
-    }
-    return f"{instance} is out of range; expected {words[validator]} {limit}"
-
-
-def _type_names(error: ValidationError) -> list[str]:
-    if error.validator == "type":
-        expected: Any = error.validator_value
-        return [expected] if isinstance(expected, str) else list(expected)
-    names: list[str] = []
-    for sub in error.context or []:
-        for name in _type_names(sub):
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def _pattern(error: ValidationError) -> str:
-    pattern = str(error.validator_value)
-    if pattern in PATTERN_WORDS:
-        return PATTERN_WORDS[pattern]
-    if "0-9a-fA-F]{8}" in pattern:
-        return _PATTERN_WORDS["guid"]
-    if pattern.startswith("^[a-z][a-z0-9-]"):
-        return _PATTERN_WORDS["name"]
-    if pattern.startswith("^[A-Za-z_]"):
-        return _PATTERN_WORDS["var"]
-    return f"text matching {pattern}"
-
-
-def _describe_schema(schema: Mapping[str, Any], field: str) -> str:
-    sub = schema.get("properties", {}).get(field, {})
-    description = str(sub.get("description", "")).split(". ")[0].rstrip(".")
-    return description[0].lower() + description[1:] if description else "a value"
-
-
-def _extra_keys(error: ValidationError) -> list[str]:
-    allowed = set(_schema(error).get("properties", {}))
-    instance = error.instance if isinstance(error.instance, dict) else {}
-    return sorted(str(k) for k in instance if k not in allowed)
-
-
-def _missing_field(error: ValidationError) -> str:
-    message = error.message
-    if message.startswith("'") and "' is a required property" in message:
-        return message[1 : message.index("' is a required property")]
-    return message
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {_short(value)}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _q(text: str) -> str:
-    return f'"{text}"'
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f'"{text}"'
+    return check
