@@ -57,9 +57,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = ExitCode.INTERRUPTED
     except InvalidSpecs as exc:
         from reconciler.github import workflow as github
+        from reconciler.github.context import GitHubContext
         from reconciler.report import renderers as report
 
-        if os.environ.get("GITHUB_ACTIONS") == "true":
+        if GitHubContext.from_environ(os.environ).in_actions:
             echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))
         echo(report.diagnostics_text(exc.diagnostics), err=True)
         echo(f"error: {exc.message}", err=True)

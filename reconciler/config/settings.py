@@ -92,10 +92,10 @@ class GitConfig(_ConfigModel):
     durable_intents: bool | Literal["auto"] = Field(default="auto", alias="durableIntents")
     push_attempts: int = Field(default=5, ge=1, le=20, alias="pushAttempts")
 
-    def durable(self, environ: Mapping[str, str]) -> bool:
+    def durable(self, *, in_actions: bool) -> bool:
         """Whether applies push their intents first (``auto``: inside GitHub Actions)."""
         if self.durable_intents == "auto":
-            return environ.get("GITHUB_ACTIONS") == "true"
+            return in_actions
         return bool(self.durable_intents)
 
 

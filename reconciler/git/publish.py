@@ -439,17 +439,3 @@ def commit_message(subject: str, body: str, trailers: Mapping[str, str]) -> str:
     if trailers:
         parts.append("\n".join(f"{key}: {value}" for key, value in trailers.items()))
     return "\n\n".join(parts) + "\n"
-
-
-def run_url(environ: Mapping[str, str]) -> str | None:
-    """The GitHub Actions run's URL, when running in one."""
-    server, repo, run = (
-        environ.get("GITHUB_SERVER_URL"),
-        environ.get("GITHUB_REPOSITORY"),
-        environ.get("GITHUB_RUN_ID"),
-    )
-    if not (server and repo and run):
-        return None
-    url = f"{server}/{repo}/actions/runs/{run}"
-    attempt = environ.get("GITHUB_RUN_ATTEMPT")
-    return f"{url}/attempts/{attempt}" if attempt and attempt != "1" else url

@@ -24,9 +24,9 @@ import httpx
 from reconciler import __version__
 from reconciler.clock import Clock
 from reconciler.errors import AuthenticationError, PlatformError
+from reconciler.github.context import DEFAULT_API_URL
 from reconciler.retry import Backoff
 
-DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 50  # 5,000 comments: a bound, not a real limit
 ARCHIVE_LIMIT = 20 * 1024 * 1024  # bytes of an artifact zip we are willing to read

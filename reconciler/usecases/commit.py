@@ -14,7 +14,8 @@ from typing import Any
 
 from reconciler.config.settings import Settings
 from reconciler.errors import UserError
-from reconciler.git.publish import Git, GitError, Published, PushPolicy, commit_message, run_url
+from reconciler.git.publish import Git, GitError, Published, PushPolicy, commit_message
+from reconciler.github.context import GitHubContext
 from reconciler.retry import Backoff
 from reconciler.store.state import supersedes
 
@@ -47,7 +48,7 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
     message = commit_message(
         request.subject or _subject(environment, record),
         "",
-        _trailers(environment, record, environ),
+        _trailers(environment, record, GitHubContext.from_environ(environ).run_url),
     )
     paths = [
         settings.state_dir / environment,
@@ -99,9 +100,7 @@ def _subject(environment: str, record: dict[str, Any]) -> str:
     return f"reconciler: apply {environment}{shard}: {counts or 'nothing ran'}"
 
 
-def _trailers(
-    environment: str, record: dict[str, Any], environ: Mapping[str, str]
-) -> dict[str, str]:
+def _trailers(environment: str, record: dict[str, Any], url: str | None) -> dict[str, str]:
     trailers = {"Reconciler-Environment": environment}
     if isinstance(record.get("planDigest"), str):
         trailers["Reconciler-Plan-Digest"] = record["planDigest"]
@@ -113,7 +112,6 @@ def _trailers(
         trailers["Reconciler-Counts"] = " ".join(f"{o}={n}" for o, n in outcomes.items())
     if record.get("shard"):
         trailers["Reconciler-Shard"] = str(record["shard"])
-    url = run_url(environ)
     if url:
         trailers["Reconciler-Run-URL"] = url
     return trailers
