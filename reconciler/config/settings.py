@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from reconciler.errors import ConfigError, InvalidSpecs
+from reconciler.errors import ConfigError, InvalidConfig
 from reconciler.model import Diagnostic, Location, dotted, json_path
 from reconciler.specs.documents import display_path, load_file
 from reconciler.specs.language import (
@@ -263,18 +263,18 @@ def _read(path: Path, cwd: Path) -> ConfigFile:
     shown = display_path(path, cwd)
     documents, problems = load_file(path, shown_as=shown)
     if problems:
-        raise InvalidSpecs(problems)
+        raise InvalidConfig(problems)
     if not documents:
         return ConfigFile()
     document = documents[0]
     if len(documents) > 1:
         location = Location(file=shown)
-        raise InvalidSpecs([Diagnostic(location=location, message="expected one YAML document")])
+        raise InvalidConfig([Diagnostic(location=location, message="expected one YAML document")])
     data: Any = document.data
     if not isinstance(data, dict):
         location = document.locate([])
         message = "expected a mapping of settings (specs, state, artifacts, platform, apply)"
-        raise InvalidSpecs([Diagnostic(location=location, message=message)])
+        raise InvalidConfig([Diagnostic(location=location, message=message)])
     try:
         config = ConfigFile.model_validate(data)
     except ValidationError as exc:
@@ -300,10 +300,10 @@ def _read(path: Path, cwd: Path) -> ConfigFile:
                 Diagnostic(location=location, message=message, path=json_path(field))
             )
         diagnostics.sort(key=lambda d: (d.location.line, d.location.col))
-        raise InvalidSpecs(diagnostics) from None
+        raise InvalidConfig(diagnostics) from None
     problems = _check(config, document)
     if problems:
-        raise InvalidSpecs(problems)
+        raise InvalidConfig(problems)
     return config
 
 

@@ -25,43 +25,27 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import GitError, StateConflict
 from reconciler.files import is_partial_write
 from reconciler.retry import Backoff
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
+__all__ = [
+    "Git",
+    "GitError",
+    "Published",
+    "PushPolicy",
+    "StateConflict",
+    "Supersedes",
+    "commit_message",
+]
+
 # (path, upstream bytes, our bytes) -> may ours replace theirs?
 Supersedes = Callable[[str, bytes, bytes], bool]
-
-
-class GitError(ReconcilerError):
-    """A git command failed, or the history does not allow a safe push."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message}; {self.hint}" if self.hint else self.message
-
-
-class StateConflict(GitError):
-    """Another push recorded the same executions: ours would overwrite theirs."""
-
-    def __init__(self, files: Sequence[str]) -> None:
-        names = ", ".join(PurePosixPath(f).stem for f in files)
-        super().__init__(
-            f"another push recorded {names} since this checkout; not overwriting it "
-            "(nothing was pushed; the files are unchanged here)",
-            hint="two applies of the same executions ran at once: fetch, compare both "
-            "versions, keep the right one, then run reconciler commit again",
-        )
-        self.files = tuple(files)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.clock import Clock
-from reconciler.errors import AuthenticationError, PlatformError
+from reconciler.errors import GitHubAuthError, GitHubError
 from reconciler.github.context import DEFAULT_API_URL
 from reconciler.retry import Backoff
 
@@ -31,10 +31,6 @@ PER_PAGE = 100
 MAX_PAGES = 50  # 5,000 comments: a bound, not a real limit
 ARCHIVE_LIMIT = 20 * 1024 * 1024  # bytes of an artifact zip we are willing to read
 RATE_LIMIT_WAIT_CAP = 60.0  # seconds; longer waits fail instead of hanging the job
-
-
-class GitHubError(PlatformError):
-    """GitHub answered in a way that stops this command."""
 
 
 @dataclass(frozen=True)
@@ -283,11 +279,11 @@ class GitHub:
         message = _message(response)
         where = f"{method} {path}: {status}{f' {message}' if message else ''}"
         if status == 401:
-            raise AuthenticationError(
+            raise GitHubAuthError(
                 f"{where} (GitHub refused the token; check GITHUB_TOKEN)", status_code=status
             )
         if status == 403:
-            raise AuthenticationError(
+            raise GitHubAuthError(
                 f"{where} (the token lacks a permission this needs; see the workflow's "
                 "permissions:)",
                 status_code=status,

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from reconciler.errors import UserError
-from reconciler.github.api import Comment, GitHub, GitHubError, PullRequest
+from reconciler.errors import GitHubError, UserError
+from reconciler.github.api import Comment, GitHub, PullRequest
 from reconciler.github.comment import PLAN_SIZE_LIMIT, Marker, find_marker, parse_plan
 
 PLAN_MEMBER = "plan.json"

@@ -17,9 +17,9 @@ from reconciler.apply.engine import ApplyOptions, Engine, Progress
 from reconciler.clock import Clock
 from reconciler.config.secrets import EnvSecrets
 from reconciler.config.settings import Settings
-from reconciler.errors import UserError
+from reconciler.errors import GitError, UserError
 from reconciler.git.journal import GitIntentJournal
-from reconciler.git.publish import Git, GitError, PushPolicy
+from reconciler.git.publish import Git, PushPolicy
 from reconciler.github.context import GitHubContext
 from reconciler.model import ApplyResult, Plan
 from reconciler.model.digest import plan_digest

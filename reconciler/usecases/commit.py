@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.settings import Settings
-from reconciler.errors import UserError
-from reconciler.git.publish import Git, GitError, Published, PushPolicy, commit_message
+from reconciler.errors import GitError, UserError
+from reconciler.git.publish import Git, Published, PushPolicy, commit_message
 from reconciler.github.context import GitHubContext
 from reconciler.retry import Backoff
 from reconciler.store.state import supersedes
