@@ -2,5 +2,6 @@
 
 ``facts`` reads the checkout's git context for templates, ``plumbing`` builds commits
 through a private index, ``publish`` pushes them (rebuilding on upstream, never forcing), and
-``journal`` is the durable intent journal built on it. An edge: it runs ``git`` and imports the core and the leaves only.
+``journal`` is the durable intent journal built on it. An edge: it runs ``git`` and imports
+the core and the leaves only.
 """

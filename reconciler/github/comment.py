@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
 from reconciler.model import ActionKind
+from reconciler.report.inert import one_line
 
 COMMENT_LIMIT = 60_000  # GitHub refuses comment bodies over 65,536 characters
 PLAN_SIZE_LIMIT = 10 * 1024 * 1024  # bytes of plan.json read from an artifact
@@ -197,7 +197,7 @@ def inline(text: str, limit: int = CELL_LIMIT) -> str:
     punctuation are escaped, and ``@name``, ``#123`` and URLs get a zero-width space so GitHub
     neither notifies anyone, nor links an issue, nor makes a link.
     """
-    text = _one_line(text)
+    text = one_line(text, invisible=True)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = []
@@ -223,7 +223,7 @@ def _break_link(match: re.Match[str]) -> str:
 
 def code(text: str, limit: int = CELL_LIMIT) -> str:
     """Untrusted text as an inline code span (no backtick inside, pipes escaped for tables)."""
-    text = _one_line(text).replace("`", "'")
+    text = one_line(text, invisible=True).replace("`", "'")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = text.replace("|", "\\|")
@@ -232,7 +232,7 @@ def code(text: str, limit: int = CELL_LIMIT) -> str:
 
 def _html(text: str, limit: int = CELL_LIMIT) -> str:
     """Untrusted text inside raw HTML (where backslash escapes do not apply): entities only."""
-    text = _one_line(text)
+    text = one_line(text, invisible=True)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = []
@@ -244,13 +244,6 @@ def _html(text: str, limit: int = CELL_LIMIT) -> str:
         else:
             out.append(char)
     return "".join(out).replace("://", ":&#8203;//")
-
-
-def _one_line(text: str) -> str:
-    cleaned = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
-    )
-    return " ".join(cleaned.split())
 
 
 def _block(lines: list[str]) -> list[str]:
@@ -327,7 +320,7 @@ def render_comment(
 
 
 def _details(action: PlanAction) -> list[str]:
-    changes = [f"~ {_one_line(c)[:CHANGE_LIMIT]}" for c in action.changes[:200]]
+    changes = [f"~ {one_line(c, invisible=True)[:CHANGE_LIMIT]}" for c in action.changes[:200]]
     if len(action.changes) > 200:
         changes.append(f"… {len(action.changes) - 200} more")
     return [
