@@ -29,6 +29,22 @@ URL_PATTERN = re.compile(r"https?://[^\s()<>\[\]\"'`]+\Z")
 _PULL_REF = re.compile(r"^refs/pull/([0-9]+)/")
 
 
+class Token:
+    """A token that never shows itself in a repr, a log line or an error."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value, for the Authorization header only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Token('**********')"
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True)
 class GitHubContext:
     """What the runner's environment says; empty strings where a variable is unset."""
@@ -105,7 +121,7 @@ class GitHubContext:
 
     def client(self, *, clock: Clock) -> GitHub:
         """A REST client for this job's repository, checked; call ``require_token`` first."""
-        from reconciler.github.api import GitHub, Token
+        from reconciler.github.api import GitHub
 
         token = self.require_token()
         if not REPOSITORY_PATTERN.match(self.repository):
