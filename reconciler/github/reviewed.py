@@ -1,6 +1,6 @@
 """The plan on a pull request: keeping one sticky comment, and finding what was reviewed.
 
-An edge over ``ghapi`` and ``prcomment``. ``upsert_comment`` finds the comment carrying this
+An edge over ``api`` and ``comment``. ``upsert_comment`` finds the comment carrying this
 environment's marker, written by the expected author (anyone can paste a marker into a comment
 of their own; only ours counts), and updates it in place or creates it: repeated runs leave
 exactly one. ``find_reviewed_plan`` goes from a commit on the default branch to the pull request
