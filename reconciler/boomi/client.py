@@ -16,9 +16,8 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -35,7 +34,9 @@ from reconciler.errors import (
     SubmitRejected,
 )
 from reconciler.model import Meter, PlatformRecord, ResolvedRequest
-from reconciler.retry import Backoff
+from reconciler.net.retries import ClientOptions, Retry, retrying
+
+__all__ = ["BoomiClient", "ClientOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +44,7 @@ _RETRY_READ = frozenset({429, 500, 502, 503, 504})
 _RETRY_SUBMIT = frozenset({429, 503})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _JSON = "application/json"
-
-
-@dataclass(frozen=True)
-class ClientOptions:
-    """Tunables of the client; the defaults suit the real platform."""
-
-    rate_limit: float = 10.0
-    backoff: Backoff = field(default_factory=Backoff)
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_connections: int = 20
-    seed: int | None = None
+T = TypeVar("T")
 
 
 class BoomiClient:
@@ -124,7 +114,8 @@ class BoomiClient:
         """
         body = wire.execution_request_body(request)
         path = "/ExecutionRequest"
-        for attempt in range(self.options.backoff.attempts):
+
+        async def attempt(_number: int, _last: bool) -> str | Retry:
             await self.limiter.acquire(SUBMIT)
             try:
                 async with self._connections:
@@ -133,8 +124,7 @@ class BoomiClient:
                     response = await self._http.post(self._base + path, json=body)
             except _NOT_SENT as exc:
                 self._count(meter, None)
-                await self._retry_wait(attempt, None, f"POST {path}: {_name(exc)}", meter)
-                continue
+                return Retry(f"POST {path}: {_name(exc)}")
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 raise AmbiguousSubmit(
@@ -144,8 +134,7 @@ class BoomiClient:
             self._count(meter, response.status_code)
             status = response.status_code
             if status in _RETRY_SUBMIT:
-                await self._retry_wait(attempt, response, f"POST {path}: HTTP {status}", meter)
-                continue
+                return self._retry(f"POST {path}: HTTP {status}", response)
             if status in (200, 201):
                 try:
                     return wire.parse_request_id(wire.decode_json(response.content, path))
@@ -162,9 +151,12 @@ class BoomiClient:
                 )
             self._raise_for_client_error(response, f"POST {path}")
             raise SubmitRejected(f"POST {path}: unexpected HTTP {status}", status_code=status)
-        raise PlatformUnavailable(
+
+        return await self._retrying(
+            attempt,
+            meter,
             f"POST {path}: the platform kept refusing the request "
-            f"({self.options.backoff.attempts} attempts); nothing was started"
+            f"({self.options.backoff.attempts} attempts); nothing was started",
         )
 
     async def get_record(
@@ -231,25 +223,21 @@ class BoomiClient:
     ) -> httpx.Response:
         """A call that is safe to repeat: retried on transient failures, then classified."""
         what = f"{method} {path}"
-        for attempt in range(self.options.backoff.attempts):
+
+        async def attempt(_number: int, _last: bool) -> httpx.Response | Retry:
             await self.limiter.acquire(priority)
             try:
                 async with self._connections:
                     response = await self._http.request(method, self._base + path, **kwargs)
             except httpx.TransportError as exc:
                 self._count(meter, None)
-                await self._retry_wait(attempt, None, f"{what}: {_name(exc)}", meter)
-                continue
+                return Retry(f"{what}: {_name(exc)}")
             self._count(meter, response.status_code)
             if response.status_code in _RETRY_READ:
-                await self._retry_wait(
-                    attempt, response, f"{what}: HTTP {response.status_code}", meter
-                )
-                continue
+                return self._retry(f"{what}: HTTP {response.status_code}", response)
             if response.status_code < 300:
                 if response.status_code == 200 and not _looks_like_json(response):
-                    await self._retry_wait(attempt, None, f"{what}: malformed body", meter)
-                    continue
+                    return Retry(f"{what}: malformed body")
                 return response
             if response.status_code in (404, 410) and "/async/" in path:
                 raise RecordNotFound(
@@ -259,8 +247,11 @@ class BoomiClient:
                 )
             self._raise_for_client_error(response, what)
             raise PlatformError(f"{what}: unexpected HTTP {response.status_code}")
-        raise PlatformUnavailable(
-            f"{what}: no usable answer after {self.options.backoff.attempts} attempts"
+
+        return await self._retrying(
+            attempt,
+            meter,
+            f"{what}: no usable answer after {self.options.backoff.attempts} attempts",
         )
 
     def _raise_for_client_error(self, response: httpx.Response, what: str) -> None:
@@ -281,23 +272,34 @@ class BoomiClient:
         if 400 <= status < 500:
             raise SubmitRejected(f"{what}: HTTP {status}: {message}", status_code=status)
 
-    async def _retry_wait(
-        self, attempt: int, response: httpx.Response | None, what: str, meter: Meter | None
-    ) -> None:
-        if attempt + 1 >= self.options.backoff.attempts:
-            return
-        delay = self.options.backoff.delay(attempt, self._rng)
-        if response is not None:
-            retry_after = _retry_after(response)
-            if retry_after is not None:
-                delay = max(delay, retry_after)
-            if response.status_code in (429, 503):
+    def _retry(self, what: str, response: httpx.Response) -> Retry:
+        """A retryable answer: at least as long a wait as its ``Retry-After`` asks (capped)."""
+        return Retry(what, response, _retry_after(response, self.options.wait_cap))
+
+    async def _retrying(
+        self,
+        attempt: Callable[[int, bool], Awaitable[T | Retry]],
+        meter: Meter | None,
+        exhausted: str,
+    ) -> T:
+        """The shared retry loop, counting each retry and holding the rate limiter back."""
+
+        def before_wait(retry: Retry, delay: float) -> None:
+            if retry.response is not None and retry.response.status_code in (429, 503):
                 self.limiter.penalize(max(delay, 1.0 / self.options.rate_limit))
-        self.totals.retries += 1
-        if meter is not None:
-            meter.retries += 1
-        log.info("%s; retrying in %.2fs", what, delay)
-        await self._clock.sleep(delay)
+            self.totals.retries += 1
+            if meter is not None:
+                meter.retries += 1
+            log.info("%s; retrying in %.2fs", retry.what, delay)
+
+        return await retrying(
+            attempt,
+            backoff=self.options.backoff,
+            rng=self._rng,
+            sleep=self._clock.sleep,
+            exhausted=lambda _last: PlatformUnavailable(exhausted),
+            before_wait=before_wait,
+        )
 
     def _count(self, meter: Meter | None, status: int | None) -> None:
         code = status if status is not None else 0
@@ -319,10 +321,10 @@ def _looks_like_json(response: httpx.Response) -> bool:
     return True
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response, cap: float) -> float | None:
     value = response.headers.get("retry-after", "")
     try:
-        return min(max(float(value), 0.0), 300.0)
+        return min(max(float(value), 0.0), cap)
     except ValueError:
         return None
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.base import ExitCode, Interrupted, cli, echo
-from reconciler.errors import InvalidSpecs, PlatformError, ReconcilerError, UserError
+from reconciler.errors import Problems, ReconcilerError
 
 # The command modules (apply, commit, github_cmds, planning, repair, simulator) register
 # themselves on ``cli`` when ``cli`` first needs them.
@@ -55,16 +55,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort:
         echo("Aborted.", err=True)
         code = ExitCode.INTERRUPTED
-    except InvalidSpecs as exc:
+    except Problems as exc:  # InvalidSpecs, InvalidConfig: every located problem
         from reconciler.github import workflow as github
+        from reconciler.github.context import GitHubContext
         from reconciler.report import renderers as report
 
-        if os.environ.get("GITHUB_ACTIONS") == "true":
+        if GitHubContext.from_environ(os.environ).in_actions:
             echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))
         echo(report.diagnostics_text(exc.diagnostics), err=True)
         echo(f"error: {exc.message}", err=True)
         code = ExitCode.ERROR
-    except (UserError, PlatformError, ReconcilerError) as exc:
+    except ReconcilerError as exc:  # user, platform, git, GitHub: one line each
         echo(f"error: {exc}", err=True)
         code = ExitCode.ERROR
     except Interrupted as exc:

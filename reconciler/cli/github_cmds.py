@@ -1,47 +1,27 @@
 """``reconciler github``: the plan comment on a pull request, and the reviewed plan at merge.
 
-Both commands talk to the GitHub REST API with ``GITHUB_TOKEN`` for ``GITHUB_REPOSITORY`` at
-``GITHUB_API_URL`` (the variables every Actions job has). The token is masked in the job log
+Options, printing and exit codes only; the work is ``usecases.pull_request``. Both commands
+talk to the GitHub REST API with the job's token, repository and API URL (read by
+``github.context``, the variables every Actions job has). The token is masked in the job log
 before anything else is printed, and no message ever contains it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
-from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
 
 import click
 
 from reconciler.cli.base import ExitCode, cli, echo, settings_of
 from reconciler.clock import SystemClock
-from reconciler.errors import UserError
-from reconciler.files import write_atomic
 from reconciler.github import workflow as github
-from reconciler.github.api import DEFAULT_API_URL, GitHub, Token
-from reconciler.github.comment import (
-    SHA_PATTERN,
-    CommentContext,
-    check_environment,
-    parse_plan,
-    render_comment,
-)
-from reconciler.github.reviewed import (
-    Found,
-    NotFound,
-    find_reviewed_plan,
-    head_moved,
-    upsert_comment,
-)
-
-T = TypeVar("T")
+from reconciler.github.api import GitHub
+from reconciler.github.comment import check_environment
+from reconciler.github.context import GitHubContext
+from reconciler.usecases import pull_request as usecase
 
 BOT = "github-actions[bot]"
-_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
-_URL = re.compile(r"https?://[^\s()<>\[\]\"'`]+\Z")
 
 AUTHOR_OPTION = click.option(
     "--author",
@@ -87,44 +67,25 @@ def comment(
     author: str,
 ) -> int:
     """Create or update, in place, the pull request's plan comment for one environment."""
-    if details_url is not None and not _URL.match(details_url):
-        raise UserError(f"--details-url {details_url!r}: expected an http(s) URL")
-    if head_sha is not None and not SHA_PATTERN.match(head_sha):
-        raise UserError(f"--head-sha {head_sha!r}: expected 40 hexadecimal digits")
-    try:
-        data = plan_path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{plan_path}: cannot read the plan ({exc.strerror})") from None
-    document = parse_plan(data, str(plan_path))
-    env = check_environment(environment or document.environment)
-    if document.environment != env:
-        raise UserError(f"{plan_path}: the plan is for {document.environment}, not {env}")
-    body = render_comment(
-        document,
-        CommentContext(environment=env, run_id=run_id, head_sha=head_sha, details_url=details_url),
+    request = usecase.CommentRequest(
+        plan_path, number, environment, details_url, run_id, head_sha, author or None
     )
-    gh = _client(os.environ)
-    actions = github.Actions.from_env(os.environ)
-
-    async def work() -> str:
-        async with gh:
-            if head_sha is not None:
-                moved = await head_moved(gh, number, head_sha)
-                if moved is not None:
-                    return (
-                        f"pull request #{number} is now at {moved.head_sha[:12]}, not "
-                        f"{head_sha[:12]}: this plan is not posted (the newer one will be)"
-                    )
-            done = await upsert_comment(gh, number, env, body, author=author or None)
-        if actions is not None:
-            actions.set_outputs([("comment-id", str(done.comment_id)), ("result", done.action)])
+    prepared = usecase.prepare_comment(request)
+    context = GitHubContext.from_environ(os.environ)
+    gh = _client(context)
+    done = usecase.post_comment(prepared, request, gh, github.Actions.of(context))
+    env = prepared.environment
+    if isinstance(done, usecase.Moved):
+        echo(
+            f"pull request #{number} is now at {done.head_sha[:12]}, not "
+            f"{(head_sha or '')[:12]}: this plan is not posted (the newer one will be)"
+        )
+    else:
         extra = f" ({done.duplicates} older duplicate(s) left alone)" if done.duplicates else ""
-        return f"plan comment {done.action} on pull request #{number} ({env}){extra}"
-
-    message = _run(work)
-    echo(message)
-    if not document.consistent:
+        echo(f"plan comment {done.action} on pull request #{number} ({env}){extra}")
+    if not prepared.document.consistent:
         _notice(
+            context,
             "warning",
             f"{plan_path}: the plan's digest does not match its actions; "
             "the comment says so and records no digest",
@@ -165,77 +126,45 @@ def reviewed_plan(
     missing it says why, writes nothing and exits 0: the apply then reports "reviewed: none"
     (or refuses, with --require-reviewed).
     """
-    if not SHA_PATTERN.match(sha):
-        raise UserError(f"--sha {sha!r}: expected 40 hexadecimal digits")
+    usecase.check_sha("--sha", sha)
     env = check_environment(environment or settings_of(ctx).environment)
-    gh = _client(os.environ)
-
-    async def work() -> Found | NotFound:
-        async with gh:
-            return await find_reviewed_plan(gh, sha, env, artifact=artifact, author=author or None)
-
-    found = _run(work)
-    actions = github.Actions.from_env(os.environ)
-    if not isinstance(found, Found):
-        _notice("notice", f"no reviewed plan: {found.reason}; apply runs without one")
-        if actions is not None:
-            actions.set_outputs([("found", "false"), ("pr", str(found.pull or ""))])
+    context = GitHubContext.from_environ(os.environ)
+    gh = _client(context)
+    found = usecase.fetch_reviewed_plan(
+        gh,
+        sha,
+        env,
+        output_path,
+        artifact=artifact,
+        author=author or None,
+        actions=github.Actions.of(context),
+    )
+    if not isinstance(found, usecase.Found):
+        _notice(context, "notice", f"no reviewed plan: {found.reason}; apply runs without one")
         return ExitCode.OK
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(output_path, found.plan)
-    digest = found.marker.digest or ""
     echo(
-        f"reviewed plan of pull request #{found.pull.number} ({env}, {digest}, plan run "
-        f"{found.marker.run_id}) written to {output_path}"
+        f"reviewed plan of pull request #{found.pull.number} ({env}, {found.marker.digest or ''}, "
+        f"plan run {found.marker.run_id}) written to {output_path}"
     )
     if found.stale:
         _notice(
+            context,
             "warning",
             f"the plan comment of #{found.pull.number} is for an earlier commit of the pull "
             "request than the one merged; the apply will show what differs",
         )
-    if actions is not None:
-        actions.set_outputs(
-            [
-                ("found", "true"),
-                ("pr", str(found.pull.number)),
-                ("plan-digest", digest),
-                ("path", str(output_path)),
-            ]
-        )
     return ExitCode.OK
 
 
-def _client(environ: Mapping[str, str]) -> GitHub:
-    value = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or ""
-    if not value:
-        raise UserError(
-            "GITHUB_TOKEN is not set",
-            hint="pass the job's token in the step's env: (GITHUB_TOKEN: ${{ github.token }})",
-        )
-    if environ.get("GITHUB_ACTIONS") == "true":
-        echo(github.mask(value))  # first, before anything could echo it
-    repository = environ.get("GITHUB_REPOSITORY", "")
-    if not _REPOSITORY.match(repository):
-        raise UserError(
-            f"GITHUB_REPOSITORY {repository!r}: expected owner/name",
-            hint="it is set in every GitHub Actions job",
-        )
-    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
-    if not _URL.match(api_url):
-        raise UserError(f"GITHUB_API_URL {api_url!r}: expected an http(s) URL")
-    return GitHub(repository, Token(value), clock=SystemClock(), api_url=api_url)
+def _client(context: GitHubContext) -> GitHub:
+    token = context.require_token()
+    if context.in_actions:
+        echo(github.mask(token))  # first, before anything could echo it
+    return context.client(clock=SystemClock())
 
 
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await work()
-
-    return asyncio.run(main())
-
-
-def _notice(level: str, message: str) -> None:
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+def _notice(context: GitHubContext, level: str, message: str) -> None:
+    if context.in_actions:
         echo(github.annotation(level, message, title="reconciler github"))
     else:
         echo(f"{level}: {message}", err=True)

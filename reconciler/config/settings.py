@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from reconciler.errors import ConfigError, InvalidSpecs
+from reconciler.errors import ConfigError, InvalidConfig
 from reconciler.model import Diagnostic, Location, PathPart
 from reconciler.specs.diagnose import from_model_errors
 from reconciler.specs.documents import display_path, load_file
@@ -92,10 +92,10 @@ class GitConfig(_ConfigModel):
     durable_intents: bool | Literal["auto"] = Field(default="auto", alias="durableIntents")
     push_attempts: int = Field(default=5, ge=1, le=20, alias="pushAttempts")
 
-    def durable(self, environ: Mapping[str, str]) -> bool:
+    def durable(self, *, in_actions: bool) -> bool:
         """Whether applies push their intents first (``auto``: inside GitHub Actions)."""
         if self.durable_intents == "auto":
-            return environ.get("GITHUB_ACTIONS") == "true"
+            return in_actions
         return bool(self.durable_intents)
 
 
@@ -263,25 +263,25 @@ def _read(path: Path, cwd: Path) -> ConfigFile:
     shown = display_path(path, cwd)
     documents, problems = load_file(path, shown_as=shown)
     if problems:
-        raise InvalidSpecs(problems)
+        raise InvalidConfig(problems)
     if not documents:
         return ConfigFile()
     document = documents[0]
     if len(documents) > 1:
         location = Location(file=shown)
-        raise InvalidSpecs([Diagnostic(location=location, message="expected one YAML document")])
+        raise InvalidConfig([Diagnostic(location=location, message="expected one YAML document")])
     data: Any = document.data
     if not isinstance(data, dict):
         location = document.locate([])
         message = "expected a mapping of settings (specs, state, artifacts, platform, apply)"
-        raise InvalidSpecs([Diagnostic(location=location, message=message)])
+        raise InvalidConfig([Diagnostic(location=location, message=message)])
     try:
         config = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        raise InvalidSpecs(from_model_errors(document, exc, known=_known_settings)) from None
+        raise InvalidConfig(from_model_errors(document, exc, known=_known_settings)) from None
     problems = _check(config, document)
     if problems:
-        raise InvalidSpecs(problems)
+        raise InvalidConfig(problems)
     return config
 
 

@@ -1,8 +1,9 @@
 """Git as the audit trail: publish state and artifacts, never overwriting anyone.
 
-An edge (runs ``git``). ``reconciler commit`` uses it after an apply and, with durable intents,
-the apply itself before each submit wave. A *publication* sets a few paths to their contents
-in the working tree, in one commit on top of the branch, and pushes it:
+An edge (runs ``git``, through ``plumbing.Checkout``). ``reconciler commit`` uses it after an
+apply and, with durable intents, the apply itself before each submit wave. A *publication*
+sets a few paths to their contents in the working tree, in one commit on top of the branch,
+and pushes it:
 
 - Only those paths change, whatever else the checkout holds: the commit is built with git's
   plumbing on a private index, so an apply writing state files meanwhile is never disturbed.
@@ -17,51 +18,29 @@ in the working tree, in one commit on top of the branch, and pushes it:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from reconciler.errors import ReconcilerError
-from reconciler.files import is_partial_write
+from reconciler.errors import GitError, StateConflict
+from reconciler.git.plumbing import Checkout, commit_message, posix_path
 from reconciler.retry import Backoff
 
-BOT_NAME = "github-actions[bot]"
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+__all__ = [
+    "Git",
+    "GitError",
+    "Published",
+    "PushPolicy",
+    "StateConflict",
+    "Supersedes",
+    "commit_message",
+]
 
 # (path, upstream bytes, our bytes) -> may ours replace theirs?
 Supersedes = Callable[[str, bytes, bytes], bool]
-
-
-class GitError(ReconcilerError):
-    """A git command failed, or the history does not allow a safe push."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message}; {self.hint}" if self.hint else self.message
-
-
-class StateConflict(GitError):
-    """Another push recorded the same executions: ours would overwrite theirs."""
-
-    def __init__(self, files: Sequence[str]) -> None:
-        names = ", ".join(PurePosixPath(f).stem for f in files)
-        super().__init__(
-            f"another push recorded {names} since this checkout; not overwriting it "
-            "(nothing was pushed; the files are unchanged here)",
-            hint="two applies of the same executions ran at once: fetch, compare both "
-            "versions, keep the right one, then run reconciler commit again",
-        )
-        self.files = tuple(files)
 
 
 @dataclass(frozen=True)
@@ -85,73 +64,10 @@ class Published:
 
 
 @dataclass
-class Git:
-    """One checkout, driven through the ``git`` command line."""
+class Git(Checkout):
+    """One checkout that publishes: commits paths on the branch and pushes, never forcing."""
 
-    root: Path
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     sleep: Callable[[float], None] = time.sleep
-    _format: str | None = field(default=None, init=False, repr=False)
-
-    def run(
-        self,
-        *args: str,
-        check: bool = True,
-        stdin: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run one git command in the checkout; raise ``GitError`` on failure when ``check``."""
-        merged = {**self.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
-        try:
-            result = subprocess.run(  # noqa: S603 - fixed program, arguments are ours
-                ["git", *args],  # noqa: S607 - git from PATH, as a user runs it
-                cwd=self.root,
-                env=merged,
-                input=stdin,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise GitError(f"git {args[0]} did not finish in 300s") from None
-        if check and result.returncode != 0:
-            raise GitError(f"git {' '.join(args[:2])} failed: {_last_line(result.stderr)}")
-        return result
-
-    def toplevel(self) -> Path:
-        """The repository's top folder (an error outside a git checkout)."""
-        result = self.run("rev-parse", "--show-toplevel", check=False)
-        if result.returncode != 0:
-            raise GitError(f"{self.root} is not inside a git checkout")
-        return Path(result.stdout.strip())
-
-    def branch(self) -> str:
-        """The checked-out branch; an error on a detached HEAD."""
-        result = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
-        if result.returncode != 0:
-            raise GitError(
-                "HEAD is detached: no branch to push to",
-                hint="check out the branch (actions/checkout does on push events) or pass --branch",
-            )
-        return result.stdout.strip()
-
-    def head(self) -> str:
-        """The commit checked out."""
-        result = self.run("rev-parse", "--verify", "--quiet", "HEAD", check=False)
-        if result.returncode != 0:
-            raise GitError(f"the repository at {self.root} has no commit yet")
-        return result.stdout.strip()
-
-    def check_remote(self, remote: str) -> None:
-        """An error naming the fix when ``remote`` is not configured."""
-        if self.run("remote", "get-url", remote, check=False).returncode != 0:
-            raise GitError(
-                f"this checkout has no git remote named {remote!r}",
-                hint="set git.remote in reconciler.yaml, or add the remote",
-            )
 
     def publish(
         self,
@@ -199,105 +115,6 @@ class Git:
             self._move_checkout(branch, commit)
         return Published(commit=commit, attempts=attempts, files=tuple(sorted(changes)))
 
-    # -- building commits without touching the working tree ---------------------------------
-
-    def _contents(self, top: Path, paths: Sequence[Path], base: str) -> dict[str, bytes | None]:
-        """Every file under ``paths``: its bytes now, or None if it is gone (but was in base)."""
-        found: dict[str, bytes | None] = {}
-        prefixes = []
-        for path in paths:
-            rel = _posix(os.path.relpath(path, top))
-            if path.is_file():
-                found[rel] = path.read_bytes()
-                continue
-            prefixes.append(rel.rstrip("/") + "/")
-            if path.is_dir():
-                for file in sorted(path.rglob("*")):
-                    if file.is_file() and not is_partial_write(file.name):  # a kill -9's leftover
-                        found[_posix(os.path.relpath(file, top))] = file.read_bytes()
-            else:
-                prefixes.append(rel)
-        if prefixes:  # deletions: files in base under a path that is now gone
-            listed = self.run("ls-tree", "-r", "--name-only", "--full-tree", base).stdout
-            for name in listed.splitlines():
-                if name in prefixes or name.startswith(tuple(prefixes)):
-                    found.setdefault(name, None)
-        return found
-
-    def _changes(self, ours: Mapping[str, bytes | None], commit: str) -> dict[str, bytes | None]:
-        """The subset of ``ours`` that differs from ``commit``."""
-        theirs = self._blobs(commit, list(ours))
-        changed: dict[str, bytes | None] = {}
-        for name, data in ours.items():
-            if data is None:
-                if name in theirs:
-                    changed[name] = None
-            elif theirs.get(name) != self._hash(data):
-                changed[name] = data
-        return changed
-
-    def _blobs(self, commit: str, names: Sequence[str]) -> dict[str, str]:
-        if not names:
-            return {}
-        out = self.run("ls-tree", "-r", "--full-tree", commit).stdout
-        wanted = set(names)
-        blobs = {}
-        for line in out.splitlines():
-            meta, _, name = line.partition("\t")
-            if name in wanted:
-                blobs[name] = meta.split()[2]
-        return blobs
-
-    def _hash(self, data: bytes) -> str:
-        """The blob id git gives ``data`` (computed here: no process per file)."""
-        if self._object_format() == "sha256":
-            return hashlib.sha256(b"blob %d\0" % len(data) + data).hexdigest()
-        return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-    def _object_format(self) -> str:
-        if self._format is None:
-            shown = self.run("rev-parse", "--show-object-format", check=False)
-            self._format = shown.stdout.strip() if shown.returncode == 0 else "sha1"
-        return self._format
-
-    def _write_blobs(self, contents: Sequence[bytes]) -> list[str]:
-        """Store blobs in the object database, in one git process."""
-        with tempfile.TemporaryDirectory(prefix="reconciler-blobs-") as folder:
-            files = []
-            for index, data in enumerate(contents):
-                path = Path(folder) / str(index)
-                path.write_bytes(data)
-                files.append(str(path))
-            out = self.run(
-                "hash-object", "-w", "--no-filters", "--stdin-paths", stdin="\n".join(files) + "\n"
-            )
-        return out.stdout.split()
-
-    def _commit_on(self, parent: str, changes: Mapping[str, bytes | None], message: str) -> str:
-        names = sorted(changes)
-        written = [changes[n] for n in names if changes[n] is not None]
-        blobs = iter(self._write_blobs([d for d in written if d is not None]))
-        zero = "0" * len(self._hash(b""))
-        lines = [
-            f"0 {zero}\t{n}" if changes[n] is None else f"100644 {next(blobs)}\t{n}" for n in names
-        ]
-        with tempfile.TemporaryDirectory(prefix="reconciler-index-") as folder:
-            env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
-            self.run("read-tree", parent, env=env)
-            self.run("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
-            tree = self.run("write-tree", env=env).stdout.strip()
-        identity = {}
-        if not self.run("config", "user.email", check=False).stdout.strip():
-            identity = {
-                "GIT_AUTHOR_NAME": BOT_NAME,
-                "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-                "GIT_COMMITTER_NAME": BOT_NAME,
-                "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-            }
-        return self.run(
-            "commit-tree", tree, "-p", parent, "-F", "-", stdin=message, env=identity
-        ).stdout.strip()
-
     # -- pushing ----------------------------------------------------------------------------
 
     def _push(
@@ -312,7 +129,7 @@ class Git:
         guarded: Sequence[Path],
         supersedes: Supersedes | None,
     ) -> tuple[str, int]:
-        prefixes = [_posix(os.path.relpath(g, top)).rstrip("/") + "/" for g in guarded]
+        prefixes = [posix_path(os.path.relpath(g, top)).rstrip("/") + "/" for g in guarded]
         rng = random.Random(policy.seed)  # noqa: S311 - retry jitter only
         last = ""
         for attempt in range(policy.attempts):
@@ -376,47 +193,6 @@ class Git:
         if clash:
             raise StateConflict(clash)
 
-    def _move_checkout(self, branch: str, commit: str) -> None:
-        """Point the branch at ``commit`` and bring index and files up to date, keeping ours."""
-        old = self.head()
-        self.run("update-ref", f"refs/heads/{branch}", commit, old)
-        if self.run("symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0:
-            self.run("update-ref", "HEAD", commit)  # detached HEAD with --branch
-        moved = [n for n in self._diff_names(old, commit) if n]
-        if not moved:
-            return
-        # Index entries of the changed paths only: other staged work stays staged.
-        listing = "\0".join(moved) + "\0"
-        self.run(
-            "reset",
-            "--quiet",
-            "--pathspec-from-file=-",
-            "--pathspec-file-nul",
-            commit,
-            stdin=listing,
-        )
-        # Files the upstream changed are brought into the working tree, unless edited here
-        # (ours differ from ``old`` too, and already hold the committed bytes).
-        edited = set(self.run("diff", "--name-only", "--no-renames", old).stdout.splitlines())
-        behind = [n for n in moved if n not in edited]
-        present = set(self._blobs(commit, behind))
-        if present & set(behind):
-            wanted = "\0".join(n for n in behind if n in present) + "\0"
-            self.run(
-                "checkout", commit, "--pathspec-from-file=-", "--pathspec-file-nul", stdin=wanted
-            )
-        top = self.toplevel()
-        for name in behind:
-            if name not in present:
-                (top / name).unlink(missing_ok=True)
-
-    def _diff_names(self, start: str, end: str) -> list[str]:
-        return self.run("diff", "--name-only", "--no-renames", start, end).stdout.splitlines()
-
-
-def _posix(path: str) -> str:
-    return path.replace(os.sep, "/")
-
 
 def _push_reason(stderr: str) -> str:
     """The line of a failed push's output that says why: the remote's words, or git's."""
@@ -424,32 +200,3 @@ def _push_reason(stderr: str) -> str:
     said = [line for line in lines if line.startswith("remote:") and line != "remote:"]
     rejected = [line.lstrip("! ") for line in lines if line.startswith("!")]
     return (said or rejected or lines or ["no message"])[-1]
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
-
-
-def commit_message(subject: str, body: str, trailers: Mapping[str, str]) -> str:
-    """A commit message with git trailers (``Key: value`` lines after a blank line)."""
-    parts = [subject.strip()]
-    if body.strip():
-        parts.append(body.strip())
-    if trailers:
-        parts.append("\n".join(f"{key}: {value}" for key, value in trailers.items()))
-    return "\n\n".join(parts) + "\n"
-
-
-def run_url(environ: Mapping[str, str]) -> str | None:
-    """The GitHub Actions run's URL, when running in one."""
-    server, repo, run = (
-        environ.get("GITHUB_SERVER_URL"),
-        environ.get("GITHUB_REPOSITORY"),
-        environ.get("GITHUB_RUN_ID"),
-    )
-    if not (server and repo and run):
-        return None
-    url = f"{server}/{repo}/actions/runs/{run}"
-    attempt = environ.get("GITHUB_RUN_ATTEMPT")
-    return f"{url}/attempts/{attempt}" if attempt and attempt != "1" else url

@@ -5,8 +5,10 @@ stand-in), with the token sent only to that origin: pagination links and redirec
 (artifact archives are served from blob storage) are followed without it. Idempotent requests
 are retried on 5xx; every request is retried when GitHub's rate limit refused it (429, or a 403
 with ``retry-after`` or an exhausted quota), waiting as told, within a cap. A POST is never
-retried after a 5xx: it may have created the comment. Errors are one-line ``GitHubError``s built
-from the method, the path, the status and GitHub's message, never from headers.
+retried after a 5xx: it may have created the comment. The loop and ``ClientOptions`` are the
+platform client's too (``net.retries``); the classification here is GitHub's. Errors are
+one-line ``GitHubError``s built from the method, the path, the status and GitHub's message,
+never from headers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 import random
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,18 +25,15 @@ import httpx
 
 from reconciler import __version__
 from reconciler.clock import Clock
-from reconciler.errors import AuthenticationError, PlatformError
+from reconciler.errors import GitHubAuthError, GitHubError
+from reconciler.github.context import DEFAULT_API_URL, Token
+from reconciler.net.retries import ClientOptions, Retry, retrying
 from reconciler.retry import Backoff
 
-DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 50  # 5,000 comments: a bound, not a real limit
 ARCHIVE_LIMIT = 20 * 1024 * 1024  # bytes of an artifact zip we are willing to read
 RATE_LIMIT_WAIT_CAP = 60.0  # seconds; longer waits fail instead of hanging the job
-
-
-class GitHubError(PlatformError):
-    """GitHub answered in a way that stops this command."""
 
 
 @dataclass(frozen=True)
@@ -68,30 +67,13 @@ class Artifact:
     archive_url: str
 
 
-@dataclass(frozen=True)
-class ClientOptions:
-    """Retry behaviour (tests make the delays small)."""
-
-    attempts: int = 4
-    backoff: Backoff = field(default_factory=Backoff)
-    wait_cap: float = RATE_LIMIT_WAIT_CAP
-    timeout: float = 30.0
-
-
-class Token:
-    """A token that never shows itself in a repr, a log line or an error."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The value, for the Authorization header only."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Token('**********')"
-
-    __str__ = __repr__
+#: GitHub's retry behaviour: four tries, rate-limit waits up to a minute, 30 s timeouts.
+GITHUB_OPTIONS = ClientOptions(
+    backoff=Backoff(attempts=4),
+    wait_cap=RATE_LIMIT_WAIT_CAP,
+    connect_timeout=30.0,
+    read_timeout=30.0,
+)
 
 
 class GitHub:
@@ -112,10 +94,12 @@ class GitHub:
         self._origin = _origin(self._api)
         self._token = token
         self._clock = clock
-        self._options = options or ClientOptions()
-        self._rng = random.Random()  # jitter only  # noqa: S311
+        self._options = options or GITHUB_OPTIONS
+        self._rng = random.Random(self._options.seed)  # jitter only  # noqa: S311
         self._http = httpx.AsyncClient(
-            timeout=self._options.timeout,
+            timeout=httpx.Timeout(
+                self._options.read_timeout, connect=self._options.connect_timeout
+            ),
             follow_redirects=False,
             transport=transport,
             headers={
@@ -241,18 +225,16 @@ class GitHub:
         """Send with retries; raise ``GitHubError`` unless the answer is 2xx."""
         options = self._options
         path = urlsplit(url).path
-        for attempt in range(1, options.attempts + 1):
+
+        async def attempt(_number: int, last: bool) -> httpx.Response | Retry:
             try:
                 response = await self._send(method, url, body=body)
             except httpx.TransportError as exc:
+                what = f"{method} {path}: {type(exc).__name__}"
                 if method == "POST" and not isinstance(exc, httpx.ConnectError):
-                    raise GitHubError(f"{method} {path}: {type(exc).__name__}") from None
-                if attempt == options.attempts:
-                    raise GitHubError(f"{method} {path}: {type(exc).__name__}") from None
-                await self._clock.sleep(options.backoff.delay(attempt - 1, self._rng))
-                continue
+                    raise GitHubError(what) from None
+                return Retry(what)
             wait = _rate_limit_wait(response, self._clock.now().timestamp())
-            last = attempt == options.attempts
             if wait is not None and not last:
                 if wait > options.wait_cap:
                     raise GitHubError(
@@ -260,14 +242,24 @@ class GitHub:
                         f"(more than {options.wait_cap:.0f}s)",
                         status_code=response.status_code,
                     )
-                await self._clock.sleep(max(wait, options.backoff.delay(attempt - 1, self._rng)))
-                continue
-            if response.status_code >= 500 and method != "POST" and not last:
-                await self._clock.sleep(options.backoff.delay(attempt - 1, self._rng))
-                continue
+                return Retry(f"{method} {path}", response, at_least=wait)
+            if response.status_code >= 500 and method != "POST":
+                return Retry(f"{method} {path}", response)
             self._check(response, method, url)
             return response
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def exhausted(last: Retry | None) -> Exception:
+            if last is not None and last.response is not None:
+                self._check(last.response, method, url)  # raises: the answer was not 2xx
+            return GitHubError(last.what if last is not None else f"{method} {path}")
+
+        return await retrying(
+            attempt,
+            backoff=options.backoff,
+            rng=self._rng,
+            sleep=self._clock.sleep,
+            exhausted=exhausted,
+        )
 
     async def _send(self, method: str, url: str, *, body: Any = None) -> httpx.Response:
         headers = {}
@@ -283,11 +275,11 @@ class GitHub:
         message = _message(response)
         where = f"{method} {path}: {status}{f' {message}' if message else ''}"
         if status == 401:
-            raise AuthenticationError(
+            raise GitHubAuthError(
                 f"{where} (GitHub refused the token; check GITHUB_TOKEN)", status_code=status
             )
         if status == 403:
-            raise AuthenticationError(
+            raise GitHubAuthError(
                 f"{where} (the token lacks a permission this needs; see the workflow's "
                 "permissions:)",
                 status_code=status,

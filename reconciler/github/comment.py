@@ -2,33 +2,34 @@
 
 Pure. The plan document (``plan --output json``) reaches the commenting workflow as an
 artifact of a pull-request run, so it is untrusted data: it is parsed strictly and bounded
-(``parse_plan``), every string from it is rendered inert (no markdown structure, no HTML, no
-``@mention`` or ``#123`` reference, no autolink), and the comment is capped below GitHub's
-65,536-character limit with a pointer to the full plan (practices.md A7). The comment carries a
-hidden marker naming the environment, the plan digest, the plan run and the head commit, which
-is how the comment is found again and how ``reconciler github reviewed-plan`` finds what was
-reviewed.
+(``parse_plan``, the one parser of ``plan.document``), every string from it is rendered inert
+(no markdown structure, no HTML, no ``@mention`` or ``#123`` reference, no autolink), and the
+comment is capped below GitHub's 65,536-character limit with a pointer to the full plan
+(practices.md A7). The comment carries a hidden marker naming the environment, the plan
+digest, the plan run and the head commit, which is how the comment is found again and how
+``reconciler github reviewed-plan`` finds what was reviewed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
-from reconciler.model import ActionKind
+from reconciler.plan.document import (
+    DIGEST_PATTERN,
+    ENV_PATTERN,
+    PLAN_SIZE_LIMIT,
+    PlanAction,
+    PlanDocument,
+    parse_plan_document,
+)
+from reconciler.report.inert import one_line
 
 COMMENT_LIMIT = 60_000  # GitHub refuses comment bodies over 65,536 characters
-PLAN_SIZE_LIMIT = 10 * 1024 * 1024  # bytes of plan.json read from an artifact
 CELL_LIMIT = 300  # characters of one untrusted string in the table
 CHANGE_LIMIT = 500  # characters of one field-change line
 
-ENV_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")  # spec_model.NAME_PATTERN, also "default"
-DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}\Z")
 SHA_PATTERN = re.compile(r"[0-9a-f]{40}\Z")
 _MARKER = re.compile(
     r"<!-- reconciler-plan:(?P<env>[a-z][a-z0-9-]{0,62})"
@@ -58,48 +59,6 @@ _LABEL = {
     "orphan": "orphaned",
     "unknown": "unknown",
 }
-
-
-@dataclass(frozen=True)
-class PlanAction:
-    """One action of a plan document, as read (strings still untrusted)."""
-
-    name: str
-    action: str
-    reason: str
-    digest: str | None
-    changes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PlanDocument:
-    """The parts of a ``plan --output json`` document the comment shows."""
-
-    environment: str
-    digest: str
-    actions: tuple[PlanAction, ...]
-
-    @property
-    def has_changes(self) -> bool:
-        """Whether any action may do work on the platform (computed, not read)."""
-        return any(ActionKind(a.action).changes for a in self.actions)
-
-    def counts(self) -> dict[str, int]:
-        """How many actions of each kind, in the order of ``ActionKind`` (computed, not read)."""
-        seen = Counter(a.action for a in self.actions)
-        return {kind.value: seen[kind.value] for kind in ActionKind}
-
-    def computed_digest(self) -> str:
-        """The plan digest of these actions, by ``digest.plan_digest``'s definition."""
-        items = [[a.name, a.action, a.digest] for a in self.actions if ActionKind(a.action).changes]
-        payload = {"environment": self.environment, "actions": items}
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
-
-    @property
-    def consistent(self) -> bool:
-        """Whether the stated plan digest is the digest of the listed actions."""
-        return self.digest == self.computed_digest()
 
 
 @dataclass(frozen=True)
@@ -147,47 +106,25 @@ def find_marker(body: str, environment: str) -> Marker | None:
     return None
 
 
-def parse_plan(data: bytes | str, source: str) -> PlanDocument:
-    """Read a plan document strictly; a one-line error naming ``source`` when it is not one."""
-    if len(data) > PLAN_SIZE_LIMIT:
-        raise UserError(f"{source}: larger than {PLAN_SIZE_LIMIT} bytes; not a plan document")
-    try:
-        doc = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{source}: not JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise UserError(f"{source}: expected a plan document (a JSON object)")
-    environment, digest, actions = doc.get("environment"), doc.get("planDigest"), doc.get("actions")
-    if not isinstance(environment, str) or not ENV_PATTERN.match(environment):
-        raise UserError(f"{source}: environment: expected an environment name")
-    if not isinstance(digest, str) or not DIGEST_PATTERN.match(digest):
-        raise UserError(f"{source}: planDigest: expected sha256:<64 hex digits>")
-    if not isinstance(actions, list):
-        raise UserError(f"{source}: actions: expected a list")
-    return PlanDocument(
-        environment=environment,
-        digest=digest,
-        actions=tuple(_action(item, index, source) for index, item in enumerate(actions)),
-    )
+#: Read a plan document strictly (``plan.document``): a one-line error naming the source.
+parse_plan = parse_plan_document
 
-
-def _action(item: object, index: int, source: str) -> PlanAction:
-    where = f"{source}: actions[{index}]"
-    if not isinstance(item, dict):
-        raise UserError(f"{where}: expected an object")
-    name, kind, reason = item.get("name"), item.get("action"), item.get("reason", "")
-    digest, changes = item.get("digest"), item.get("changes", [])
-    if not isinstance(name, str) or not name:
-        raise UserError(f"{where}.name: expected a string")
-    if kind not in _SYMBOL:
-        raise UserError(f"{where}.action: expected one of {', '.join(_SYMBOL)}")
-    if not isinstance(reason, str):
-        raise UserError(f"{where}.reason: expected a string")
-    if digest is not None and not isinstance(digest, str):
-        raise UserError(f"{where}.digest: expected a string")
-    if not isinstance(changes, list) or not all(isinstance(c, str) for c in changes):
-        raise UserError(f"{where}.changes: expected a list of strings")
-    return PlanAction(str(name), str(kind), reason, digest, tuple(changes))
+__all__ = [
+    "DIGEST_PATTERN",
+    "ENV_PATTERN",
+    "PLAN_SIZE_LIMIT",
+    "SHA_PATTERN",
+    "CommentContext",
+    "Marker",
+    "PlanAction",
+    "PlanDocument",
+    "check_environment",
+    "code",
+    "find_marker",
+    "inline",
+    "parse_plan",
+    "render_comment",
+]
 
 
 def inline(text: str, limit: int = CELL_LIMIT) -> str:
@@ -197,7 +134,7 @@ def inline(text: str, limit: int = CELL_LIMIT) -> str:
     punctuation are escaped, and ``@name``, ``#123`` and URLs get a zero-width space so GitHub
     neither notifies anyone, nor links an issue, nor makes a link.
     """
-    text = _one_line(text)
+    text = one_line(text, invisible=True)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = []
@@ -223,7 +160,7 @@ def _break_link(match: re.Match[str]) -> str:
 
 def code(text: str, limit: int = CELL_LIMIT) -> str:
     """Untrusted text as an inline code span (no backtick inside, pipes escaped for tables)."""
-    text = _one_line(text).replace("`", "'")
+    text = one_line(text, invisible=True).replace("`", "'")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = text.replace("|", "\\|")
@@ -232,7 +169,7 @@ def code(text: str, limit: int = CELL_LIMIT) -> str:
 
 def _html(text: str, limit: int = CELL_LIMIT) -> str:
     """Untrusted text inside raw HTML (where backslash escapes do not apply): entities only."""
-    text = _one_line(text)
+    text = one_line(text, invisible=True)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = []
@@ -244,13 +181,6 @@ def _html(text: str, limit: int = CELL_LIMIT) -> str:
         else:
             out.append(char)
     return "".join(out).replace("://", ":&#8203;//")
-
-
-def _one_line(text: str) -> str:
-    cleaned = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
-    )
-    return " ".join(cleaned.split())
 
 
 def _block(lines: list[str]) -> list[str]:
@@ -327,7 +257,7 @@ def render_comment(
 
 
 def _details(action: PlanAction) -> list[str]:
-    changes = [f"~ {_one_line(c)[:CHANGE_LIMIT]}" for c in action.changes[:200]]
+    changes = [f"~ {one_line(c, invisible=True)[:CHANGE_LIMIT]}" for c in action.changes[:200]]
     if len(action.changes) > 200:
         changes.append(f"… {len(action.changes) - 200} more")
     return [

@@ -1,6 +1,6 @@
 """The plan on a pull request: keeping one sticky comment, and finding what was reviewed.
 
-An edge over ``ghapi`` and ``prcomment``. ``upsert_comment`` finds the comment carrying this
+An edge over ``api`` and ``comment``. ``upsert_comment`` finds the comment carrying this
 environment's marker, written by the expected author (anyone can paste a marker into a comment
 of their own; only ours counts), and updates it in place or creates it: repeated runs leave
 exactly one. ``find_reviewed_plan`` goes from a commit on the default branch to the pull request
@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from reconciler.errors import UserError
-from reconciler.github.api import Comment, GitHub, GitHubError, PullRequest
+from reconciler.errors import GitHubError, UserError
+from reconciler.github.api import Comment, GitHub, PullRequest
 from reconciler.github.comment import PLAN_SIZE_LIMIT, Marker, find_marker, parse_plan
 
 PLAN_MEMBER = "plan.json"

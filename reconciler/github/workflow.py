@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.github.context import GitHubContext
 from reconciler.model import Diagnostic
 
 ANNOTATION_LIMIT = 10
@@ -94,14 +95,14 @@ class Actions:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Actions | None:
         """The Actions context, or None outside GitHub Actions."""
-        if environ.get("GITHUB_ACTIONS") != "true":
+        return cls.of(GitHubContext.from_environ(environ))
+
+    @classmethod
+    def of(cls, context: GitHubContext) -> Actions | None:
+        """Where ``context``'s summary and outputs go, or None outside GitHub Actions."""
+        if not context.in_actions:
             return None
-        summary = environ.get("GITHUB_STEP_SUMMARY")
-        output = environ.get("GITHUB_OUTPUT")
-        return cls(
-            summary_path=Path(summary) if summary else None,
-            output_path=Path(output) if output else None,
-        )
+        return cls(summary_path=context.summary_path, output_path=context.output_path)
 
     def append_summary(self, markdown: str) -> None:
         """Append markdown to the job summary, truncated below the 1 MiB step limit."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from json.encoder import encode_basestring as _text
 from typing import Any
 
@@ -89,8 +89,16 @@ def plan_digest(plan: Plan) -> str:
     entries are outside it, so the plan shown on a pull request and the plan computed at
     merge have the same digest exactly when they would do the same things.
     """
-    items = [list(item) for item in plan_items(plan)]
-    payload = {"environment": plan.environment, "actions": items}
+    return items_digest(plan.environment, plan_items(plan))
+
+
+def items_digest(environment: str, items: Iterable[tuple[str, str, str | None]]) -> str:
+    """The plan digest's recipe over ``(name, action, run digest)`` of the changing actions.
+
+    One recipe for a plan computed here (``plan_digest``) and for a plan document read back
+    (``plan.document.PlanDocument.computed_digest``), so the two can never drift apart.
+    """
+    payload = {"environment": environment, "actions": [list(item) for item in items]}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return f"sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 

@@ -7,6 +7,7 @@ the types here. Names are snake_case; camelCase wire names never appear in this 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,11 @@ class Location(Frozen):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+
+#: Where the value (or the key) at a JSON path of a document is: the spec language's and the
+#: template sandbox's way to point a diagnostic at the source.
+Locator = Callable[[Sequence[PathPart]], Location]
 
 
 class Diagnostic(Frozen):

@@ -8,26 +8,21 @@ now do something else (another action, or another run digest).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.errors import UserError
-from reconciler.model import ActionKind, Location, Plan
+from reconciler.model import Location, Plan
 from reconciler.model.digest import plan_items
+from reconciler.plan.document import Item, PlanDocument, PlanDocumentError, parse_plan_document
 
 ReviewStatus = Literal["match", "differs", "none"]
 
-Item = tuple[str, str, str | None]  # name, action, run digest
+__all__ = ["Item", "Review", "ReviewStatus", "ReviewedPlan", "compare", "parse_reviewed"]
 
 
-@dataclass(frozen=True)
-class ReviewedPlan:
-    """The parts of a reviewed plan document the comparison needs."""
-
-    environment: str
-    digest: str
-    items: tuple[Item, ...]
+#: The reviewed plan: a plan document (``plan.document``), compared by its ``items``.
+ReviewedPlan = PlanDocument
 
 
 @dataclass(frozen=True)
@@ -69,43 +64,36 @@ class Review:
 
 
 def parse_reviewed(text: str, source: str) -> ReviewedPlan:
-    """Read a ``plan --output json`` document; a clear error naming ``source`` if it is not one."""
-    where = Location(file=source)
+    """Read a ``plan --output json`` document; a clear error naming ``source`` if it is not one.
+
+    The one strict parser of ``plan.document``, worded for ``apply --reviewed-plan``: the
+    error is located at the file (at the line and column of a JSON syntax error).
+    """
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"not JSON ({exc.msg})", location=Location(file=source, line=exc.lineno, col=exc.colno)
-        ) from None
-    if not isinstance(data, dict):
-        raise UserError("expected a plan document (a JSON object)", location=where)
-    digest, environment, actions = (
-        data.get("planDigest"),
-        data.get("environment"),
-        data.get("actions"),
-    )
-    if not isinstance(digest, str) or not isinstance(environment, str):
-        raise UserError(
-            "expected planDigest and environment strings (write it with plan --output json)",
-            location=where,
-        )
-    if not isinstance(actions, list):
-        raise UserError("expected an actions list", location=where)
-    items: list[Item] = []
-    for index, action in enumerate(actions):
-        if not isinstance(action, dict) or not isinstance(action.get("name"), str):
-            raise UserError(f"actions[{index}]: expected an object with a name", location=where)
-        try:
-            kind = ActionKind(str(action.get("action")))
-        except ValueError:
-            raise UserError(
-                f"actions[{index}].action: {action.get('action')!r} is not an action",
-                location=where,
-            ) from None
-        run = action.get("digest")
-        if kind.changes:
-            items.append((action["name"], kind.value, run if isinstance(run, str) else None))
-    return ReviewedPlan(environment=environment, digest=digest, items=tuple(items))
+        return parse_plan_document(text, source)
+    except PlanDocumentError as exc:
+        raise UserError(_reviewed_message(exc), location=_location(exc)) from None
+
+
+def _location(exc: PlanDocumentError) -> Location:
+    if exc.line is not None and exc.col is not None:
+        return Location(file=exc.source, line=exc.line, col=exc.col)
+    return Location(file=exc.source)
+
+
+def _reviewed_message(exc: PlanDocumentError) -> str:
+    """The review's own wording of a problem (the comment's is ``exc.message``)."""
+    if exc.part == "json":
+        return f"not JSON ({exc.detail})"
+    if exc.part in ("environment", "planDigest"):
+        return "expected planDigest and environment strings (write it with plan --output json)"
+    if exc.part == "actions":
+        return "expected an actions list"
+    if exc.part in ("action", "action.name"):
+        return f"actions[{exc.index}]: expected an object with a name"
+    if exc.part == "action.action":
+        return f"actions[{exc.index}].action: {exc.value!r} is not an action"
+    return exc.problem
 
 
 def compare(reviewed: ReviewedPlan | None, plan: Plan, digest: str) -> Review:

@@ -7,7 +7,6 @@ Output formats are part of the interface: JSON documents carry ``formatVersion``
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from reconciler.model import (
 )
 from reconciler.model.digest import canonical_request, plan_digest
 from reconciler.plan.review import Review
+from reconciler.report.inert import one_line
 
 FORMAT_VERSION = 1
 
@@ -163,7 +163,7 @@ def diagnostics_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
 def apply_text(result: ApplyResult) -> str:
     """Names and final statuses after an apply, with the platform's message."""
     rows = [
-        (r.name, _status(r), _seconds(r.duration_ms), _one_line(r.message or ""))
+        (r.name, _status(r), _seconds(r.duration_ms), one_line(r.message or ""))
         for r in result.results
     ]
     if not rows:
@@ -342,10 +342,4 @@ def _ts(moment: datetime | None) -> str:
 
 
 def _md(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
-
-
-def _one_line(text: str) -> str:
-    """Platform text as one inert line: control characters (escapes, line breaks) become spaces."""
-    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
-    return " ".join(cleaned.split())
+    return one_line(text).replace("|", "\\|")

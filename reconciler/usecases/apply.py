@@ -17,9 +17,10 @@ from reconciler.apply.engine import ApplyOptions, Engine, Progress
 from reconciler.clock import Clock
 from reconciler.config.secrets import EnvSecrets
 from reconciler.config.settings import Settings
-from reconciler.errors import UserError
+from reconciler.errors import GitError, UserError
 from reconciler.git.journal import GitIntentJournal
-from reconciler.git.publish import Git, GitError, PushPolicy, run_url
+from reconciler.git.publish import Git, PushPolicy
+from reconciler.github.context import GitHubContext
 from reconciler.model import ApplyResult, Plan
 from reconciler.model.digest import plan_digest
 from reconciler.plan.planner import Selection
@@ -96,10 +97,11 @@ def apply(
         if not the_plan.has_changes:
             return Applied(plan=the_plan, review=review)
         client = make_client(settings, environ, clock, shards=shard[1] if shard else 1)
+        github = GitHubContext.from_environ(environ)
         durable = request.durable_intents
         if durable is None:
-            durable = settings.git.durable(environ)
-        journal = _journal(settings, store, environ) if durable else None
+            durable = settings.git.durable(in_actions=github.in_actions)
+        journal = _journal(settings, store, github.run_url) if durable else None
         secrets = EnvSecrets(environ)
         engine = Engine(
             client,
@@ -170,7 +172,7 @@ class ReviewMismatch(UserError):
         self.applied = applied
 
 
-def _journal(settings: Settings, store: StateStore, environ: Mapping[str, str]) -> GitIntentJournal:
+def _journal(settings: Settings, store: StateStore, url: str | None) -> GitIntentJournal:
     git = Git(settings.root)
     try:  # say what is missing before anything is submitted
         git.toplevel()
@@ -182,7 +184,6 @@ def _journal(settings: Settings, store: StateStore, environ: Mapping[str, str]) 
             hint="they commit and push intents before submitting; or pass --no-durable-intents "
             "(see docs/github-actions.md)",
         ) from None
-    url = run_url(environ)
     return GitIntentJournal(
         git,
         store.path_for,

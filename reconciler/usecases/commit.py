@@ -7,14 +7,14 @@ forcing, and stops changing nothing if another push recorded the same executions
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.config.settings import Settings
-from reconciler.errors import UserError
-from reconciler.git.publish import Git, GitError, Published, PushPolicy, commit_message, run_url
+from reconciler.errors import GitError, UserError
+from reconciler.git.publish import Git, Published, PushPolicy, commit_message
+from reconciler.github.context import GitHubContext
+from reconciler.report.apply_record import ApplyRecord, parse_apply_record
 from reconciler.retry import Backoff
 from reconciler.store.state import supersedes
 
@@ -47,7 +47,7 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
     message = commit_message(
         request.subject or _subject(environment, record),
         "",
-        _trailers(environment, record, environ),
+        _trailers(environment, record, GitHubContext.from_environ(environ).run_url),
     )
     paths = [
         settings.state_dir / environment,
@@ -76,44 +76,38 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
     return Committed(published=published, policy=policy)
 
 
-def _apply_record(settings: Settings, shard: tuple[int, int] | None) -> dict[str, Any]:
+def _apply_record(settings: Settings, shard: tuple[int, int] | None) -> ApplyRecord:
     folder = settings.artifacts_dir / settings.environment
     if shard:
         folder = folder / "shards" / f"{shard[0]}-of-{shard[1]}"
     path = folder / "apply.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return ApplyRecord()
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a readable apply record ({exc})") from None
-    return data if isinstance(data, dict) else {}
+    return parse_apply_record(text, str(path))
 
 
-def _subject(environment: str, record: dict[str, Any]) -> str:
-    outcomes = record.get("outcomes")
-    if not isinstance(outcomes, dict):
+def _subject(environment: str, record: ApplyRecord) -> str:
+    if record.outcomes is None:
         return f"reconciler: record state of {environment}"
-    counts = ", ".join(f"{n} {o}" for o, n in outcomes.items() if isinstance(n, int) and n)
-    shard = f" shard {record['shard']}" if record.get("shard") else ""
+    counts = ", ".join(f"{n} {o}" for o, n in record.outcomes.items() if n)
+    shard = f" shard {record.shard}" if record.shard else ""
     return f"reconciler: apply {environment}{shard}: {counts or 'nothing ran'}"
 
 
-def _trailers(
-    environment: str, record: dict[str, Any], environ: Mapping[str, str]
-) -> dict[str, str]:
+def _trailers(environment: str, record: ApplyRecord, url: str | None) -> dict[str, str]:
     trailers = {"Reconciler-Environment": environment}
-    if isinstance(record.get("planDigest"), str):
-        trailers["Reconciler-Plan-Digest"] = record["planDigest"]
-    reviewed = record.get("reviewed")
-    if isinstance(reviewed, dict) and isinstance(reviewed.get("status"), str):
-        trailers["Reconciler-Reviewed"] = reviewed["status"]
-    outcomes = record.get("outcomes")
-    if isinstance(outcomes, dict):
-        trailers["Reconciler-Counts"] = " ".join(f"{o}={n}" for o, n in outcomes.items())
-    if record.get("shard"):
-        trailers["Reconciler-Shard"] = str(record["shard"])
-    url = run_url(environ)
+    if record.plan_digest is not None:
+        trailers["Reconciler-Plan-Digest"] = record.plan_digest
+    if record.reviewed is not None:
+        trailers["Reconciler-Reviewed"] = record.reviewed
+    if record.outcomes is not None:
+        trailers["Reconciler-Counts"] = " ".join(f"{o}={n}" for o, n in record.outcomes.items())
+    if record.shard:
+        trailers["Reconciler-Shard"] = record.shard
     if url:
         trailers["Reconciler-Run-URL"] = url
     return trailers

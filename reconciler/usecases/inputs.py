@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from reconciler.config.settings import Settings, parse_overrides
 from reconciler.errors import InvalidSpecs, StateError
 from reconciler.git.facts import git_facts
+from reconciler.github.context import GitHubContext
 
 if TYPE_CHECKING:
     from reconciler.boomi.client import BoomiClient
@@ -28,7 +29,8 @@ def spec_context(
 ) -> SpecContext:
     """Template context: the settings' vars, git facts and ``--var KEY=VALUE`` overrides."""
     parsed = parse_overrides(overrides)
-    git = git_facts(environ, settings.root).as_context()
+    actions = GitHubContext.from_environ(environ).git_facts()
+    git = git_facts(settings.root, actions=actions).as_context()
     return settings.spec_context(environ, git=git, overrides=parsed)
 
 

@@ -123,3 +123,23 @@ def test_spec_problems_are_reported_before_a_broken_state(
     assert result.code == 1
     assert "state/default/orders.json: state file is not valid JSON" in result.err
     assert sim.submissions() == []
+
+
+def test_bad_config_in_actions_is_annotated_like_bad_specs(
+    workspace: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (workspace / "reconciler.yaml").read_text(encoding="utf-8")
+    (workspace / "reconciler.yaml").write_text(
+        text.replace("  concurrency: 20", "  concurency: 20"), encoding="utf-8"
+    )
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = run_cli("plan")
+    assert result.code == 1
+    assert result.out == (
+        "::error file=reconciler.yaml,line=9,col=3::apply.concurency: unknown setting; "
+        'did you mean "concurrency"?\n'
+    )
+    assert result.err == (
+        'reconciler.yaml:9:3: apply.concurency: unknown setting; did you mean "concurrency"?\n'
+        "error: 1 problem found\n"
+    )

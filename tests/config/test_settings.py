@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.config.settings import load_settings, parse_overrides
-from reconciler.errors import ConfigError, InvalidSpecs
+from reconciler.errors import ConfigError, InvalidConfig, InvalidSpecs
 
 GUID = "3456789a-bcde-f012-3456-789abcdef012"
 OTHER = "3456789a-bcde-f012-3456-789abcdef099"
@@ -80,8 +80,12 @@ def test_located_config_errors(tmp_path: Path) -> None:
         "version: 1\ndefaultEnvironment: staging\ntemplateEnv: [BOOMI_API_TOKEN]\n"
         "environments:\n  dev:\n    varz: {}\n    aliases: {runtimes: {cloud: nope}}\n",
     )
-    with pytest.raises(InvalidSpecs) as error:
+    with pytest.raises(InvalidConfig) as error:
         load_settings(path, tmp_path, {})
+    # A config problem, in the config family, carrying every located problem; never a spec one.
+    assert isinstance(error.value, ConfigError)
+    assert not isinstance(error.value, InvalidSpecs)
+    assert error.value.message == "2 problems found"
     assert [str(d) for d in error.value.diagnostics] == [
         'reconciler.yaml:6:5: environments.dev.varz: unknown setting; did you mean "vars"?',
         'reconciler.yaml:7:33: environments.dev.aliases.runtimes.cloud: "nope" is not valid; '
@@ -89,7 +93,7 @@ def test_located_config_errors(tmp_path: Path) -> None:
         "digits)",
     ]
     _write(tmp_path, "version: 1\ndefaultEnvironment: staging\ntemplateEnv: [BOOMI_API_TOKEN]\n")
-    with pytest.raises(InvalidSpecs) as error:
+    with pytest.raises(InvalidConfig) as error:
         load_settings(path, tmp_path, {})
     assert [str(d) for d in error.value.diagnostics] == [
         'reconciler.yaml:2:21: defaultEnvironment: "staging" is not an environment; expected one '

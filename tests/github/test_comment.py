@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.github.comment import COMMENT_LIMIT, PlanAction, PlanDocument
+from reconciler.model import ActionKind
 from tests.conftest import CliResult
 from tests.github.conftest import BOT, TOKEN, FakeGitHub
 
@@ -30,7 +31,7 @@ def plan_file(
         actions=tuple(
             PlanAction(
                 a["name"],
-                a["action"],
+                ActionKind(a["action"]),
                 a.get("reason", ""),
                 a.get("digest"),
                 tuple(a.get("changes", [])),

@@ -16,6 +16,7 @@ from reconciler.github.comment import (
     parse_plan,
     render_comment,
 )
+from reconciler.model import ActionKind
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -61,14 +62,15 @@ def test_a_change_cannot_close_its_fence() -> None:
     doc = PlanDocument(
         "default",
         DIGEST,
-        (PlanAction("a", "rerun", "changed", "v1:x", ("k: ````` → `",)),),
+        (PlanAction("a", ActionKind.RERUN, "changed", "v1:x", ("k: ````` → `",)),),
     )
     body = render_comment(doc, CommentContext(environment="default"))
     assert "``````diff" in body
 
 
 def test_the_cap_holds_for_tiny_limits_too() -> None:
-    actions = tuple(PlanAction(f"n{i}", "submit", "r" * 100, "v1:x", ()) for i in range(500))
+    kind = ActionKind.SUBMIT
+    actions = tuple(PlanAction(f"n{i}", kind, "r" * 100, "v1:x", ()) for i in range(500))
     doc = PlanDocument("default", DIGEST, actions)
     body = render_comment(doc, CommentContext(environment="default"), limit=5000)
     assert len(body) <= 5000

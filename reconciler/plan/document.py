@@ -1,0 +1,180 @@
+"""The one typed model of ``plan.json``, and its one strict, bounded parser.
+
+Pure. A plan document (``plan --output json``) comes back as untrusted data: as a pull
+request's artifact for the sticky comment (``github.comment``), and as ``--reviewed-plan`` for
+the review at apply (``plan.review``). ``parse_plan_document`` reads it strictly (every field
+it keeps is checked, names against the spec language's patterns) and bounded (at most
+``PLAN_SIZE_LIMIT`` bytes); a bad document raises ``PlanDocumentError`` naming the field and
+the problem, whose message each caller keeps or words its own way. What a document says about
+itself (counts, has-changes) is computed from its actions, never read; its digest is checked
+against the actions with the same recipe as ``model.digest.plan_digest``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.errors import UserError
+from reconciler.model import ActionKind
+from reconciler.model.digest import items_digest
+
+PLAN_SIZE_LIMIT = 10 * 1024 * 1024  # bytes of a plan document read back
+ENV_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")  # spec language's NAME_PATTERN, "default"
+DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}\Z")
+
+Item = tuple[str, str, str | None]  # name, action, run digest: what the plan digest covers
+
+#: Which part of a document a problem is in.
+Part = Literal[
+    "size",
+    "json",
+    "object",
+    "environment",
+    "planDigest",
+    "actions",
+    "action",  # an entry that is not an object
+    "action.name",
+    "action.action",
+    "action.reason",
+    "action.digest",
+    "action.changes",
+]
+
+
+@dataclass(frozen=True)
+class PlanAction:
+    """One action of a plan document, as read (strings still untrusted)."""
+
+    name: str
+    action: ActionKind
+    reason: str
+    digest: str | None
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """A ``plan --output json`` document: its environment, stated digest and actions."""
+
+    environment: str
+    digest: str
+    actions: tuple[PlanAction, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether any action may do work on the platform (computed, not read)."""
+        return any(a.action.changes for a in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        """How many actions of each kind, in the order of ``ActionKind`` (computed, not read)."""
+        seen = Counter(a.action.value for a in self.actions)
+        return {kind.value: seen[kind.value] for kind in ActionKind}
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        """``(name, action, run digest)`` of every action that changes something, in order."""
+        return tuple((a.name, a.action.value, a.digest) for a in self.actions if a.action.changes)
+
+    def computed_digest(self) -> str:
+        """The plan digest of these actions, by ``model.digest.plan_digest``'s recipe."""
+        return items_digest(self.environment, self.items)
+
+    @property
+    def consistent(self) -> bool:
+        """Whether the stated plan digest is the digest of the listed actions."""
+        return self.digest == self.computed_digest()
+
+
+class PlanDocumentError(UserError):
+    """A plan document that is not one: which part, the problem, and the offending value.
+
+    The message is ``<source>: <part>: <problem>``; ``line`` and ``col`` locate a JSON syntax
+    error, ``detail`` is the decoder's own words, ``index`` the action's position.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        part: Part,
+        problem: str,
+        *,
+        index: int | None = None,
+        value: object = None,
+        detail: str = "",
+        line: int | None = None,
+        col: int | None = None,
+    ) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source, self.part, self.problem = source, part, problem
+        self.index, self.value, self.detail = index, value, detail
+        self.line, self.col = line, col
+
+
+def parse_plan_document(data: bytes | str, source: str) -> PlanDocument:
+    """Read a plan document strictly; ``PlanDocumentError`` naming ``source`` if it is not one.
+
+    Checked in this order: size, JSON, an object, ``environment``, ``planDigest`` a string,
+    ``actions`` a list, each action, and last ``planDigest``'s form.
+    """
+    if len(data) > PLAN_SIZE_LIMIT:
+        raise PlanDocumentError(
+            source, "size", f"larger than {PLAN_SIZE_LIMIT} bytes; not a plan document"
+        )
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise PlanDocumentError(
+            source, "json", f"not JSON ({exc})", detail=exc.msg, line=exc.lineno, col=exc.colno
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise PlanDocumentError(source, "json", f"not JSON ({exc})", detail=str(exc)) from None
+    if not isinstance(doc, dict):
+        raise PlanDocumentError(source, "object", "expected a plan document (a JSON object)")
+    environment, digest, actions = doc.get("environment"), doc.get("planDigest"), doc.get("actions")
+    if not isinstance(environment, str) or not ENV_PATTERN.match(environment):
+        raise PlanDocumentError(
+            source, "environment", "environment: expected an environment name", value=environment
+        )
+    bad_digest = PlanDocumentError(
+        source, "planDigest", "planDigest: expected sha256:<64 hex digits>", value=digest
+    )
+    if not isinstance(digest, str):
+        raise bad_digest
+    if not isinstance(actions, list):
+        raise PlanDocumentError(source, "actions", "actions: expected a list", value=actions)
+    parsed = tuple(_action(item, index, source) for index, item in enumerate(actions))
+    if not DIGEST_PATTERN.match(digest):
+        raise bad_digest
+    return PlanDocument(environment=environment, digest=digest, actions=parsed)
+
+
+def _action(item: object, index: int, source: str) -> PlanAction:
+    where = f"actions[{index}]"
+
+    def bad(part: Part, problem: str, value: object) -> PlanDocumentError:
+        return PlanDocumentError(source, part, f"{where}{problem}", index=index, value=value)
+
+    if not isinstance(item, dict):
+        raise bad("action", ": expected an object", item)
+    name, kind, reason = item.get("name"), item.get("action"), item.get("reason", "")
+    digest, changes = item.get("digest"), item.get("changes", [])
+    if not isinstance(name, str) or not name:
+        raise bad("action.name", ".name: expected a string", name)
+    try:
+        action = ActionKind(kind) if isinstance(kind, str) else None
+    except ValueError:
+        action = None
+    if action is None:
+        kinds = ", ".join(k.value for k in ActionKind)
+        raise bad("action.action", f".action: expected one of {kinds}", kind)
+    if not isinstance(reason, str):
+        raise bad("action.reason", ".reason: expected a string", reason)
+    if digest is not None and not isinstance(digest, str):
+        raise bad("action.digest", ".digest: expected a string", digest)
+    if not isinstance(changes, list) or not all(isinstance(c, str) for c in changes):
+        raise bad("action.changes", ".changes: expected a list of strings", changes)
+    return PlanAction(name, action, reason, digest, tuple(changes))

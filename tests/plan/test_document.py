@@ -1,0 +1,128 @@
+"""``plan.document``: one typed model of plan.json, one strict parser, one digest recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import UserError
+from reconciler.model import DesiredRun, Location, RunRequest
+from reconciler.model.digest import compute_digest, plan_digest
+from reconciler.plan.document import (
+    PLAN_SIZE_LIMIT,
+    PlanDocumentError,
+    parse_plan_document,
+)
+from reconciler.plan.planner import build_plan
+from reconciler.plan.review import parse_reviewed
+from reconciler.report.renderers import plan_json
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _run(name: str, value: str) -> DesiredRun:
+    request = RunRequest(process_id="p", atom_id="a", dynamic_properties={"V": value})
+    return DesiredRun(
+        name=name, request=request, digest=compute_digest(request), source=Location(file="s.yaml")
+    )
+
+
+def test_a_written_plan_reads_back_with_the_same_digest_by_one_recipe() -> None:
+    plan = build_plan([_run("a", "1"), _run("b", "2")], {}, environment="prod")
+    document = parse_plan_document(plan_json(plan), "plan.json")
+    assert document.digest == plan_digest(plan) == document.computed_digest()
+    assert document.consistent
+    assert document.has_changes
+    assert document.counts()["submit"] == 2
+    assert [a.name for a in document.actions] == ["a", "b"]
+    assert parse_reviewed(plan_json(plan), "plan.json") == document
+
+
+def _doc(**fields: object) -> str:
+    base: dict[str, object] = {"environment": "prod", "planDigest": DIGEST, "actions": []}
+    base.update(fields)
+    return json.dumps(base)
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "comment", "review"),
+    [
+        ("[]", "object", "expected a plan document (a JSON object)", None),
+        (
+            _doc(environment="Prod"),
+            "environment",
+            "environment: expected an environment name",
+            "expected planDigest and environment strings (write it with plan --output json)",
+        ),
+        (
+            _doc(planDigest="x"),
+            "planDigest",
+            "planDigest: expected sha256:<64 hex digits>",
+            "expected planDigest and environment strings (write it with plan --output json)",
+        ),
+        (_doc(actions={}), "actions", "actions: expected a list", "expected an actions list"),
+        (
+            _doc(actions=[1]),
+            "action",
+            "actions[0]: expected an object",
+            "actions[0]: expected an object with a name",
+        ),
+        (
+            _doc(actions=[{"name": "a", "action": "explode"}]),
+            "action.action",
+            "actions[0].action: expected one of submit, rerun, retry, resume, wait, noop, skip, "
+            "orphan, unknown",
+            "actions[0].action: 'explode' is not an action",
+        ),
+        (
+            _doc(actions=[{"name": "a", "action": "submit", "reason": 3}]),
+            "action.reason",
+            "actions[0].reason: expected a string",
+            None,
+        ),
+        (
+            _doc(actions=[{"name": "a", "action": "submit", "changes": "x"}]),
+            "action.changes",
+            "actions[0].changes: expected a list of strings",
+            None,
+        ),
+    ],
+)
+def test_one_parser_each_caller_keeps_its_words(
+    text: str, part: str, comment: str, review: str | None
+) -> None:
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document(text, "p")
+    assert (caught.value.part, caught.value.message) == (part, f"p: {comment}")
+    with pytest.raises(UserError) as reviewed:
+        parse_reviewed(text, "p")
+    assert str(reviewed.value) == f"p:1:1: {review or comment}"
+
+
+def test_actions_are_checked_before_the_digest_form() -> None:
+    # A reviewed plan of an unknown digest form still names its broken action first.
+    text = _doc(planDigest="x", actions=[{"name": "a", "action": "explode"}])
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document(text, "p")
+    assert caught.value.part == "action.action"
+
+
+def test_a_json_error_is_located_for_the_review() -> None:
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document('{\n  "a": }', "p")
+    assert (caught.value.line, caught.value.col) == (2, 8)
+    assert caught.value.message.startswith("p: not JSON (Expecting value: line 2 column 8")
+    with pytest.raises(UserError) as reviewed:
+        parse_reviewed('{\n  "a": }', "p")
+    assert str(reviewed.value) == "p:2:8: not JSON (Expecting value)"
+
+
+def test_the_parser_is_bounded(tmp_path: Path) -> None:
+    text = _doc(actions=[]) + " " * PLAN_SIZE_LIMIT
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document(text, "p")
+    assert caught.value.part == "size"
+    with pytest.raises(UserError, match="larger than 10485760 bytes; not a plan document"):
+        parse_reviewed(text, "p")
