@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from reconciler.model import (
     DesiredRun,
     Diagnostic,
     Location,
+    Locator,
     PathPart,
     PropertyValue,
     RetryPolicy,
@@ -41,8 +42,6 @@ from reconciler.specs.layering import Merged, Path_, merge
 from reconciler.specs.sandbox import Renderer
 
 MAX_COMBINATIONS = 256
-Locator = Callable[[Sequence[PathPart]], Location]
-KeyLocator = Callable[[Sequence[PathPart]], Location]
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class _Item:
 class _Expander:
     """Turns one document into expanded runs, collecting diagnostics."""
 
-    def __init__(self, context: SpecContext, locate: Locator, locate_key: KeyLocator) -> None:
+    def __init__(self, context: SpecContext, locate: Locator, locate_key: Locator) -> None:
         self.context = context
         self.locate = locate
         self.locate_key = locate_key
@@ -357,7 +356,7 @@ def expand(
     model: ExecutionDocument | ExecutionSetDocument,
     context: SpecContext,
     locate: Locator,
-    locate_key: KeyLocator,
+    locate_key: Locator,
 ) -> tuple[list[Expanded], list[Diagnostic], list[str]]:
     """Expand one validated document into its runs, problems, and every name it defines.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jinja2 import (
@@ -29,6 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from reconciler.model import (
     Diagnostic,
     Location,
+    Locator,
     PathPart,
     PropertyValue,
     SecretRef,
@@ -156,9 +157,6 @@ def _compile(source: str) -> tuple[Template, rendercache.Reads]:
     tree = _ENVIRONMENT.parse(source)
     reads = rendercache.reads(tree)  # before compiling: the optimizer rewrites the tree
     return _ENVIRONMENT.from_string(tree), reads
-
-
-Locator = Callable[[Sequence[PathPart]], Location]
 
 
 class Renderer:
