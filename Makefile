@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check reconciler tests chaos
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler
+	$(BIN)/mypy reconciler tests
 
 layers: $(STAMP)
 	$(BIN)/lint-imports
