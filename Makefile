@@ -1,10 +1,13 @@
 # Two entry points: `make demo` and `make test`. Both create the virtual environment first.
+# `make test` is the whole gate (.ci/run calls it): the static checks, then the fast tier of the
+# tests, then the slow tier; it stops at the first that fails. `make test-fast` and
+# `make test-slow` run one tier each (tests/conftest.py says which test is in which).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest clean schema chaos workflows
+.PHONY: demo test lint typecheck layers pytest test-fast test-slow clean schema chaos workflows
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +18,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: lint typecheck layers workflows pytest
+test: lint typecheck layers workflows test-fast test-slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests chaos
 	$(BIN)/ruff format --check reconciler tests chaos
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler
+	$(BIN)/mypy reconciler tests
 
 layers: $(STAMP)
 	$(BIN)/lint-imports
@@ -33,8 +36,18 @@ workflows: $(STAMP)
 	$(BIN)/actionlint -no-color .github/workflows/*.yml
 	$(BIN)/zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows action.yml
 
-pytest: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+# pytest-xdist: one worker per core (`PYTEST_WORKERS=0` runs in this process); worksteal
+# keeps both cores busy when the long tests come last.
+PYTEST_WORKERS ?= auto
+PYTEST := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+
+test-fast: $(STAMP)
+	$(PYTEST) -m fast
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
+
+pytest: test-fast test-slow
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

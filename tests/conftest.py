@@ -1,4 +1,9 @@
-"""Fixtures: the simulator on loopback, a git workspace with specs, and the CLI runner."""
+"""Fixtures: the simulator on loopback, a git workspace with specs, and the CLI runner.
+
+Also the two tiers of the gate. Every test is marked ``fast`` or ``slow`` here, by where it
+lives (``SLOW``), so a new test is in a tier the day it is written: ``make test-fast`` runs
+``-m fast``, ``make test-slow`` runs ``-m slow``, and together they are the whole suite.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,29 @@ from reconciler.sim.serve import RunningSimulator, start_in_thread
 from reconciler.sim.world import demo_world
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
+
+# The slow tier, by path under tests/ (a folder or a file): whole-program runs in subprocesses
+# (e2e, the benchmark's quick mode), the fault-injection scenarios (chaos) and the forked
+# worker pools of the parallel loader (about 3 s a test). Measured on two idle cores: 42 of 560
+# tests and 60 % of the suite's time.
+SLOW = ("e2e", "chaos", "bench_smoke", "specs/test_parallel.py")
+
+
+def tier_of(path: Path) -> str:
+    """``slow`` for a test file under one of ``SLOW``, else ``fast``."""
+    path = path.resolve()
+    if not path.is_relative_to(TESTS):
+        return "fast"
+    parts = path.relative_to(TESTS).parts
+    slow = any(parts[: len(p.split("/"))] == tuple(p.split("/")) for p in SLOW)
+    return "slow" if slow else "fast"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(tier_of(item.path))
+
 
 # Simulated time runs this much faster than real time: a 3 s run takes 60 ms.
 TIME_SCALE = 50.0

@@ -221,7 +221,7 @@ def github_server() -> Iterator[FakeGitHub]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": socks}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a bound on a hang, not an expectation of speed
     while not server.started:
         assert thread.is_alive(), "the stand-in stopped"
         assert time.monotonic() < deadline, "the stand-in did not start"

@@ -1,23 +1,39 @@
-"""The same behaviour over real HTTP: uvicorn on 127.0.0.1 in a thread (``start_in_thread``).
+"""The same behaviour over real HTTP: uvicorn on 127.0.0.1 in a thread.
 
-Runs use a high time scale so the demo's seconds pass in milliseconds; nothing asserts timing,
-polls loop until a final status with a generous cap.
+Most tests use ``start_in_thread`` at a high time scale, so the demo's seconds pass in
+milliseconds, and assert nothing that depends on how fast they pass. The run's lifecycle over
+loopback is asserted phase by phase on a simulator whose clock moves only when the test moves it
+(the same ``Simulator`` and ``create_app``, served by uvicorn on a pre-opened socket): a loaded
+machine cannot make a poll miss the 202 phase.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
 import pytest
+import uvicorn
 
+from reconciler.sim.app import Simulator, create_app
 from reconciler.sim.serve import RunningSimulator, start_in_thread
 from reconciler.sim.world import demo_world
-from tests.sim.helpers import ACCOUNT, INVOICES, ORDERS, PROD_ATOM, TOKEN, USER, demo_data, validate
-
-FINAL = {"COMPLETE", "COMPLETE_WARN", "ERROR", "ABORTED", "DISCARDED"}
+from tests.sim.helpers import (
+    ACCOUNT,
+    INVOICES,
+    ORDERS,
+    PROD_ATOM,
+    TOKEN,
+    USER,
+    FakeClock,
+    demo_data,
+    validate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +61,49 @@ def client(running: RunningSimulator, admin: httpx.Client) -> Iterator[httpx.Cli
         yield client
 
 
-def poll_to_final(client: httpx.Client, request_id: str) -> tuple[list[int], dict[str, Any]]:
-    codes: list[int] = []
-    for _ in range(2000):
-        response = client.get(f"/ExecutionRecord/async/{request_id}")
-        if response.status_code == 503:  # the demo's 10 req/s applies over loopback too
-            time.sleep(0.1)
-            continue
-        codes.append(response.status_code)
-        if response.status_code == 200 and response.json()["result"][0]["status"] in FINAL:
-            return codes, response.json()["result"][0]
+@dataclass(frozen=True)
+class Frozen:
+    """A simulator on loopback whose time moves only by ``clock.advance`` (simulated seconds)."""
+
+    clock: FakeClock
+    client: httpx.Client
+    admin: httpx.Client
+
+
+@pytest.fixture
+def frozen() -> Iterator[Frozen]:
+    clock = FakeClock()
+    app = create_app(Simulator(demo_world(), time_scale=1.0, clock=clock))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="off", access_log=False, log_config=None, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30  # a bound on a hang, not an expectation of speed
+    while not server.started:
+        assert thread.is_alive(), "the simulator stopped"
+        assert time.monotonic() < deadline, "the simulator did not start"
         time.sleep(0.005)
-    raise AssertionError("no final status")
+    try:
+        with (
+            httpx.Client(
+                base_url=f"{origin}/api/rest/v1/{ACCOUNT}",
+                auth=(USER, TOKEN),
+                headers={"Accept": "application/json"},
+                timeout=30,
+            ) as client,
+            httpx.Client(base_url=f"{origin}/_sim", timeout=30) as admin,
+        ):
+            yield Frozen(clock, client, admin)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 def test_endpoint_describes_the_demo_login(running: RunningSimulator) -> None:
@@ -68,21 +115,36 @@ def test_endpoint_describes_the_demo_login(running: RunningSimulator) -> None:
     assert endpoint.admin_url == endpoint.base_url.removesuffix("/api/rest/v1") + "/_sim"
 
 
-def test_submit_and_poll_to_error_over_loopback(client: httpx.Client, admin: httpx.Client) -> None:
+def test_submit_and_poll_to_error_over_loopback(frozen: Frozen) -> None:
+    client = frozen.client
     posted = client.post("/ExecutionRequest", json={"atomId": PROD_ATOM, "processId": INVOICES})
     assert posted.status_code == 200
     echo = posted.json()
-    assert (
-        echo["recordUrl"]
-        == f"{str(client.base_url).rstrip('/')}/ExecutionRecord/async/{echo['requestId']}"
-    )
-    codes, record = poll_to_final(client, echo["requestId"])
-    assert codes[0] == 202
-    assert codes[-1] == 200
+    record_url = f"{str(client.base_url).rstrip('/')}/ExecutionRecord/async/{echo['requestId']}"
+    assert echo["recordUrl"] == record_url
+
+    def poll() -> httpx.Response:
+        return client.get(f"/ExecutionRecord/async/{echo['requestId']}")
+
+    # Invoices (demo world): the record appears 1 s after the submit, the run lasts 1-3 s.
+    pending = poll()
+    assert pending.status_code == 202
+    assert pending.json() == {"@type": "AsyncOperationResult", "responseStatusCode": 202}
+    frozen.clock.advance(0.5)
+    assert poll().status_code == 202
+    frozen.clock.advance(0.5)
+    running = poll()
+    assert running.status_code == 200
+    assert running.json()["result"][0]["status"] in {"STARTED", "INPROCESS"}
+    validate("ExecutionRecord", running.json()["result"][0])
+    frozen.clock.advance(3.0)
+    done = poll()
+    assert done.status_code == 200
+    record = done.json()["result"][0]
     validate("ExecutionRecord", record)
     assert record["status"] == "ERROR"
     assert record["message"].startswith("Connector error: SFTP host")
-    submissions = admin.get("/submissions").json()["submissions"]
+    submissions = frozen.admin.get("/submissions").json()["submissions"]
     assert [s["requestId"] for s in submissions] == [echo["requestId"]]
 
 
@@ -135,18 +197,16 @@ def test_slow_and_503_faults_over_loopback(client: httpx.Client, admin: httpx.Cl
     assert admin.get("/stats").json()["faults"] == {"atom": {"slow": 1, "error:503": 1}}
 
 
-def test_rate_limit_over_loopback(running: RunningSimulator, admin: httpx.Client) -> None:
+def test_rate_limit_over_loopback(frozen: Frozen) -> None:
     data = demo_data()
     data["accounts"][0]["rateLimit"] = 1
     data["accounts"][0]["rateLimitBurst"] = 3
-    assert admin.post("/reset", json=data).json()["world"] == "posted"
-    auth = (running.endpoint.username, running.endpoint.token)
-    url = f"{running.endpoint.base_url}/{ACCOUNT}/Atom/{PROD_ATOM}"
-    with httpx.Client(auth=auth) as client:
-        codes = [client.get(url).status_code for _ in range(20)]
-    assert codes[:3] == [200, 200, 200]
-    assert 503 in codes
-    assert admin.get("/stats").json()["rateLimited"] == codes.count(503)
+    assert frozen.admin.post("/reset", json=data).json()["world"] == "posted"
+    codes = [frozen.client.get(f"/Atom/{PROD_ATOM}").status_code for _ in range(6)]
+    assert codes == [200, 200, 200, 503, 503, 503]  # the burst, then nothing until time passes
+    frozen.clock.advance(1.0)  # one request a second
+    assert [frozen.client.get(f"/Atom/{PROD_ATOM}").status_code for _ in range(2)] == [200, 503]
+    assert frozen.admin.get("/stats").json()["rateLimited"] == 4
 
 
 def test_a_second_server_gets_its_own_port() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,10 +166,11 @@ def test_many_files_written_at_once_leave_each_whole_and_no_temp(tmp_path: Path)
         "c.json": b"c",
     }
     assert oct((tmp_path / "runs" / "a.json").stat().st_mode & 0o777) == "0o644"
+    not_bytes: Any = "e"  # a caller's bug the types would catch: the write fails part-way
     with pytest.raises(TypeError):  # fails after some temp files exist: none is left
         write_atomic_many(
-            [(tmp_path / "runs" / "d.json", b"d"), (tmp_path / "runs" / "e.json", "e")]
-        )  # type: ignore[list-item]
+            [(tmp_path / "runs" / "d.json", b"d"), (tmp_path / "runs" / "e.json", not_bytes)]
+        )
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a.json", "b.json", "c.json"]
 
 
