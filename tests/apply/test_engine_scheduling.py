@@ -23,6 +23,7 @@ from reconciler.model import (
     Action,
     ActionKind,
     DesiredRun,
+    Event,
     Location,
     Phase,
     Plan,
@@ -131,7 +132,7 @@ async def test_longest_recorded_run_goes_first_and_tasks_stay_bounded(
             store.save(action.current)
     most_tasks = 0
 
-    def progress(_name: str, _message: str) -> None:
+    def progress(_event: Event) -> None:
         nonlocal most_tasks
         most_tasks = max(most_tasks, len(asyncio.all_tasks()))
 
@@ -305,7 +306,7 @@ async def test_a_failed_survey_is_reported_once_and_the_apply_goes_on(tmp_path: 
     actions = [_action(f"{p}-{i}", p) for i in range(3) for p in ("p1", "p2")]
     said: list[str] = []
     async with _client(sim) as client:
-        engine = _engine(StateStore(tmp_path), client, 10, lambda n, m: said.append(f"{n}: {m}"))
+        engine = _engine(StateStore(tmp_path), client, 10, lambda e: said.append(f"{e.name}: {e.message}"))
         result = await engine.apply(Plan(actions=tuple(actions)))
     assert [m.split(" (")[0] for m in said if "surveyed" in m] == [
         "*: durations not surveyed further: access denied to account demo-AB12CD"
