@@ -30,7 +30,7 @@ from typing import Protocol
 
 from reconciler.clock import Clock
 from reconciler.errors import PlatformError
-from reconciler.model import Meter, Phase, PlatformRecord, StateEntry
+from reconciler.model import Adopted, Event, Meter, Phase, PlatformRecord, StateEntry, Unknown
 
 # How long after its intent an unidentified sibling may still start its run: the runtime's
 # queue discards a waiting run after 59 s by default; an hour leaves a wide margin.
@@ -65,58 +65,73 @@ class Verdict:
     retry: bool
 
 
+@dataclass(frozen=True)
+class Found:
+    """The run of an unresolved submit, adopted: ``entry`` is saved and ready to follow."""
+
+    entry: StateEntry
+
+
+Settlement = Found | Verdict  # what settling an unresolved submit came to
+
+
+@dataclass(frozen=True)
+class AdoptionPolicy:
+    """How one apply looks for the runs of unresolved submits (seconds)."""
+
+    clock_skew: float  # how far before an intent a matching run may have started
+    adopt_after: float  # a lone run is adopted by query only this long after the intent
+    wait: float  # how long one apply keeps asking about one submit
+    delay: Callable[[int], float]  # the pause before the next query, by queries made
+
+
 class Adoption:
-    """Resolves unknown submits for one apply; ``known`` grows as runs are recorded."""
+    """Resolves unknown submits for one apply; the runs it knows grow as runs are recorded."""
 
     def __init__(
         self,
         client: RecordQuery,
         clock: Clock,
         save: Callable[[StateEntry], StateEntry],
-        progress: Callable[[str, str], None],
+        progress: Callable[[Event], None],
         *,
-        known: set[str],
-        clock_skew: float,
-        adopt_after: float,
+        known: Iterable[str],
+        policy: AdoptionPolicy,
         entries: Callable[[], Mapping[str, StateEntry]] = dict,
     ) -> None:
         self._client = client
         self._clock = clock
         self._save = save
         self._progress = progress
-        self.known = known
-        self._skew = timedelta(seconds=clock_skew)
-        self._adopt_after = timedelta(seconds=adopt_after)
+        self._known = set(known)  # executionIds the state explains
+        self._skew = timedelta(seconds=policy.clock_skew)
+        self._adopt_after = timedelta(seconds=policy.adopt_after)
+        self._wait = policy.wait
+        self._delay = policy.delay
         self._entries = entries
         self._identified: set[str] = set()  # requestIds of rivals whose run is known
 
-    async def after_ambiguous(
-        self,
-        intent: StateEntry,
-        message: str,
-        meter: Meter,
-        *,
-        wait: float,
-        delay: Callable[[int], float],
-    ) -> StateEntry:
-        """After an ambiguous submit: save ``unknown``, then look for the run for ``wait`` s."""
-        entry = self._save(intent.model_copy(update={"phase": Phase.UNKNOWN, "message": message}))
-        found = await self.settle(entry, meter, wait=wait, delay=delay)
-        if isinstance(found, StateEntry):
-            return found
-        self._progress(entry.name, f"unknown: {found}")
-        return self._save(entry.model_copy(update={"message": f"{message}; {found}"}))
+    def explain(self, execution_id: str) -> None:
+        """``execution_id`` is now some entry's run: never adopt it for another."""
+        self._known.add(execution_id)
 
-    async def settle(
-        self, entry: StateEntry, meter: Meter, *, wait: float, delay: Callable[[int], float]
-    ) -> StateEntry | str:
-        """Ask :meth:`find` until it adopts, the answer cannot change, or ``wait`` s are up.
+    async def after_ambiguous(self, intent: StateEntry, message: str, meter: Meter) -> StateEntry:
+        """After an ambiguous submit: save ``unknown``, then look for its run for a while."""
+        entry = self._save(intent.model_copy(update={"phase": Phase.UNKNOWN, "message": message}))
+        found = await self.settle(entry, meter)
+        if isinstance(found, Found):
+            return found.entry
+        self._progress(Unknown(entry.name, found.message))
+        return self._save(entry.model_copy(update={"message": f"{message}; {found.message}"}))
+
+    async def settle(self, entry: StateEntry, meter: Meter) -> Settlement:
+        """Ask :meth:`find` until it adopts, the answer cannot change, or the wait is up.
 
         The budget is at least ``adopt_after``, so a run that is alone can be adopted in this
         apply; the last query is made after the deadline, never just before it.
         """
         start = self._clock.monotonic()
-        deadline = start + max(wait, self._adopt_after.total_seconds())
+        deadline = start + max(self._wait, self._adopt_after.total_seconds())
         # Wall times are whole seconds (as the platform records them): the intent may be up to
         # a second younger than ``now - intent_at`` says. The wait is timed on the monotonic
         # clock from the youngest the intent can be.
@@ -126,11 +141,11 @@ class Adoption:
         while True:
             found = await self.find(entry, meter, early=self._clock.monotonic() < ready_at)
             if isinstance(found, StateEntry):
-                return found
+                return Found(found)
             remaining = deadline - self._clock.monotonic()
             if not found.retry or remaining <= 0:
-                return found.message
-            await self._clock.sleep(min(delay(polls), remaining + 0.01))
+                return found
+            await self._clock.sleep(min(self._delay(polls), remaining + 0.01))
             polls += 1
 
     async def find(self, entry: StateEntry, meter: Meter, *, early: bool) -> StateEntry | Verdict:
@@ -146,7 +161,7 @@ class Adoption:
             )
         except PlatformError as exc:
             return Verdict(f"could not query the platform's records ({exc.message})", retry=True)
-        candidates = [r for r in records if r.execution_id not in self.known]
+        candidates = [r for r in records if r.execution_id not in self._known]
         if not candidates:
             return Verdict(
                 f"no run of this process on this runtime since {_ts(since)}; if none started, "
@@ -154,7 +169,7 @@ class Adoption:
                 retry=True,
             )
         rivals = await self._unidentified_rivals(entry, meter)
-        candidates = [r for r in candidates if r.execution_id not in self.known]
+        candidates = [r for r in candidates if r.execution_id not in self._known]
         ids = ", ".join(r.execution_id for r in candidates[:5])
         choose = f"say which with --adopt {entry.name}=EXECUTION_ID, or --resubmit {entry.name}"
         if rivals:
@@ -201,13 +216,13 @@ class Adoption:
                 record = None
             if record is None:
                 return [other]
-            self.known.add(record.execution_id)
+            self._known.add(record.execution_id)
             self._identified.add(other.request_id)
         return []
 
     def adopt(self, entry: StateEntry, execution_id: str, how: str) -> StateEntry:
         """Record ``execution_id`` as the run of ``entry``'s submit, and follow it."""
-        self.known.add(execution_id)
+        self._known.add(execution_id)
         adopted = entry.model_copy(
             update={
                 "phase": Phase.SUBMITTED,
@@ -217,7 +232,7 @@ class Adoption:
                 "submitted_at": entry.submitted_at or entry.intent_at,
             }
         )
-        self._progress(entry.name, f"adopted {execution_id} {how}")
+        self._progress(Adopted(entry.name, execution_id, how))
         return self._save(adopted)
 
 

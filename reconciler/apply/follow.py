@@ -4,12 +4,12 @@ Part of the engine: ``engine`` decides what runs and submits it, this module pol
 handed over until the record says the run is final, or until a budget runs out.
 
 Each run is polled with jittered backoff (``backoff.poll_interval``): ``poll_initial``, growing
-by half per poll up to ``poll_max``. Once nothing is left to submit (``tail``, set by the
-engine) and fewer than ``TAIL`` runs are followed, the cap shrinks in proportion (never below
+by half per poll up to ``poll_max``. Once nothing is left to submit (the apply's ``Backlog`` is
+drained) and fewer than ``TAIL`` runs are followed, the cap shrinks in proportion (never below
 ``poll_initial``): the last runs of an apply are noticed sooner, while their polls together
-stay as frequent as ``TAIL`` runs polled at ``poll_max``. At most ``spare`` pauses per apply
-are shortened so (the engine allows one per four runs), so a long run alone, or the last run
-of a small apply, is not polled ten times as often for its whole length. Two budgets:
+stay as frequent as ``TAIL`` runs polled at ``poll_max``. At most ``Pace.spare`` pauses per
+apply are shortened so (the engine allows one per four runs), so a long run alone, or the last
+run of a small apply, is not polled ten times as often for its whole length. Two budgets:
 ``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running out of
 either leaves the run ``submitted`` (pending), and the next apply resumes it.
 """
@@ -26,14 +26,21 @@ from reconciler.errors import PlatformError, RecordNotFound
 from reconciler.model import (
     Action,
     DesiredRun,
+    Event,
+    Final,
     Meter,
+    NoRecord,
     Outcome,
     Phase,
     PlatformRecord,
+    PollingStopped,
     RunPolicy,
     RunResult,
+    RunStatus,
     StateEntry,
-    is_final_status,
+    StatusChanged,
+    TimedOut,
+    Unknown,
 )
 from reconciler.retry import poll_interval
 
@@ -64,30 +71,47 @@ class Budgets:
     record_timeout: float  # waiting for a run's record to exist (the 202 phase)
 
 
+class Backlog(Protocol):
+    """What following needs to know of the apply's schedule."""
+
+    def drained(self) -> bool:
+        """Nothing is left to submit: every submit has its permit, none is waiting to start."""
+        ...
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How one apply's last runs are polled: ``spare`` shortened pauses, once drained."""
+
+    backlog: Backlog
+    spare: int
+
+
 class Follower:
-    """Polls runs to their final status, saving each change through ``save``."""
+    """Polls one apply's runs to their final status, saving each change through ``save``."""
 
     def __init__(
         self,
         client: RecordSource,
         clock: Clock,
         budgets: Budgets,
+        pace: Pace,
         *,
         save: Callable[[StateEntry], StateEntry],
-        progress: Callable[[str, str], None],
+        progress: Callable[[Event], None],
         seen: Callable[[str], None],
         rng: random.Random,
     ) -> None:
         self._client = client
         self._clock = clock
         self._budgets = budgets
+        self._backlog = pace.backlog
+        self._spare = pace.spare  # shortened pauses left in this apply
         self._save = save
         self._progress = progress
         self._seen = seen  # an executionId now explained by the state
         self._rng = rng
         self._following = 0  # runs being polled right now
-        self.spare = 0  # polls the tail rule may still add (the engine sets it per apply)
-        self.tail = False  # nothing is left to submit: the engine says when
 
     async def follow(self, entry: StateEntry, action: Action, meter: Meter) -> RunResult:
         """Poll one run until it is final, or until one of the two budgets runs out."""
@@ -112,28 +136,29 @@ class Follower:
                 entry = self._save(
                     entry.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
                 )
-                self._progress(entry.name, f"unknown: {exc.message}")
+                self._progress(Unknown(entry.name, exc.message))
                 return result(entry, "unknown", meter, polls + 1)
             except PlatformError as exc:
-                self._progress(entry.name, f"still pending, polling stopped: {exc.message}")
+                self._progress(PollingStopped(entry.name, exc.message))
                 return result(entry, "pending", meter, polls + 1, message=exc.message)
             polls += 1
             elapsed = self._clock.monotonic() - began
             if record is None:
                 waited_for_record = elapsed
                 if elapsed >= self._budgets.record_timeout:
-                    message = f"no record after {elapsed:.0f}s; the next apply keeps waiting"
-                    self._progress(entry.name, message)
-                    return result(entry, "pending", meter, polls, waited_for_record, message)
+                    event = NoRecord(entry.name, elapsed)
+                    self._progress(event)
+                    return result(entry, "pending", meter, polls, waited_for_record, event.message)
             else:
                 entry = self._record(entry, record)
                 if entry.phase is Phase.FINAL:
-                    self._progress(entry.name, f"{entry.status} ({entry.execution_id})")
+                    self._progress(Final(entry.name, entry.status or "", entry.execution_id))
                     return result(entry, outcome(entry, run), meter, polls, waited_for_record)
             if elapsed >= budget:
-                message = f"still {entry.status or 'waiting for its record'} after {budget:.0f}s"
-                self._progress(entry.name, f"{message}; the next apply resumes it")
-                return result(entry, "pending", meter, polls, waited_for_record, message)
+                timed_out = TimedOut(entry.name, entry.status, budget)
+                self._progress(timed_out)
+                reason = timed_out.reason
+                return result(entry, "pending", meter, polls, waited_for_record, reason)
             pause = self._pause(polls - 1)
             await self._clock.sleep(min(pause, max(0.0, budget - elapsed) + 0.01))
 
@@ -146,15 +171,16 @@ class Follower:
     def _pause(self, polls: int) -> float:
         """The backoff before the next poll, its cap shrunk when few runs are followed."""
         initial, maximum = self._budgets.poll_initial, self._budgets.poll_max
-        if self.tail and self._following < TAIL and self.spare > 0:
+        if self._spare > 0 and self._following < TAIL and self._backlog.drained():
             shrunk = max(initial, maximum * self._following / TAIL)
             if shrunk < maximum:
-                self.spare -= 1
+                self._spare -= 1
                 maximum = shrunk
         return poll_interval(polls, initial=initial, maximum=maximum, rng=self._rng)
 
     def _record(self, entry: StateEntry, record: PlatformRecord) -> StateEntry:
-        final = is_final_status(record.status)
+        known = RunStatus.of(record.status)
+        final = known is not None and known.is_final
         update: dict[str, object] = {
             "status": record.status,
             "execution_id": record.execution_id,
@@ -172,7 +198,7 @@ class Follower:
             return entry
         self._seen(record.execution_id)
         if not final and new.status != entry.status:
-            self._progress(entry.name, f"{record.status} ({record.execution_id})")
+            self._progress(StatusChanged(entry.name, record.status, record.execution_id))
         return self._save(new)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model import Action, ActionKind, RunResult, StateEntry
+from reconciler.model import Action, ActionKind, RunResult, Skipped, StateEntry
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class ReadyQueue:
         # per process in plan order: what this apply learns moves a whole process at once.
         self._ready: list[tuple[float, int, int, Action]] = []
         self._unknown: dict[str, list[tuple[int, Action]]] = {}
-        self._skipped: list[RunResult] = []
+        self._skipped: list[Skipped] = []
         for action in todo:
             self._consider(action)
 
@@ -181,7 +181,7 @@ class ReadyQueue:
                 if skipped is not None:
                     finished.append(skipped)
 
-    def skipped(self) -> list[RunResult]:
+    def skipped(self) -> list[Skipped]:
         """Actions skipped since the last call (a dependency did not succeed)."""
         skipped, self._skipped = self._skipped, []
         return skipped
@@ -203,10 +203,9 @@ class ReadyQueue:
                 return None
             if dep_result.outcome != "success":
                 what = dep_result.status or dep_result.outcome
-                message = f"not run: dependency {dep} ended {what}"
-                skipped = RunResult(name=action.name, outcome="skipped", message=message)
-                self._skipped.append(skipped)
-                return skipped
+                event = Skipped(action.name, dependency=dep, ended=what)
+                self._skipped.append(event)
+                return RunResult(name=action.name, outcome="skipped", message=event.message)
         index = self._index[action.name]
         known = self._expected.get(action.name, math.inf)
         if known != math.inf:

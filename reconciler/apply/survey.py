@@ -40,7 +40,7 @@ from typing import Protocol
 from reconciler.apply.schedule import Estimate
 from reconciler.clock import Clock
 from reconciler.errors import ReconcilerError
-from reconciler.model import Meter, PlatformRecord, is_final_status
+from reconciler.model import Event, Meter, Notice, PlatformRecord, is_final_status
 
 HISTORY = timedelta(days=7)  # how far back finished runs still say how long the process takes
 MIN_FINISHES = 3  # one quick failure does not settle what a process takes
@@ -112,13 +112,13 @@ class Survey:
         clock: Clock,
         *,
         budget: int,
-        on_error: Callable[[str], None] = lambda _message: None,
+        progress: Callable[[Event], None] = lambda _event: None,
     ) -> None:
         self._client = client
         self._queue = queue
         self._clock = clock
         self._budget = budget  # queries left
-        self._on_error = on_error
+        self._progress = progress
         self.first = asyncio.Event()  # set once the first round is over, whatever its fate
 
     async def run(self, every: float) -> None:
@@ -164,6 +164,6 @@ class Survey:
                 raise failed  # KeyboardInterrupt, SystemExit: not ours to swallow
             # A ReconcilerError says what happened without secrets; anything else, its kind.
             what = str(failed) if isinstance(failed, ReconcilerError) else type(failed).__name__
-            self._on_error(f"durations not surveyed further: {what}")
+            self._progress(Notice(f"durations not surveyed further: {what}"))
             return False
         return self._budget > 0

@@ -3,6 +3,7 @@
 An edge that writes only to the stream it is given (the CLI hands it stderr). Every event is
 one timestamped line in both modes, so logs read the same; on an interactive terminal a status
 line (how many runs are final, running, waiting) is kept at the bottom and redrawn in place.
+Whether a run is final comes from its last event's type (``Event.final``), never from text.
 """
 
 from __future__ import annotations
@@ -12,24 +13,25 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-_FINAL_WORDS = ("COMPLETE", "ERROR", "ABORTED", "DISCARDED", "rejected", "not run", "unknown")
+from reconciler.model import Event, Notice
 
 
 class ProgressDisplay:
-    """Receives ``(name, message)`` events from the engine."""
+    """Receives the engine's progress events (``reconciler.model.events``)."""
 
     def __init__(self, stream: TextIO, *, live: bool, now: Callable[[], datetime]) -> None:
         self._stream = stream
         self._live = live
         self._now = now
-        self._last: dict[str, str] = {}
+        self._last: dict[str, Event] = {}  # the last event of each run
         self._drawn = False
 
-    def __call__(self, name: str, message: str) -> None:
+    def __call__(self, event: Event) -> None:
         """Record one event, print its line, redraw the status line when live."""
-        if name != "*":
-            self._last[name] = message
-        line = f"[{self._now().strftime('%H:%M:%S')}] {_one_line(name)}: {_one_line(message)}"
+        if not isinstance(event, Notice):
+            self._last[event.name] = event
+        name, message = _one_line(event.name), _one_line(event.message)
+        line = f"[{self._now().strftime('%H:%M:%S')}] {name}: {message}"
         if self._live:
             self._stream.write("\r\033[K" + line + "\n" + self.status_line())
             self._drawn = True
@@ -39,7 +41,7 @@ class ProgressDisplay:
 
     def status_line(self) -> str:
         """``3 final, 2 running of 5`` from the last event of each run."""
-        final = sum(1 for m in self._last.values() if m.startswith(_FINAL_WORDS))
+        final = sum(1 for event in self._last.values() if event.final)
         running = len(self._last) - final
         return f"{final} final, {running} in flight of {len(self._last)} started"
 

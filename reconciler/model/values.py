@@ -85,6 +85,11 @@ class RunStatus(StrEnum):
         """True for statuses after which the platform never changes the record."""
         return self in _FINAL
 
+    @classmethod
+    def of(cls, status: str | None) -> RunStatus | None:
+        """The member named by ``status``, or None (no status yet, or one this version lacks)."""
+        return cls(status) if status is not None and status in cls.__members__ else None
+
 
 _FINAL = frozenset(
     {
@@ -99,7 +104,8 @@ _FINAL = frozenset(
 
 def is_final_status(status: str | None) -> bool:
     """Whether a status string (possibly a value this version does not know) is final."""
-    return status is not None and status in RunStatus.__members__ and RunStatus(status).is_final
+    known = RunStatus.of(status)
+    return known is not None and known.is_final
 
 
 class SecretRef(Frozen):
@@ -150,7 +156,7 @@ class RetryPolicy(Frozen):
     """Which final statuses are retried, and how many times."""
 
     count: int = 0
-    on: tuple[str, ...] = ("ERROR", "ABORTED", "DISCARDED")
+    on: tuple[str, ...] = (RunStatus.ERROR, RunStatus.ABORTED, RunStatus.DISCARDED)
 
 
 class RunPolicy(Frozen):
@@ -163,7 +169,10 @@ class RunPolicy(Frozen):
 
     def succeeded(self, status: str | None) -> bool:
         """Whether a final status counts as success under this policy."""
-        return status == "COMPLETE" or (status == "COMPLETE_WARN" and self.warn_is_success)
+        known = RunStatus.of(status)
+        return known is RunStatus.COMPLETE or (
+            known is RunStatus.COMPLETE_WARN and self.warn_is_success
+        )
 
 
 class DesiredRun(Frozen):

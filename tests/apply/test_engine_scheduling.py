@@ -2,7 +2,8 @@
 after their dependencies, and a submit still waiting for its permit dropped on interrupt.
 
 The real engine, the real platform client and the real simulator (in process, over its ASGI
-app), with the state store on a temporary folder.
+app), with the state store on a temporary folder. All three run on one virtual clock
+(``virtual_clock``): no test waits for, or depends on, wall time.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import pytest
 
 from reconciler.apply.engine import ApplyOptions, Engine
 from reconciler.boomi.client import BoomiClient, ClientOptions
-from reconciler.clock import SystemClock
 from reconciler.config.secrets import EnvSecrets
 from reconciler.model import (
     Action,
     ActionKind,
     DesiredRun,
+    Event,
+    Final,
     Location,
+    Notice,
     Phase,
     Plan,
     RunRequest,
@@ -35,6 +38,7 @@ from reconciler.sim.faults import FaultRule
 from reconciler.sim.state import Simulator
 from reconciler.sim.world import world_from_data
 from reconciler.store.state import StateStore
+from tests.apply.virtual_clock import VirtualClock
 from tests.sim.helpers import demo_data
 
 WHEN = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
@@ -46,8 +50,19 @@ def _pid(process: str) -> str:
     return f"0000000{process[1]}-0000-4000-8000-00000000000{process[1]}"
 
 
-def _simulator(durations: dict[str, float] | None = None) -> Simulator:
+def _clock(*stores: StateStore) -> VirtualClock:
+    """A virtual clock whose time moves only once the stores' writes are on disk."""
+
+    def settle() -> None:
+        for store in stores:
+            store.settle()
+
+    return VirtualClock(WHEN, settle=settle)
+
+
+def _simulator(clock: VirtualClock, durations: dict[str, float] | None = None) -> Simulator:
     world: dict[str, Any] = demo_data()
+    world["epoch"] = WHEN  # the platform's timestamps on the engine's timeline
     world["accounts"][0]["rateLimit"] = 0  # no platform limit: only the order is under test
     world["processes"] += [
         {
@@ -60,21 +75,16 @@ def _simulator(durations: dict[str, float] | None = None) -> Simulator:
         }
         for p in PROCESSES
     ]
-    return Simulator(world_from_data(world), time_scale=1000.0)
+    return Simulator(world_from_data(world), time_scale=1000.0, clock=clock.monotonic)
 
 
-@pytest.fixture
-def platform() -> Simulator:
-    return _simulator()
-
-
-def _client(sim: Simulator) -> BoomiClient:
+def _client(sim: Simulator, clock: VirtualClock) -> BoomiClient:
     return BoomiClient(
         "http://sim/api/rest/v1",
         "demo-AB12CD",
         "BOOMI_TOKEN.demo@example.com",
         "0f8e2c1a-5b7d-4e3f-9a6c-2d1b0e9f8a7c",
-        clock=SystemClock(),
+        clock=clock,
         options=ClientOptions(rate_limit=1000, backoff=Backoff(base=0.001, cap=0.01), seed=1),
         transport=httpx.ASGITransport(app=create_app(sim)),
     )
@@ -107,16 +117,18 @@ def _action(name: str, process: str, duration_ms: int | None = None) -> Action:
 
 
 def _engine(
-    store: StateStore, client: BoomiClient, concurrency: int, progress: Any = None
+    store: StateStore,
+    client: BoomiClient,
+    clock: VirtualClock,
+    concurrency: int,
+    progress: Any = None,
 ) -> Engine:
     options = ApplyOptions(concurrency=concurrency, poll_initial=0.001, poll_max=0.01, seed=1)
-    return Engine(client, store, SystemClock(), EnvSecrets({}), options=options, progress=progress)
+    return Engine(client, store, clock, EnvSecrets({}), options=options, progress=progress)
 
 
 @pytest.mark.anyio
-async def test_longest_recorded_run_goes_first_and_tasks_stay_bounded(
-    tmp_path: Path, platform: Simulator
-) -> None:
+async def test_longest_recorded_run_goes_first_and_tasks_stay_bounded(tmp_path: Path) -> None:
     actions = [
         _action("a-short", "p1", 1_000),
         _action("b-new", "p9"),  # no history at all: may be long, goes first
@@ -129,15 +141,20 @@ async def test_longest_recorded_run_goes_first_and_tasks_stay_bounded(
     for action in actions:
         if action.current is not None:
             store.save(action.current)
+    clock = _clock(store)
+    platform = _simulator(clock)
     most_tasks = 0
 
-    def progress(_name: str, _message: str) -> None:
-        nonlocal most_tasks
-        most_tasks = max(most_tasks, len(asyncio.all_tasks()))
+    def tasks() -> int:
+        return sum(1 for t in asyncio.all_tasks() if t.get_name() != "virtual-clock")
 
-    before = len(asyncio.all_tasks())
-    async with _client(platform) as client:
-        engine = _engine(store, client, concurrency=1, progress=progress)
+    def progress(_event: Event) -> None:
+        nonlocal most_tasks
+        most_tasks = max(most_tasks, tasks())
+
+    before = tasks()
+    async with _client(platform, clock) as client:
+        engine = _engine(store, client, clock, concurrency=1, progress=progress)
         result = await engine.apply(Plan(actions=tuple(actions)))
 
     ran = _submitted(platform)
@@ -157,14 +174,15 @@ async def test_longest_recorded_run_goes_first_and_tasks_stay_bounded(
 
 
 @pytest.mark.anyio
-async def test_dependents_start_when_their_dependency_succeeds(
-    tmp_path: Path, platform: Simulator
-) -> None:
+async def test_dependents_start_when_their_dependency_succeeds(tmp_path: Path) -> None:
     first, second, third = _action("a", "p1"), _action("b", "p1"), _action("c", "p1")
     second = second.model_copy(update={"after": ("a",)})
     third = third.model_copy(update={"after": ("missing-from-apply", "b")})
-    async with _client(platform) as client:
-        engine = _engine(StateStore(tmp_path), client, concurrency=5)
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    platform = _simulator(clock)
+    async with _client(platform, clock) as client:
+        engine = _engine(store, client, clock, concurrency=5)
         result = await engine.apply(Plan(actions=(third, second, first)))
     assert _submitted(platform) == ["a", "b", "c"]
     assert [r.outcome for r in result.results] == ["success"] * 3
@@ -172,29 +190,34 @@ async def test_dependents_start_when_their_dependency_succeeds(
 
 @pytest.mark.anyio
 async def test_interrupted_submit_still_waiting_for_its_permit_saves_and_sends_nothing(
-    tmp_path: Path, platform: Simulator
+    tmp_path: Path,
 ) -> None:
     store = StateStore(tmp_path)
-    async with _client(platform) as client:
+    clock = _clock(store)
+    platform = _simulator(clock)
+    async with _client(platform, clock) as client:
         client.limiter.penalize(3600)  # a 503's Retry-After: no permit comes for an hour
-        engine = _engine(store, client, concurrency=5)
+        engine = _engine(store, client, clock, concurrency=5)
         plan = Plan(actions=(_action("a", "p1"), _action("b", "p1")))
         apply = asyncio.create_task(engine.apply(plan))
-        for _ in range(20):
-            await asyncio.sleep(0)
+        await clock.sleep(1)  # the submits wait for their permit
         apply.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(apply, 5)  # at once, not after the wait for a POST on the wire
+            await apply
+        # At once, not after the wait for a POST on the wire (shield_seconds = 10).
+        assert clock.monotonic() == 1.0
     assert platform.runs == []
     assert not list(store.root.glob("*.json"))  # no intent: the next apply simply submits
 
 
 @pytest.mark.anyio
 async def test_a_first_apply_learns_which_processes_are_quick(tmp_path: Path) -> None:
-    sim = _simulator({"p2": 50.0})  # p1 takes 0.5 s: once a run of each is seen, p2 leads
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock, {"p2": 50.0})  # p1 takes 0.5 s: once a run of each is seen, p2 leads
     actions = [_action(f"{p}-{i}", p) for i in range(1, 4) for p in ("p1", "p2")]
-    async with _client(sim) as client:
-        engine = _engine(StateStore(tmp_path), client, concurrency=1)
+    async with _client(sim, clock) as client:
+        engine = _engine(store, client, clock, concurrency=1)
         result = await engine.apply(Plan(actions=tuple(actions)))
     # Nothing known: plan order; p1 is then known to be quick, p2 unknown (so maybe long),
     # then known to be slow: both of its remaining runs go before p1's.
@@ -210,13 +233,13 @@ def _processes(sim: Simulator) -> list[str]:
 async def test_a_first_apply_surveys_the_records_and_sends_the_slow_process_first(
     tmp_path: Path,
 ) -> None:
-    sim = _simulator({"p2": 60.0})  # p1 takes 0.5 s; time is 1000 times faster
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock, {"p2": 60.0})  # p1 takes 0.5 s; time is 1000 times faster
     actions = [_action(f"{p}-{i:02}", p) for i in range(40) for p in ("p1", "p2")]
-    async with _client(sim) as client:  # 1000 requests a second: the submits take 80 ms
+    async with _client(sim, clock) as client:  # 1000 requests a second: the submits take 80 ms
         options = ApplyOptions(concurrency=100, lookahead=4, poll_initial=0.001, poll_max=0.01)
-        engine = Engine(
-            client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
-        )
+        engine = Engine(client, store, clock, EnvSecrets({}), options=options)
         result = await engine.apply(Plan(actions=tuple(actions)))
     order = _processes(sim)
     # Nothing known: the two take turns. The records soon show p1's runs finishing within a
@@ -232,16 +255,16 @@ async def test_a_first_apply_surveys_the_records_and_sends_the_slow_process_firs
 async def test_a_new_workspace_learns_from_the_runs_the_account_made_before(
     tmp_path: Path,
 ) -> None:
-    sim = _simulator({"p2": 60.0})
+    first, second = StateStore(tmp_path / "a"), StateStore(tmp_path / "b")
+    clock = _clock(first, second)
+    sim = _simulator(clock, {"p2": 60.0})
     before = [_action(f"old{p}-{i}", p) for i in range(4) for p in ("p1", "p2")]
     actions = [_action(f"{p}-{i:02}", p) for i in range(10) for p in ("p1", "p2")]
-    async with _client(sim) as client:
-        await _engine(StateStore(tmp_path / "a"), client, 100).apply(Plan(actions=tuple(before)))
+    async with _client(sim, clock) as client:
+        await _engine(first, client, clock, 100).apply(Plan(actions=tuple(before)))
         queries = sim.counters.by_endpoint["executionRecordQuery"]["200"]
         options = ApplyOptions(concurrency=100, poll_initial=0.05, poll_max=0.1)  # waits 0.25 s
-        engine = Engine(
-            client, StateStore(tmp_path / "b"), SystemClock(), EnvSecrets({}), options=options
-        )
+        engine = Engine(client, second, clock, EnvSecrets({}), options=options)
         await engine.apply(Plan(actions=tuple(actions)))
     # The first round, before any submit, finds both processes settled by their history.
     assert _processes(sim)[8:] == ["p2"] * 10 + ["p1"] * 10
@@ -252,10 +275,12 @@ async def test_a_new_workspace_learns_from_the_runs_the_account_made_before(
 async def test_the_survey_spends_at_most_one_query_per_ten_runs(tmp_path: Path) -> None:
     # Five processes whose runs (1 s) outlast the submits (200 at 1000/s): none settles, and
     # a round every 5 ms would make about 200 queries. The budget is 200 // 10.
-    sim = _simulator(dict.fromkeys(PROCESSES, 1000.0))
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock, dict.fromkeys(PROCESSES, 1000.0))
     actions = [_action(f"{p}-{i:02}", p) for i in range(40) for p in PROCESSES]
-    async with _client(sim) as client:
-        await _engine(StateStore(tmp_path), client, 300).apply(Plan(actions=tuple(actions)))
+    async with _client(sim, clock) as client:
+        await _engine(store, client, clock, 300).apply(Plan(actions=tuple(actions)))
     assert sim.counters.by_endpoint["executionRecordQuery"] == {"200": 20}
 
 
@@ -264,16 +289,21 @@ async def test_the_survey_spends_at_most_one_query_per_ten_runs(tmp_path: Path) 
 async def test_an_apply_interrupted_during_a_survey_round_leaves_nothing_behind(
     tmp_path: Path, slow_after: int
 ) -> None:
-    sim = _simulator({"p1": 1000.0, "p2": 1000.0})
-    rule = FaultRule(endpoint="executionRecordQuery", kind="slow", delay=2.0, after=slow_after)
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock, {"p1": 1000.0, "p2": 1000.0})
+    # A query that hangs (in real time, which the virtual clock does not wait for) until the
+    # apply is interrupted: rounds are every 0.1 s, runs take 1 s, the interrupt comes at 0.3 s.
+    rule = FaultRule(endpoint="executionRecordQuery", kind="slow", delay=300, after=slow_after)
     sim.set_faults([rule])
     actions = [_action(f"{p}-{i}", p) for i in range(20) for p in ("p1", "p2")]
-    store = StateStore(tmp_path)
-    async with _client(sim) as client:
+    async with _client(sim, clock) as client:
         options = ApplyOptions(concurrency=100, poll_initial=0.02, poll_max=0.05)
-        engine = Engine(client, store, SystemClock(), EnvSecrets({}), options=options)
+        engine = Engine(client, store, clock, EnvSecrets({}), options=options)
         apply = asyncio.create_task(engine.apply(Plan(actions=tuple(actions))))
-        await asyncio.sleep(0.3)  # the first round waits 0.1 s at most; then submits go
+        await clock.sleep(0.3)  # the first round waits 0.1 s at most; then submits go
+        answered = sim.counters.by_endpoint.get("executionRecordQuery", {}).get("200", 0)
+        assert answered == slow_after  # the rounds before the slow one, and no more
         apply.cancel()
         with pytest.raises(asyncio.CancelledError):
             await apply
@@ -283,46 +313,55 @@ async def test_an_apply_interrupted_during_a_survey_round_leaves_nothing_behind(
     saved = {e.name: e for e in StateStore(tmp_path).snapshot().values()}
     # Every run the platform started is in the state with its requestId; nothing else is.
     started = set(_submitted(sim))
+    assert started  # the submits did not wait for the hanging round
     assert {n for n, e in saved.items() if e.request_id} == started
     assert all(e.phase in (Phase.SUBMITTED, Phase.FINAL) for e in saved.values())
 
 
 @pytest.mark.anyio
 async def test_the_runs_of_one_process_alone_cost_no_survey(tmp_path: Path) -> None:
-    sim = _simulator()
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock)
     actions = [_action(f"p1-{i}", "p1") for i in range(5)]
-    async with _client(sim) as client:
-        result = await _engine(StateStore(tmp_path), client, 10).apply(Plan(actions=tuple(actions)))
+    async with _client(sim, clock) as client:
+        result = await _engine(store, client, clock, 10).apply(Plan(actions=tuple(actions)))
     assert "executionRecordQuery" not in sim.counters.by_endpoint
     assert {r.outcome for r in result.results} == {"success"}
 
 
 @pytest.mark.anyio
 async def test_a_failed_survey_is_reported_once_and_the_apply_goes_on(tmp_path: Path) -> None:
-    sim = _simulator()
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock)
     # A token allowed to run processes but not to query their records.
     sim.set_faults([FaultRule(endpoint="executionRecordQuery", kind="error", status=403)])
     actions = [_action(f"{p}-{i}", p) for i in range(3) for p in ("p1", "p2")]
-    said: list[str] = []
-    async with _client(sim) as client:
-        engine = _engine(StateStore(tmp_path), client, 10, lambda n, m: said.append(f"{n}: {m}"))
+    said: list[Event] = []
+    async with _client(sim, clock) as client:
+        engine = _engine(store, client, clock, 10, said.append)
         result = await engine.apply(Plan(actions=tuple(actions)))
-    assert [m.split(" (")[0] for m in said if "surveyed" in m] == [
-        "*: durations not surveyed further: access denied to account demo-AB12CD"
+    notices = [e for e in said if isinstance(e, Notice)]
+    assert [e.message.split(" (")[0] for e in notices] == [
+        "durations not surveyed further: access denied to account demo-AB12CD"
     ]
     assert sim.counters.by_endpoint["executionRecordQuery"] == {"403": 2}  # one round only
     assert {r.outcome for r in result.results} == {"success"}
+    finals = sorted(e.name for e in said if e.final)
+    assert finals == sorted(a.name for a in actions)  # each run ended once, by a Final
+    assert all(isinstance(e, Final) for e in said if e.final)
 
 
 async def _polls_of(
     tmp_path: Path, actions: list[Action], durations: dict[str, float]
 ) -> dict[str, int]:
-    sim = _simulator(durations)
-    async with _client(sim) as client:
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    sim = _simulator(clock, durations)
+    async with _client(sim, clock) as client:
         options = ApplyOptions(concurrency=100, poll_initial=0.01, poll_max=0.5, seed=3)
-        engine = Engine(
-            client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
-        )
+        engine = Engine(client, store, clock, EnvSecrets({}), options=options)
         result = await engine.apply(Plan(actions=tuple(actions)))
     assert {r.outcome for r in result.results} == {"success"}
     return {r.name: r.polls for r in result.results}
@@ -332,8 +371,8 @@ async def _polls_of(
 async def test_the_last_run_of_an_apply_is_polled_more_often_within_a_budget(
     tmp_path: Path,
 ) -> None:
-    # Runs of 2 s (real), polls from 0.01 s growing to 0.5 s: about 13 polls each. Twenty of
-    # them end together: at least ten are followed until the end, nothing is shortened.
+    # Runs of 2 s, polls from 0.01 s growing to 0.5 s: about 13 polls each. Twenty of them
+    # end together: at least ten are followed until the end, nothing is shortened.
     crowd = await _polls_of(
         tmp_path / "crowd", [_action(f"p2-{i:02}", "p2", 10**6) for i in range(20)], {"p2": 2e3}
     )
@@ -349,21 +388,20 @@ async def test_the_last_run_of_an_apply_is_polled_more_often_within_a_budget(
 
 
 @pytest.mark.anyio
-async def test_only_lookahead_submits_wait_for_a_permit(
-    tmp_path: Path, platform: Simulator
-) -> None:
+async def test_only_lookahead_submits_wait_for_a_permit(tmp_path: Path) -> None:
     names = {f"s{i:02}" for i in range(20)}
-    async with _client(platform) as client:
+    store = StateStore(tmp_path)
+    clock = _clock(store)
+    platform = _simulator(clock)
+    async with _client(platform, clock) as client:
         client.limiter.penalize(0.3)  # no permit for a while: tasks pile up if they can
         options = ApplyOptions(concurrency=100, lookahead=3, poll_initial=0.001, poll_max=0.01)
-        engine = Engine(
-            client, StateStore(tmp_path), SystemClock(), EnvSecrets({}), options=options
-        )
+        engine = Engine(client, store, clock, EnvSecrets({}), options=options)
         apply = asyncio.create_task(
             # Durations known from the state: nothing to survey before the first submit.
             engine.apply(Plan(actions=tuple(_action(n, "p1", 1_000) for n in sorted(names))))
         )
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
         waiting = {task.get_name() for task in asyncio.all_tasks()} & names
         result = await apply
     assert waiting == {"s00", "s01", "s02"}  # the first three in plan order, and no more
