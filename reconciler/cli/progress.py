@@ -8,12 +8,12 @@ Whether a run is final comes from its last event's type (``Event.final``), never
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
 from reconciler.model import Event, Notice
+from reconciler.report.inert import one_line
 
 
 class ProgressDisplay:
@@ -30,7 +30,7 @@ class ProgressDisplay:
         """Record one event, print its line, redraw the status line when live."""
         if not isinstance(event, Notice):
             self._last[event.name] = event
-        name, message = _one_line(event.name), _one_line(event.message)
+        name, message = one_line(event.name), one_line(event.message)
         line = f"[{self._now().strftime('%H:%M:%S')}] {name}: {message}"
         if self._live:
             self._stream.write("\r\033[K" + line + "\n" + self.status_line())
@@ -50,13 +50,3 @@ class ProgressDisplay:
         if self._live and self._drawn:
             self._stream.write("\r\033[K")
             self._stream.flush()
-
-
-def _one_line(text: str) -> str:
-    """Platform text as one inert line: no line break, no terminal control character.
-
-    A line break could start a workflow command (``::error::``) in a CI log; an escape
-    sequence could redraw the terminal.
-    """
-    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
-    return " ".join(cleaned.split())
