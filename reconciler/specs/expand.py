@@ -28,6 +28,7 @@ from reconciler.model import (
     RunMode,
     RunPolicy,
     RunRequest,
+    RunStatus,
     dotted,
     json_path,
 )
@@ -320,7 +321,7 @@ class _Expander:
                 if "on" in retries.model_fields_set
                 else retry.on,
             )
-            if warn_ok and "COMPLETE_WARN" in retry.on:
+            if warn_ok and RunStatus.COMPLETE_WARN in retry.on:
                 path = (*given["retries"][1], "on")
                 self.problem(
                     path,
