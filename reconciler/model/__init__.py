@@ -1,9 +1,11 @@
 """The leaf every layer shares: frozen value types, run statuses, progress events, digests.
 
-Owns specs' run requests, desired runs, state entries, plan actions, run results, ``RunStatus``
-and the typed progress events (``model.events``), and the versioned fingerprint of a request
-(``model.digest``). Imports nothing from ``reconciler`` and does no I/O: time, files and the
-environment reach it as values.
+Owns specs' run requests, desired runs, state entries, plan actions, run results, ``RunStatus``,
+the typed progress events (``model.events``), the versioned fingerprint of a request and of a
+plan (``model.digest``), the one dependency order shared by ``specs/`` and ``plan/``
+(``model.order``) and the git facts templates read (``model.gitfacts``). Imports nothing from
+``reconciler`` outside itself and does no I/O: time, files and the environment reach it as
+values.
 """
 
 from __future__ import annotations
