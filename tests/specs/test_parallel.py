@@ -212,26 +212,42 @@ def test_loading_specs_in_parallel_gives_the_serial_result(tmp_path: Path) -> No
 
 def test_ctrl_c_during_a_parallel_load_stops_every_process(tmp_path: Path) -> None:
     specs = _repository(tmp_path)
-    for i in range(1500):  # enough work that the interrupt lands while it runs
-        (specs / f"more-{i:04d}.yaml").write_text(
-            spec(f"more-{i:04d}", ORDERS, PROD_ATOM, {"A": "{{ name }}"}), encoding="utf-8"
-        )
     (tmp_path / "reconciler.yaml").write_text("platform: {accountId: acme-1}\n", encoding="utf-8")
     env = {**os.environ, "RECONCILER_JOBS": "3"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "validate"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # a terminal's Ctrl-C reaches the whole process group
-    )
-    while proc.poll() is None and len(_children(proc.pid)) < 2:  # wait for both workers
-        time.sleep(0.005)
-    with contextlib.suppress(ProcessLookupError):  # already done: the asserts below say so
-        os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    written = 0
+    # The interrupt must land while the workers load: the process group is frozen (SIGSTOP)
+    # once both workers exist, and interrupted only if they are still alive then. On a machine
+    # fast enough to finish first, the load is made bigger and tried again: no race decides the
+    # outcome, however fast or loaded the machine is.
+    for more in (1500, 6000, 24000):
+        for i in range(written, more):
+            (specs / f"more-{i:05d}.yaml").write_text(
+                spec(f"more-{i:05d}", ORDERS, PROD_ATOM, {"A": "{{ name }}"}), encoding="utf-8"
+            )
+        written = more
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "validate"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the whole process group
+        )
+        while proc.poll() is None and len(_children(proc.pid)) < 2:  # wait for both workers
+            time.sleep(0.005)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGSTOP)
+        loading = proc.poll() is None and len(_children(proc.pid)) >= 2
+        with contextlib.suppress(ProcessLookupError):
+            if loading:
+                os.killpg(proc.pid, signal.SIGINT)  # pending until the group runs again
+            os.killpg(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        if loading:
+            break
+    else:
+        pytest.fail("the load finished before it could be interrupted, even at 24,000 files")
     assert proc.returncode == 130, (out, err)
     assert err.strip().splitlines()[-1] == "Aborted."
     assert "Traceback" not in err
@@ -243,8 +259,17 @@ def test_ctrl_c_during_a_parallel_load_stops_every_process(tmp_path: Path) -> No
 
 
 def _children(pid: int) -> list[str]:
+    """The live (not zombie) children of ``pid``."""
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return found.stdout.split()
+    live = []
+    for child in found.stdout.split():
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text(encoding="utf-8")
+        except OSError:
+            continue  # gone meanwhile
+        if stat.rsplit(")", 1)[-1].split()[0] != "Z":
+            live.append(child)
+    return live
 
 
 def test_the_command_line_plans_the_same_with_one_process_or_three(tmp_path: Path) -> None:
