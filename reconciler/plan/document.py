@@ -22,7 +22,9 @@ from reconciler.errors import UserError
 from reconciler.model import ActionKind
 from reconciler.model.digest import items_digest
 
-PLAN_SIZE_LIMIT = 10 * 1024 * 1024  # bytes of a plan document read back
+# Bytes of a plan document read back. plan --output json takes about 700 bytes an action, so
+# this admits about 48,000 executions while bounding what a hostile document can make us parse.
+PLAN_SIZE_LIMIT = 32 * 1024 * 1024
 ENV_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")  # spec language's NAME_PATTERN, "default"
 DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}\Z")
 

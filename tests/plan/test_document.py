@@ -124,5 +124,33 @@ def test_the_parser_is_bounded(tmp_path: Path) -> None:
     with pytest.raises(PlanDocumentError) as caught:
         parse_plan_document(text, "p")
     assert caught.value.part == "size"
-    with pytest.raises(UserError, match="larger than 10485760 bytes; not a plan document"):
+    with pytest.raises(UserError, match="larger than 33554432 bytes; not a plan document"):
         parse_reviewed(text, "p")
+
+
+def test_a_plan_of_25000_executions_is_within_the_bound() -> None:
+    actions = [
+        {
+            "name": f"orders-{i:05d}",
+            "action": "submit",
+            "reason": "never run",
+            "digest": "v1:sha256:" + "ab" * 32,
+            # As plan --output json writes them (about 700 bytes an action).
+            "request": {
+                "processId": "9abcdef0-1234-5678-9abc-def012345678",
+                "atomId": "3456789a-bcde-f012-3456-789abcdef012",
+                "dynamicProperties": {"region": "eu-west", "batch": f"{i:05d}"},
+                "processProperties": {
+                    "5678abcd-ef01-2345-6789-abcdef012345": {
+                        "warehouse": "AMS,FRA,MAD",
+                        "fullRefresh": "false",
+                    }
+                },
+            },
+            "source": f"specs/team-{i % 40:02d}/orders-{i:05d}.yaml:6:9",
+        }
+        for i in range(25_000)
+    ]
+    text = _doc(actions=actions)
+    assert 10 * 1024 * 1024 < len(text.encode()) < PLAN_SIZE_LIMIT  # over the old 10 MiB bound
+    assert len(parse_plan_document(text, "p").actions) == 25_000
