@@ -25,7 +25,6 @@ VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ALIAS_PATTERN = r"^[a-z][a-z0-9_.-]{0,62}$"
 LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$"
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
-RETRY_STATUSES = ("ERROR", "ABORTED", "DISCARDED", "COMPLETE_WARN")
 
 #: How an error message describes each pattern ("expected ...").
 PATTERN_WORDS = {

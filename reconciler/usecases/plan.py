@@ -29,13 +29,16 @@ def publish_plan(
     the_plan: Plan, *, markdown_file: Path | None = None, actions: github.Actions | None = None
 ) -> None:
     """Write the plan as markdown to ``markdown_file``; give GitHub its summary and outputs."""
+    if markdown_file is None and actions is None:
+        return
+    markdown = report.plan_markdown(the_plan)  # one rendering for the file and the summary
     if markdown_file is not None:
         try:
-            write_atomic(markdown_file, report.plan_markdown(the_plan).encode("utf-8"))
+            write_atomic(markdown_file, markdown.encode("utf-8"))
         except OSError as exc:
             raise UserError(f"{markdown_file}: cannot write the plan ({exc.strerror})") from None
     if actions is not None:
-        actions.append_summary(report.plan_markdown(the_plan))
+        actions.append_summary(markdown)
         counts = {kind.value: the_plan.count(kind) for kind in ActionKind}
         actions.set_outputs(
             github.plan_outputs(plan_digest(the_plan), counts, the_plan.has_changes)
