@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TextIO
 
 from reconciler.model import Event, Notice
-from reconciler.report.inert import one_line
+from reconciler.outbound import one_line
 
 
 class ProgressDisplay:

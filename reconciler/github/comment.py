@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
+from reconciler.outbound import one_line
 from reconciler.plan.document import (
     DIGEST_PATTERN,
     ENV_PATTERN,
@@ -24,7 +25,6 @@ from reconciler.plan.document import (
     PlanDocument,
     parse_plan_document,
 )
-from reconciler.report.inert import one_line
 
 COMMENT_LIMIT = 60_000  # GitHub refuses comment bodies over 65,536 characters
 CELL_LIMIT = 300  # characters of one untrusted string in the table

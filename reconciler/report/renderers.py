@@ -22,8 +22,8 @@ from reconciler.model import (
     StateEntry,
 )
 from reconciler.model.digest import canonical_request, plan_digest
+from reconciler.outbound import one_line
 from reconciler.plan.review import Review
-from reconciler.report.inert import one_line
 
 FORMAT_VERSION = 1
 

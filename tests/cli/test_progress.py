@@ -57,7 +57,7 @@ def test_platform_text_cannot_start_a_workflow_command_or_move_the_cursor() -> N
     out = io.StringIO()
     display = ProgressDisplay(out, live=False, now=lambda: T)
     display(Rejected("a", "bad\n::error::pwned\r\x1b[2J\u2028::add-mask::x"))
-    assert out.getvalue() == "[10:04:12] a: rejected: bad ::error::pwned [2J ::add-mask::x\n"
+    assert out.getvalue() == "[10:04:12] a: rejected: bad ::error::pwned ::add-mask::x\n"
 
 
 # Every event's line, exactly as the CLI printed it before events were typed.

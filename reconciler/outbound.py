@@ -1,0 +1,301 @@
+"""The one filter for text that leaves the process: secrets out, and inert for its channel.
+
+Pure, a leaf. Two jobs, kept together so no sink can do one and forget the other:
+
+1. ``Redactor.scrub`` replaces every resolved secret value with ``secret("NAME")``, in every
+   encoding a platform or a log could show it: raw, JSON-escaped (twice, and ASCII-only),
+   XML/HTML-escaped, URL-encoded (either case of hex, ``+`` for space), whitespace folded
+   to single spaces (as a one-line report shows it), base64 at each of the
+   three byte alignments (standard and URL-safe), and the pairs of those. Platform text is
+   scrubbed as it arrives (``boomi/``), and every sink scrubs again with the same redactor.
+2. The channel functions make untrusted text inert where it is written: ``terminal`` removes
+   escape sequences (CSI, OSC, DCS…) and control characters; ``log`` also defuses lines a
+   GitHub runner would read as a workflow command (``::…``, ``##[…``); ``one_line`` folds text
+   into one line; ``md_text`` / ``md_code`` / ``md_fence`` escape Markdown and HTML so a name
+   cannot close a fence, open a tag or @mention someone; ``xml_text`` drops characters XML 1.0
+   forbids (JUnit readers reject the file otherwise).
+
+docs/security.md lists every sink and which of these it applies.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+#: A secret whose encodings are shorter than this is redacted raw and escaped, but not in its
+#: base64 fragments: four base64 characters occur in ordinary text by chance.
+_BASE64_MIN = 6
+#: Scrubbing runs again while it still changes the text (a replacement next to the rest of a
+#: message could spell a secret again); three passes settle every case found by the tests.
+_PASSES = 3
+
+
+def _json(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _json_ascii(text: str) -> str:
+    return json.dumps(text)[1:-1]
+
+
+def _xml(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _xml_named(text: str) -> str:
+    return html.escape(text, quote=False).replace('"', "&quot;").replace("'", "&apos;")
+
+
+def _url(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _url_plus(text: str) -> str:
+    return quote_plus(text, safe="")
+
+
+def _url_path(text: str) -> str:
+    return quote(text)  # ``/`` kept, as in a URL path
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split())  # how a one-line report shows it
+
+
+_ENCODERS: tuple[Callable[[str], str], ...] = (
+    _json,
+    _json_ascii,
+    _xml,
+    _xml_named,
+    _url,
+    _url_plus,
+    _url_path,
+    _folded,
+)
+_URL_ENCODERS = (_url, _url_plus, _url_path)
+
+
+def _base64_fragments(value: bytes) -> set[str]:
+    """The base64 text that ``value`` becomes inside any longer base64 stream.
+
+    Embedded at byte offset 0, 1 or 2 of a 3-byte group, ``value`` encodes to characters whose
+    bits come from ``value`` alone from the first whole sextet to the last one.
+    """
+    out = set()
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(b"\0" * shift + value).decode("ascii")
+            start = -(-shift * 8 // 6)  # the first character with no padding byte in it
+            end = (shift + len(value)) * 8 // 6  # the last whole sextet of ``value``
+            fragment = encoded[start:end]
+            if len(fragment) >= _BASE64_MIN:
+                out.add(fragment)
+    out.add(base64.b64encode(value).decode("ascii"))  # the whole value, padded
+    return out
+
+
+def variants(value: str) -> tuple[set[str], set[str]]:
+    """Every encoded form of ``value``: (exact forms, forms whose hex may be in either case)."""
+    exact = {value}
+    either_case: set[str] = set()
+    for first in (None, *_ENCODERS):
+        once = first(value) if first else value
+        for second in (None, *_ENCODERS):
+            if first is None and second is None:
+                continue
+            encoded = second(once) if second else once
+            if first in _URL_ENCODERS or second in _URL_ENCODERS:
+                either_case.add(encoded)
+            else:
+                exact.add(encoded)
+    if len(value.encode("utf-8")) >= 3:
+        exact |= _base64_fragments(value.encode("utf-8"))
+    exact.discard("")
+    either_case -= exact
+    either_case.discard("")
+    return exact, either_case
+
+
+def _pattern(text: str, either_case: bool) -> str:
+    escaped = re.escape(text)
+    if not either_case:
+        return escaped
+    # %2f and %2F are the same byte: match the hex digits of each escape in either case.
+    return re.sub(
+        r"%([0-9A-Fa-f])([0-9A-Fa-f])",
+        lambda m: "%" + "".join(f"[{c.lower()}{c.upper()}]" for c in m.groups()),
+        escaped,
+    )
+
+
+class Redactor:
+    """Replaces secret values, in every encoding, with ``secret("NAME")``. Immutable."""
+
+    def __init__(self, secrets: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = secrets.items() if isinstance(secrets, Mapping) else secrets
+        self._secrets: dict[str, str] = {}
+        for name, value in pairs:
+            if value:
+                self._secrets.setdefault(value, name)
+        self._lookup: dict[str, str] = {}
+        self._lookup_folded: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        for value, name in self._secrets.items():
+            exact, either_case = variants(value)
+            for form in exact:
+                self._lookup.setdefault(form, name)
+                sources.setdefault(form, _pattern(form, False))
+            for form in either_case:
+                self._lookup_folded.setdefault(form.lower(), name)
+                sources.setdefault(form, _pattern(form, True))
+        # Longest first: the alternation takes the first branch that matches at a position.
+        ordered = sorted(sources, key=lambda form: (-len(form), form))
+        self._regex = re.compile("|".join(sources[form] for form in ordered)) if ordered else None
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
+
+    def __repr__(self) -> str:
+        return f"Redactor(names={sorted(set(self._secrets.values()))})"
+
+    def merged(self, other: Redactor | Mapping[str, str]) -> Redactor:
+        """A redactor for the secrets of both."""
+        more = (
+            other._secrets.items()
+            if isinstance(other, Redactor)
+            else ((value, name) for name, value in other.items())
+        )
+        pairs = [(name, value) for value, name in (*self._secrets.items(), *more)]
+        return Redactor(pairs)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret, in every encoding, replaced by ``secret("NAME")``."""
+        if self._regex is None or not text:
+            return text
+        for _ in range(_PASSES):
+            scrubbed = self._regex.sub(self._replace, text)
+            if scrubbed == text:
+                break
+            text = scrubbed
+        return text
+
+    def _replace(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        name = self._lookup.get(found) or self._lookup_folded.get(found.lower(), "?")
+        return f'secret("{name}")'
+
+    def mask_values(self) -> list[str]:
+        """Every value and encoded form worth an ``::add-mask::`` (the runner's own filter)."""
+        out: set[str] = set()
+        for value in self._secrets:
+            exact, either_case = variants(value)
+            out |= {form for form in exact | either_case if len(form) >= 3}
+        return sorted(out)
+
+
+#: The redactor that knows no secret (``scrub`` returns its input).
+NO_SECRETS = Redactor()
+
+# ESC sequences (ECMA-48): CSI … final byte; OSC/DCS/SOS/PM/APC … string terminator (BEL or
+# ESC \\), or the end of the text; any other two-character ESC sequence. C1 forms (0x9b, 0x9d…)
+# are the same sequences in one byte.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[@-Z\\-~]?"
+)
+_KEPT = {"\n", "\t"}
+
+
+def terminal(text: str) -> str:
+    """``text`` without escape sequences or control characters (line breaks and tabs kept)."""
+    text = _ESCAPE.sub("", text)
+    return "".join(
+        c for c in text if c in _KEPT or unicodedata.category(c) not in ("Cc", "Cs")
+    ).replace("\r", "")
+
+
+_COMMAND_LINE = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
+_LEGACY_COMMAND = re.compile(r"##\[")
+
+
+def log(text: str) -> str:
+    """``terminal(text)`` for a CI log: no line can be read as a workflow command.
+
+    The runner reads a line whose trimmed text starts ``::`` as a command, and ``##[`` anywhere
+    as a legacy one; a word joiner (U+2060, not whitespace, so not trimmed) breaks each prefix.
+    """
+    text = terminal(text)
+    text = _COMMAND_LINE.sub(lambda m: m.group(1) + "\u2060" + m.group(2), text)
+    return _LEGACY_COMMAND.sub("#\u2060#[", text)
+
+
+_BREAKING = ("Cc", "Zl", "Zp")  # control characters, line and paragraph separators
+_INVISIBLE = (*_BREAKING, "Cf")  # ...and format characters (zero-width, bidi overrides)
+
+
+def one_line(text: str, *, invisible: bool = False) -> str:
+    """``text`` as one inert line; ``invisible`` also blanks format characters (``Cf``).
+
+    Escape sequences go first (their printable tails with them). The pull-request comment
+    passes ``invisible=True``: there a bidi override or a zero-width joiner could make a name
+    read as another one. Terminal and file reports keep them.
+    """
+    categories = _INVISIBLE if invisible else _BREAKING
+    text = _ESCAPE.sub(" ", text)
+    cleaned = "".join(" " if unicodedata.category(c) in categories else c for c in text)
+    return " ".join(cleaned.split())
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+
+def md_text(text: str) -> str:
+    """One line of untrusted text for Markdown prose or a table cell: nothing it can open.
+
+    Markdown and HTML punctuation is backslash-escaped, ``@`` cannot start a mention and ``#``
+    cannot link an issue (a word joiner follows each), and line breaks are folded.
+    """
+    line = one_line(text, invisible=True)
+    line = _MARKDOWN_SPECIAL.sub(r"\\\1", line)
+    return line.replace("@", "@\u2060")
+
+
+def md_code(text: str) -> str:
+    """Untrusted text as an inline code span that no backtick inside it can close."""
+    line = one_line(text, invisible=True)
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") or not line.strip() else ""
+    return f"{ticks}{pad}{line}{pad}{ticks}"
+
+
+def md_fence(text: str, info: str = "") -> str:
+    """Untrusted text as a fenced code block whose fence no line inside can close."""
+    body = terminal(text).replace("\u2028", "\n").replace("\u2029", "\n")
+    longest = max((len(run) for run in re.findall(r"`{3,}|~{3,}", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}{'' if body.endswith(chr(10)) else chr(10)}{fence}"
+
+
+def html_text(text: str) -> str:
+    """Untrusted text inside HTML (a ``<summary>``, a ``<code>``): escaped, one line."""
+    return html.escape(one_line(text, invisible=True), quote=True).replace("@", "@\u2060")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 forbids (most controls, surrogates) removed."""
+    return "".join(
+        c
+        for c in text
+        if c in "\t\n\r"
+        or ("\x20" <= c <= "\ud7ff")
+        or ("\ue000" <= c <= "\ufffd")
+        or c >= "\U00010000"
+    )
