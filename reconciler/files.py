@@ -1,13 +1,17 @@
-"""Atomic file writes: the one recipe every writer of state and artifacts uses.
+"""Atomic file writes and bounded reads: the one recipe every reader and writer uses.
 
 A crash, a kill -9 or a full disk at any instant leaves either the old file or the new one,
 never a torn mix (practices.md B2): temp file in the same folder, fsync, rename, fsync the folder.
+Every file the tool reads from a checkout is hostile (docs/security.md): ``read_bounded`` reads
+regular files only, never through a link unless the link stays inside a given root, and never
+more than a limit, so ``/dev/zero``, a FIFO or a link to ``/etc`` is a clear refusal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,3 +68,66 @@ def fsync_folder(folder: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+class FileRefused(OSError):
+    """A file the tool will not read: not a regular file, a link, or over its size limit.
+
+    ``reason`` says which, in words an error message can print after the path.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def read_bounded(path: Path, *, limit: int, root: Path | None = None) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    A symbolic link is refused, unless ``root`` is given and the link resolves inside it (a
+    specs repository may link one spec to another, never to ``/etc`` or ``.git/config``).
+    Raises ``FileRefused`` (non-regular, link, too large) or the ``OSError`` of the read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if path.is_symlink():
+        if root is None:
+            raise FileRefused(path, "is a symbolic link; expected a regular file")
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise FileRefused(path, f"is a symbolic link leading outside {root}")
+        path = target
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == getattr(os, "ELOOP", -1) or path.is_symlink():
+            raise FileRefused(path, "is a symbolic link; expected a regular file") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(path, f"is {_kind(info.st_mode)}; expected a regular file")
+        if info.st_size > limit:
+            raise FileRefused(path, f"is {info.st_size:,} bytes; the limit is {limit:,}")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # grew while being read
+                raise FileRefused(path, f"is over {limit:,} bytes; the limit is {limit:,}")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"

@@ -77,11 +77,15 @@ class EnvSecrets:
 
     def values(self, request: RunRequest) -> list[str]:
         """The secret values a request uses, for redaction of anything the platform echoes."""
-        return [
-            self._environ[v.secret]
+        return list(self.named(request).values())
+
+    def named(self, request: RunRequest) -> dict[str, str]:
+        """Name → value of each secret a request uses that the environment sets."""
+        return {
+            v.secret: self._environ[v.secret]
             for v in _values(request)
             if isinstance(v, SecretRef) and self._environ.get(v.secret)
-        ]
+        }
 
     def _get(self, value: PropertyValue) -> str:
         return value if isinstance(value, str) else self._environ[value.secret]
