@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.base import ExitCode, Interrupted, cli, echo
+from reconciler.cli.base import OUTPUT, ExitCode, Interrupted, cli, echo, echo_command, scrub
 from reconciler.errors import Problems, ReconcilerError
 
 # The command modules (apply, commit, github_cmds, planning, repair, simulator) register
@@ -44,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script: the single error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    OUTPUT.reset()
     tune_gc()
     try:
         code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
@@ -61,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from reconciler.report import renderers as report
 
         if GitHubContext.from_environ(os.environ).in_actions:
-            echo("\n".join(github.diagnostic_annotations(exc.diagnostics)))
+            for line in github.diagnostic_annotations(exc.diagnostics):
+                echo_command(line)
         echo(report.diagnostics_text(exc.diagnostics), err=True)
         echo(f"error: {exc.message}", err=True)
         code = ExitCode.ERROR
@@ -86,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _report_bug(exc: Exception) -> ExitCode:
     log = Path("reconciler-crash.log")
     try:
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        log.write_text(scrub("".join(traceback.format_exception(exc))), encoding="utf-8")
         where = f"details in {log}"
     except OSError:
         where = "run again with --debug for details"

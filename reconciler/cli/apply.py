@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,16 +24,22 @@ from reconciler.cli.base import (
     VAR_OPTION,
     ExitCode,
     Interrupted,
+    add_secrets,
     cli,
     echo,
+    echo_command,
+    echo_mask,
+    scrub,
     settings_of,
     spec_context,
 )
 from reconciler.cli.progress import ProgressDisplay
 from reconciler.clock import SystemClock
 from reconciler.errors import UserError
+from reconciler.files import FileRefused, read_bounded
 from reconciler.github import workflow as github
 from reconciler.model import ApplyResult, Plan
+from reconciler.plan.document import PLAN_SIZE_LIMIT
 from reconciler.plan.planner import Selection
 from reconciler.plan.review import Review, ReviewedPlan, parse_reviewed
 from reconciler.report import renderers as report
@@ -109,7 +115,7 @@ def apply(
         require_reviewed=require_reviewed,
         durable_intents=durable_intents,
     )
-    actions = github.Actions.from_env(os.environ)
+    actions = github.Actions.from_env(os.environ, scrub)
     progress = ProgressDisplay(
         sys.stderr,
         live=sys.stderr.isatty() and not os.environ.get("CI"),
@@ -146,7 +152,7 @@ def apply(
             if r.outcome not in ("success", "skipped")
         ]
         for line in github.failed_run_annotations(failed):
-            echo(line)
+            echo_command(line)
         _set_outputs(actions, applied, applied.summary_path)
     return _apply_exit(result)
 
@@ -160,24 +166,31 @@ class _Listener:
 
     def planned(self, plan: Plan, review: Review) -> None:
         if self._actions is not None:  # a long table: folded in the log, opened on demand
-            echo(github.group(f"reconciler plan ({plan.environment})"))
+            echo_command(github.group(f"reconciler plan ({plan.environment})"))
         echo(report.plan_text(plan))
         if self._actions is not None:
-            echo(github.endgroup())
+            echo_command(github.endgroup())
         if self._shown_review:
             echo(review.text())
 
-    def secrets(self, values: Iterable[str]) -> None:
-        if self._actions is not None:  # hide every secret value this apply resolves (A3)
-            for value in values:
-                echo(github.mask(value))
+    def secrets(self, named: Mapping[str, str]) -> None:
+        redactor = add_secrets(named)  # scrubbed from every later line, summary and log
+        if self._actions is not None:  # and masked by the runner too, in every form (A3)
+            for value in redactor.mask_values():
+                echo_mask(value)
 
 
 def _read_reviewed(path: Path) -> ReviewedPlan:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bounded(path, limit=PLAN_SIZE_LIMIT)
+    except FileRefused as exc:
+        raise UserError(f"{path}: not a reviewed plan: the file {exc.reason}") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read the reviewed plan ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a reviewed plan: not UTF-8 text") from None
     return parse_reviewed(text, str(path))
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+from collections.abc import Mapping
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, outbound
 
 if TYPE_CHECKING:
     from reconciler.config.settings import Settings
@@ -156,9 +158,84 @@ def spec_context(ctx: click.Context, settings: Settings) -> SpecContext:
     return build(settings, os.environ, tuple(ctx.obj.get("vars", ())))
 
 
+#: Credentials the runner may hand the process besides the platform's and GitHub's tokens
+#: (``usecases.inputs.credential_values``): scrubbed from all output from the first line on,
+#: though the tool never prints them.
+RUNNER_CREDENTIALS = ("ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+
+
+class _Output:
+    """The process's one way out: every line, summary and log passes ``scrub`` (outbound.py).
+
+    It learns the secret values as the commands resolve them (``add_secrets``); the
+    credentials are known from the start. The redactor is built when first needed, so
+    ``--help`` pays nothing for it.
+    """
+
+    def __init__(self) -> None:
+        self._named: dict[str, str] = {}
+        self._redactor: outbound.Redactor | None = None
+
+    def reset(self) -> None:
+        """Forget every secret learned: each run of ``main`` starts from the environment."""
+        self._named.clear()
+        self._redactor = None
+
+    def add_secrets(self, named: Mapping[str, str]) -> None:
+        fresh = {k: v for k, v in named.items() if v and self._named.get(k) != v}
+        if fresh:
+            self._named.update(fresh)
+            self._redactor = None
+
+    def redactor(self) -> outbound.Redactor:
+        if self._redactor is None:
+            from reconciler.usecases.inputs import credential_values
+
+            credentials = {k: os.environ.get(k, "") for k in RUNNER_CREDENTIALS}
+            credentials.update(credential_values(os.environ))
+            self._redactor = outbound.Redactor({**credentials, **self._named})
+        return self._redactor
+
+
+OUTPUT = _Output()
+
+
+def add_secrets(named: Mapping[str, str]) -> outbound.Redactor:
+    """Scrub these secret values (name → value) from everything printed from now on."""
+    OUTPUT.add_secrets(named)
+    return OUTPUT.redactor()
+
+
+def scrub(text: str) -> str:
+    """``text`` without any secret value this process knows, in any encoding."""
+    return OUTPUT.redactor().scrub(text)
+
+
 def echo(text: str, *, err: bool = False) -> None:
-    """Print one line (stdout, or stderr with ``err``)."""
-    click.echo(text, err=err)
+    """Print text (stdout, or stderr with ``err``): scrubbed and inert for a terminal or CI log.
+
+    No line can carry an escape sequence or be read as a workflow command; the tool's own
+    workflow commands go through ``echo_command``.
+    """
+    click.echo(outbound.log(scrub(text)), err=err)
+
+
+def echo_mask(value: str) -> None:
+    """``::add-mask::value``: the one line that must show a secret (to the runner only)."""
+    from reconciler.github.workflow import mask
+
+    click.echo(mask(value))
+
+
+def echo_command(line: str) -> None:
+    """Print one of the tool's own workflow-command lines (built by ``github.workflow``).
+
+    Those builders escape their untrusted parts; the line is scrubbed, not defused.
+    """
+    click.echo(scrub(line))
+
+
+_SHARD = re.compile(r"([0-9]{1,4})/([0-9]{1,4})")
 
 
 def _parse_shard(
@@ -166,10 +243,12 @@ def _parse_shard(
 ) -> tuple[int, int] | None:
     if value is None:
         return None
-    k, sep, n = value.partition("/")
-    if sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
-        return int(k), int(n)
-    raise click.BadParameter(f"{value!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    match = _SHARD.fullmatch(value.strip())
+    if match and 1 <= int(match[1]) <= int(match[2]):
+        return int(match[1]), int(match[2])
+    raise click.BadParameter(
+        f"{value!r}: expected K/N with 1 <= K <= N <= 9999 (ASCII digits), e.g. 2/4"
+    )
 
 
 SHARD_OPTION = click.option(

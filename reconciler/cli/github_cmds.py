@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.base import ExitCode, cli, echo, settings_of
+from reconciler.cli.base import ExitCode, cli, echo, echo_command, echo_mask, scrub, settings_of
 from reconciler.clock import SystemClock
 from reconciler.github import workflow as github
 from reconciler.github.api import GitHub
@@ -73,7 +73,7 @@ def comment(
     prepared = usecase.prepare_comment(request)
     context = GitHubContext.from_environ(os.environ)
     gh = _client(context)
-    done = usecase.post_comment(prepared, request, gh, github.Actions.of(context))
+    done = usecase.post_comment(prepared, request, gh, github.Actions.of(context, scrub))
     env = prepared.environment
     if isinstance(done, usecase.Moved):
         echo(
@@ -137,7 +137,7 @@ def reviewed_plan(
         output_path,
         artifact=artifact,
         author=author or None,
-        actions=github.Actions.of(context),
+        actions=github.Actions.of(context, scrub),
     )
     if not isinstance(found, usecase.Found):
         _notice(context, "notice", f"no reviewed plan: {found.reason}; apply runs without one")
@@ -159,12 +159,12 @@ def reviewed_plan(
 def _client(context: GitHubContext) -> GitHub:
     token = context.require_token()
     if context.in_actions:
-        echo(github.mask(token))  # first, before anything could echo it
+        echo_mask(token)  # first, before anything could echo it
     return context.client(clock=SystemClock())
 
 
 def _notice(context: GitHubContext, level: str, message: str) -> None:
     if context.in_actions:
-        echo(github.annotation(level, message, title="reconciler github"))
+        echo_command(github.annotation(level, message, title="reconciler github"))
     else:
         echo(f"{level}: {message}", err=True)

@@ -20,8 +20,11 @@ from reconciler.cli.base import (
     SHARD_OPTION,
     VAR_OPTION,
     ExitCode,
+    add_secrets,
     cli,
     echo,
+    echo_command,
+    scrub,
     settings_of,
     spec_context,
 )
@@ -30,6 +33,7 @@ from reconciler.github import workflow as github
 from reconciler.model import Plan
 from reconciler.report import renderers as report
 from reconciler.usecases import specs as spec_usecases
+from reconciler.usecases.inputs import plan_requests, secret_values
 
 
 @cli.command()
@@ -46,7 +50,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     if output == "json":
         echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:
-        echo("\n".join(github.diagnostic_annotations(loaded.diagnostics)))
+        for line in github.diagnostic_annotations(loaded.diagnostics):
+            echo_command(line)
     if loaded.diagnostics:
         if output == "text":
             raise InvalidSpecs(loaded.diagnostics)
@@ -87,13 +92,16 @@ def plan(
     settings = settings_of(ctx)
     selection = Selection(patterns=select, shard=shard)
     the_plan = make_plan(settings, selection, spec_context(ctx, settings), cwd=Path.cwd())
+    add_secrets(secret_values(plan_requests(the_plan), os.environ))  # state may hold echoes
     renderers: dict[str, Callable[[Plan], str]] = {
         "text": report.plan_text,
         "markdown": report.plan_markdown,
         "json": report.plan_json,
     }
     echo(renderers[output](the_plan).rstrip("\n"))
-    publish_plan(the_plan, markdown_file=markdown_file, actions=github.Actions.from_env(os.environ))
+    publish_plan(
+        the_plan, markdown_file=markdown_file, actions=github.Actions.from_env(os.environ, scrub)
+    )
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 
@@ -119,5 +127,6 @@ def status(ctx: click.Context) -> int:
     from reconciler.usecases.status import status as recorded
 
     environment, entries = recorded(settings_of(ctx))
+    add_secrets(secret_values((entry.request for entry in entries.values()), os.environ))
     echo(report.status_text(entries, environment))
     return ExitCode.OK

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
+from reconciler.cli.base import scrub
 from reconciler.model import Event, Notice
 from reconciler.outbound import one_line
 
@@ -30,7 +31,7 @@ class ProgressDisplay:
         """Record one event, print its line, redraw the status line when live."""
         if not isinstance(event, Notice):
             self._last[event.name] = event
-        name, message = one_line(event.name), one_line(event.message)
+        name, message = one_line(scrub(event.name)), one_line(scrub(event.message))
         line = f"[{self._now().strftime('%H:%M:%S')}] {name}: {message}"
         if self._live:
             self._stream.write("\r\033[K" + line + "\n" + self.status_line())

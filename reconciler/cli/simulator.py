@@ -15,7 +15,6 @@ import click
 from reconciler.cli.base import (
     ExitCode,
     cli,
-    echo,
 )
 from reconciler.errors import UserError
 
@@ -52,10 +51,12 @@ def serve(world: Path | None, port: int, time_scale: float) -> int:
         raise UserError(str(exc)) from None
 
     def ready(endpoint: Any) -> None:
-        echo(f"BOOMI_API_URL={endpoint.base_url}")
-        echo(f"BOOMI_ACCOUNT_ID={endpoint.account_id}")
-        echo(f"BOOMI_USERNAME={endpoint.username}")
-        echo(f"BOOMI_API_TOKEN={endpoint.token}")
+        # The simulator's own demo credentials, printed on purpose (not through the scrubbing
+        # echo: an exported BOOMI_API_TOKEN of the same value would blank the line).
+        click.echo(f"BOOMI_API_URL={endpoint.base_url}")
+        click.echo(f"BOOMI_ACCOUNT_ID={endpoint.account_id}")
+        click.echo(f"BOOMI_USERNAME={endpoint.username}")
+        click.echo(f"BOOMI_API_TOKEN={endpoint.token}")
         sys.stdout.flush()
 
     sim_serve.serve_forever(loaded, port=port, time_scale=time_scale, on_ready=ready)

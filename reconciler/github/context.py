@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from reconciler.errors import UserError
 from reconciler.model.gitfacts import GitFacts
@@ -48,6 +48,9 @@ class Token:
 @dataclass(frozen=True)
 class GitHubContext:
     """What the runner's environment says; empty strings where a variable is unset."""
+
+    #: The name the token is scrubbed under, wherever it came from (``secret("GITHUB_TOKEN")``).
+    TOKEN_NAME: ClassVar[str] = "GITHUB_TOKEN"  # noqa: S105 - a name, not a secret
 
     in_actions: bool = False
     repository: str = ""

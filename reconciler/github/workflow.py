@@ -10,7 +10,7 @@ command of its own, caps annotations (GitHub shows about ten per step) and write
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,29 +85,41 @@ def mask(value: str) -> str:
     return f"::add-mask::{escape_data(value)}"
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Actions:
-    """Where this job's summary and outputs go (from the runner's environment)."""
+    """Where this job's summary and outputs go (from the runner's environment).
+
+    ``scrub`` is the process's secret filter (``cli.base.scrub``): every summary and output
+    passes it before it is written, whoever calls.
+    """
 
     summary_path: Path | None
     output_path: Path | None
+    scrub: Callable[[str], str] = _unchanged
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Actions | None:
+    def from_env(
+        cls, environ: Mapping[str, str], scrub: Callable[[str], str] = _unchanged
+    ) -> Actions | None:
         """The Actions context, or None outside GitHub Actions."""
-        return cls.of(GitHubContext.from_environ(environ))
+        return cls.of(GitHubContext.from_environ(environ), scrub)
 
     @classmethod
-    def of(cls, context: GitHubContext) -> Actions | None:
+    def of(cls, context: GitHubContext, scrub: Callable[[str], str] = _unchanged) -> Actions | None:
         """Where ``context``'s summary and outputs go, or None outside GitHub Actions."""
         if not context.in_actions:
             return None
-        return cls(summary_path=context.summary_path, output_path=context.output_path)
+        return cls(summary_path=context.summary_path, output_path=context.output_path, scrub=scrub)
 
     def append_summary(self, markdown: str) -> None:
         """Append markdown to the job summary, truncated below the 1 MiB step limit."""
         if self.summary_path is None:
             return
+        markdown = self.scrub(markdown)
         data = markdown.encode("utf-8")
         if len(data) > SUMMARY_LIMIT - 1024:
             note = "\n\n_… truncated: the full text is in the uploaded artifacts._\n"
@@ -121,7 +133,8 @@ class Actions:
         if self.output_path is None:
             return
         with self.output_path.open("a", encoding="utf-8") as handle:
-            for name, value in outputs:
+            for name, raw in outputs:
+                value = self.scrub(raw)
                 if "\n" in value or "\r" in value:
                     delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
                     handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")

@@ -41,8 +41,12 @@ _SYMBOL = {
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A plain aligned text table (no colours: it must read the same in CI logs)."""
-    body = [list(map(str, row)) for row in rows]
+    """A plain aligned text table (no colours: it must read the same in CI logs).
+
+    Every cell is one inert line, whatever it holds: a line break in a recorded status would
+    break the table and could start a workflow command.
+    """
+    body = [[one_line(str(cell)) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in body:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]

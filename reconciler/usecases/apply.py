@@ -8,7 +8,7 @@ renders it and chooses the exit code.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ from reconciler.report import renderers as report
 from reconciler.specs.expand import SpecContext
 from reconciler.store.artifacts import write_apply_artifacts
 from reconciler.store.state import StateStore, supersedes
-from reconciler.usecases.inputs import load_plan, make_client
+from reconciler.usecases.inputs import load_plan, make_client, plan_requests, secret_values
 
 #: Runs the apply's coroutine to its end, then awaits the cleanup (closing the client).
 Runner = Callable[[Coroutine[Any, Any, ApplyResult], Callable[[], Awaitable[None]]], ApplyResult]
@@ -41,8 +41,8 @@ class Listener(Protocol):
     def planned(self, plan: Plan, review: Review) -> None:
         """The plan about to be applied, and how it compares with the reviewed one."""
 
-    def secrets(self, values: Iterable[str]) -> None:
-        """Secret values this apply will resolve (for the caller to mask in its logs)."""
+    def secrets(self, named: Mapping[str, str]) -> None:
+        """Name → value of each secret this apply resolves (to scrub and mask its output)."""
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,8 @@ def apply(
             progress=progress,
             journal=journal,
         )
-        listener.secrets(
-            value
-            for action in the_plan.actions
-            if action.desired is not None
-            for value in secrets.values(action.desired.request)
-        )
+        named = secret_values(plan_requests(the_plan), environ)
+        listener.secrets(named)
         try:
             result = run(engine.apply(the_plan), client.aclose)
         finally:

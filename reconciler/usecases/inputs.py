@@ -6,7 +6,7 @@ test or a benchmark builds the same inputs the CLI does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from reconciler.github.context import GitHubContext
 if TYPE_CHECKING:
     from reconciler.boomi.client import BoomiClient
     from reconciler.clock import Clock
-    from reconciler.model import Plan, StateEntry
+    from reconciler.model import Plan, RunRequest, StateEntry
     from reconciler.plan.planner import Selection
     from reconciler.specs.expand import SpecContext
     from reconciler.store.state import StateStore
@@ -68,6 +68,35 @@ def load_plan(
         raise state[0]
     the_plan = build_plan(loaded.runs, state[0], environment=store.environment, selection=selection)
     return the_plan, store
+
+
+def secret_values(requests: Iterable[RunRequest], environ: Mapping[str, str]) -> dict[str, str]:
+    """Name → value of every secret ``requests`` use that the environment sets."""
+    from reconciler.config.secrets import EnvSecrets
+
+    secrets = EnvSecrets(environ)
+    named: dict[str, str] = {}
+    for request in requests:
+        named.update(secrets.named(request))
+    return named
+
+
+def plan_requests(plan: Plan) -> Iterator[RunRequest]:
+    """Every request a plan names: the desired ones and the recorded ones."""
+    for action in plan.actions:
+        if action.desired is not None:
+            yield action.desired.request
+        if action.current is not None:
+            yield action.current.request
+
+
+def credential_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """The platform token (and any GitHub token) in the environment: never to be printed."""
+    from reconciler.config.secrets import TOKEN_VARIABLE
+
+    named = {TOKEN_VARIABLE: environ.get(TOKEN_VARIABLE, "")}
+    named[GitHubContext.TOKEN_NAME] = GitHubContext.from_environ(environ).token
+    return {name: value for name, value in named.items() if value}
 
 
 def make_client(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,8 @@ class Heard:
     def planned(self, plan: Plan, review: Review) -> None:
         self.plans.append((plan, review))
 
-    def secrets(self, values: Iterable[str]) -> None:
-        self.secret_values.extend(values)
+    def secrets(self, named: Mapping[str, str]) -> None:
+        self.secret_values.extend(named.values())
 
 
 def run_to_end(
