@@ -12,11 +12,17 @@ from dataclasses import dataclass
 
 from reconciler.config.settings import Settings
 from reconciler.errors import GitError, UserError
+from reconciler.files import FileRefused, read_bounded
 from reconciler.git.publish import Git, Published, PushPolicy, commit_message
 from reconciler.github.context import GitHubContext
+from reconciler.plan.document import PLAN_SIZE_LIMIT
 from reconciler.report.apply_record import ApplyRecord, parse_apply_record
 from reconciler.retry import Backoff
 from reconciler.store.state import supersedes
+
+#: apply.json holds counts, digests and the review's differences (a name each): the cap of a
+#: reviewed plan is ample.
+APPLY_RECORD_LIMIT = PLAN_SIZE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -82,9 +88,11 @@ def _apply_record(settings: Settings, shard: tuple[int, int] | None) -> ApplyRec
         folder = folder / "shards" / f"{shard[0]}-of-{shard[1]}"
     path = folder / "apply.json"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, limit=APPLY_RECORD_LIMIT).decode("utf-8")
     except FileNotFoundError:
         return ApplyRecord()
+    except FileRefused as exc:
+        raise UserError(f"{path}: not an apply record: the file {exc.reason}") from None
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a readable apply record ({exc})") from None
     return parse_apply_record(text, str(path))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import UserError
-from reconciler.files import write_atomic
+from reconciler.files import FileRefused, read_bounded, write_atomic
 from reconciler.github.api import GitHub
 from reconciler.github.comment import (
     SHA_PATTERN,
@@ -35,6 +35,7 @@ from reconciler.github.reviewed import (
     upsert_comment,
 )
 from reconciler.github.workflow import Actions
+from reconciler.plan.document import PLAN_SIZE_LIMIT
 
 __all__ = [
     "CommentRequest",
@@ -87,7 +88,9 @@ def prepare_comment(request: CommentRequest) -> PreparedComment:
     if head_sha is not None:
         check_sha("--head-sha", head_sha)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, limit=PLAN_SIZE_LIMIT)
+    except FileRefused as exc:
+        raise UserError(f"{path}: not a plan: the file {exc.reason}") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read the plan ({exc.strerror})") from None
     document = parse_plan(data, str(path))
