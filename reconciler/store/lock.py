@@ -52,6 +52,7 @@ def hold(tree: Tree, clock: Clock, *, command: str, wait: float = 0.0) -> Iterat
     except OSError as exc:
         raise _lock_error(lock_path, exc) from None
     holder_path = tree.root / HOLDER_NAME
+    written = False
     try:
         holder = {
             "pid": os.getpid(),
@@ -60,10 +61,12 @@ def hold(tree: Tree, clock: Clock, *, command: str, wait: float = 0.0) -> Iterat
             "command": command,
         }
         tree.write([(holder_path, (json.dumps(holder, sort_keys=True) + "\n").encode())])
+        written = True
         yield
     finally:
-        with contextlib.suppress(OSError):
-            holder_path.unlink()
+        if written:  # never another file in its place (a link the write refused)
+            with contextlib.suppress(OSError):
+                holder_path.unlink()
         lock.release()
 
 

@@ -236,9 +236,13 @@ class StateStore:
 
     def _remove_partial_writes(self) -> None:
         """Temp files a killed writer left (with the lock held, no live writer has any)."""
-        if self._tree.folder(self.root):
+        if not self._tree.folder(self.root):
+            return
+        try:
             leftovers = [e.name for e in os.scandir(self.root) if is_partial_write(e.name)]
-            self._tree.remove([self.root / name for name in leftovers])
+        except OSError as exc:
+            raise StateError(f"{self.root}: cannot list state files ({exc.strerror})") from None
+        self._tree.remove([self.root / name for name in leftovers])
 
     def unlock(self) -> str:
         """Release a lock no live process holds; refuse (naming the holder) if one does."""

@@ -160,6 +160,23 @@ def test_a_lock_that_is_not_a_plain_file_is_refused_and_its_target_untouched(
     assert sim.submissions() == []
 
 
+def test_a_lock_holder_file_that_is_a_link_is_refused_and_left_alone(
+    repo: Path, sim: Admin, run_cli: Run, tmp_path: Path
+) -> None:
+    holder = repo / "state" / ".reconciler.lock.holder"
+    holder.parent.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n", encoding="utf-8")
+    holder.symlink_to(victim)
+
+    result = run_cli("apply")
+
+    refused(result, f"{holder}: is a symbolic link; expected a regular file")
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert holder.is_symlink()
+    assert sim.submissions() == []
+
+
 def skip_if_read_only_is_writable(tmp_path: Path) -> None:
     """Root (or CAP_DAC_OVERRIDE, as in many CI containers) writes into a 0555 folder anyway."""
     probe = tmp_path / "read-only-probe"
