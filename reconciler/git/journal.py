@@ -1,6 +1,6 @@
 """Durable intents in git: the ``IntentJournal`` that ``apply`` uses when they are on.
 
-An edge (through ``gitops``). See ``journal`` for the batching and docs/engine.md for the
+An edge (through ``publish``). See ``apply.journal`` for the batching and docs/engine.md for the
 protocol.
 """
 

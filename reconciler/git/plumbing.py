@@ -1,7 +1,8 @@
 """One git checkout, and commits built without touching its working tree.
 
 An edge (runs ``git``). ``Checkout`` runs git commands in a checkout, and builds commits with
-git's plumbing on a private index: the bytes of some paths as they are now, the subset that
+git's plumbing on a private index: the bytes of some paths as they are now (regular files
+only, read by ``worktree``, which refuses links and anything else), the subset that
 differs from a commit, blobs written in one process, a commit on any parent. It moves the
 branch and brings only the changed paths of index and working tree up to date, keeping work
 staged or edited there. Pushing, integrating upstream changes and retrying are ``publish``'s.
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import GitError
-from reconciler.files import is_partial_write
+from reconciler.git.worktree import WorkingFiles, deleted_under, posix_path
+
+__all__ = ["BOT_EMAIL", "BOT_NAME", "Checkout", "commit_message", "posix_path"]
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -95,25 +98,19 @@ class Checkout:
     # -- building commits without touching the working tree ---------------------------------
 
     def _contents(self, top: Path, paths: Sequence[Path], base: str) -> dict[str, bytes | None]:
-        """Every file under ``paths``: its bytes now, or None if it is gone (but was in base)."""
-        found: dict[str, bytes | None] = {}
-        prefixes = []
-        for path in paths:
-            rel = posix_path(os.path.relpath(path, top))
-            if path.is_file():
-                found[rel] = path.read_bytes()
-                continue
-            prefixes.append(rel.rstrip("/") + "/")
-            if path.is_dir():
-                for file in sorted(path.rglob("*")):
-                    if file.is_file() and not is_partial_write(file.name):  # a kill -9's leftover
-                        found[posix_path(os.path.relpath(file, top))] = file.read_bytes()
-            else:
-                prefixes.append(rel)
-        if prefixes:  # deletions: files in base under a path that is now gone
-            listed = self.run("ls-tree", "-r", "--name-only", "--full-tree", base).stdout
-            for name in listed.splitlines():
-                if name in prefixes or name.startswith(tuple(prefixes)):
+        """Every file under ``paths``: its bytes now, or None if it is gone (but was in base).
+
+        Only regular files in real folders: a link, a device or a path outside the repository
+        is refused (``worktree``), and then nothing is committed.
+        """
+        files = WorkingFiles(top)
+        files.collect(paths)
+        files.check()
+        found = dict(files.found)
+        if files.gone:  # deletions: files in base under a path that is now gone
+            listed = self.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", base).stdout
+            for name in deleted_under(files.gone, listed.split("\0")):
+                if name:
                     found.setdefault(name, None)
         return found
 
@@ -132,10 +129,10 @@ class Checkout:
     def _blobs(self, commit: str, names: Sequence[str]) -> dict[str, str]:
         if not names:
             return {}
-        out = self.run("ls-tree", "-r", "--full-tree", commit).stdout
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", commit).stdout
         wanted = set(names)
         blobs = {}
-        for line in out.splitlines():
+        for line in out.split("\0"):
             meta, _, name = line.partition("\t")
             if name in wanted:
                 blobs[name] = meta.split()[2]
@@ -171,13 +168,13 @@ class Checkout:
         written = [changes[n] for n in names if changes[n] is not None]
         blobs = iter(self._write_blobs([d for d in written if d is not None]))
         zero = "0" * len(self._hash(b""))
-        lines = [
+        lines = [  # NUL-terminated: no name can spell a second entry
             f"0 {zero}\t{n}" if changes[n] is None else f"100644 {next(blobs)}\t{n}" for n in names
         ]
         with tempfile.TemporaryDirectory(prefix="reconciler-index-") as folder:
             env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
             self.run("read-tree", parent, env=env)
-            self.run("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
+            self.run("update-index", "-z", "--index-info", stdin="\0".join(lines) + "\0", env=env)
             tree = self.run("write-tree", env=env).stdout.strip()
         identity = {}
         if not self.run("config", "user.email", check=False).stdout.strip():
@@ -227,11 +224,6 @@ class Checkout:
 
     def _diff_names(self, start: str, end: str) -> list[str]:
         return self.run("diff", "--name-only", "--no-renames", start, end).stdout.splitlines()
-
-
-def posix_path(path: str) -> str:
-    """``path`` with ``/`` separators, as git names files."""
-    return path.replace(os.sep, "/")
 
 
 def _last_line(text: str) -> str:

@@ -3,7 +3,9 @@
 An edge. The text comes from ``report``; this module only decides where it goes and writes it
 atomically, under ``<artifacts dir>/<environment>/``. Records are written for runs that reached a
 final status, in batches whose files are flushed to disk together; the summary and the JUnit
-file describe the whole apply.
+file describe the whole apply. Nothing is written through a link (``paths.Tree``, rooted at the
+artifacts folder), and the platform's text is scrubbed of secrets with the given ``Redactor``
+before it is rendered, and the rendered text once more (``redact``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.files import write_atomic, write_atomic_many
-from reconciler.model import ApplyResult, Phase, StateEntry
+from reconciler.model import ApplyResult, Phase, RunResult, StateEntry
+from reconciler.outbound import NO_SECRETS, Redactor
 from reconciler.report import renderers as report
+from reconciler.store.paths import Tree
+from reconciler.store.redact import scrub_entry, scrub_json, scrub_result, scrub_xml
 
 _CHUNK = 500  # per-run records written (and flushed to disk) together
 
@@ -28,15 +32,18 @@ def write_apply_artifacts(
     summary_folder: Path | None = None,
     record_json: str | None = None,
     notes: str = "",
+    redactor: Redactor = NO_SECRETS,
 ) -> list[Path]:
     """Write every artifact of ``result``; return the paths written.
 
     Per-run records go under ``folder/runs``; ``summary.md``, ``junit.xml`` and ``apply.json``
     describe the whole apply and go to ``summary_folder`` (a shard's own folder, so parallel
     shards never write the same file), by default ``folder``. ``notes`` (markdown) is added
-    to the summary.
+    to the summary. Every folder from ``folder``'s parent (the artifacts folder) down is
+    checked: a link there is a ``StateError``, as is a failed write.
     """
-    written = []
+    tree = Tree(folder.parent)
+    result = scrub_result(result, redactor)
     records = []
     for run in result.results:
         entry = entries.get(run.name)
@@ -44,22 +51,39 @@ def write_apply_artifacts(
             continue
         records.append((folder / "runs" / f"{run.name}.json", entry, run))
     for first in range(0, len(records), _CHUNK):
-        write_atomic_many(
+        tree.write(
             [
-                (path, report.run_record_json(entry, run).encode())
+                (path, _run_record(entry, run, redactor).encode())
                 for path, entry, run in records[first : first + _CHUNK]
             ]
         )
-    written += [path for path, _, _ in records]
+    written = [path for path, _, _ in records]
     whole = summary_folder or folder
     summary = whole / "summary.md"
     text = report.summary_markdown(result, stats)
-    write_atomic(summary, (text + f"\n{notes}\n" if notes else text).encode())
+    text = redactor.scrub(text + f"\n{notes}\n" if notes else text)
     junit = whole / "junit.xml"
-    write_atomic(junit, report.junit_xml(result).encode())
-    written += [summary, junit]
+    files = [
+        (summary, text.encode()),
+        (junit, scrub_xml(report.junit_xml(result), redactor).encode()),
+    ]
     if record_json is not None:
-        record = whole / "apply.json"
-        write_atomic(record, record_json.encode())
-        written.append(record)
-    return written
+        files.append((whole / "apply.json", scrub_json(record_json, redactor).encode()))
+    tree.write(files)
+    return written + [path for path, _ in files]
+
+
+def check_artifacts_folder(folder: Path, *, summary_folder: Path | None = None) -> None:
+    """Raise ``StateError`` now if the artifacts of ``folder`` could not be written later.
+
+    For a caller that refuses before any run starts: a link (or a file where a folder belongs,
+    or the reverse) from the artifacts folder down is what ``write_apply_artifacts`` refuses.
+    """
+    tree = Tree(folder.parent)
+    tree.folder(folder / "runs")
+    for name in ("summary.md", "junit.xml", "apply.json"):
+        tree.check_file((summary_folder or folder) / name)
+
+
+def _run_record(entry: StateEntry, run: RunResult, redactor: Redactor) -> str:
+    return scrub_json(report.run_record_json(scrub_entry(entry, redactor), run), redactor)

@@ -1,11 +1,17 @@
 """The state store: one JSON file per execution, written atomically, guarded by a lock.
 
 An edge. Files live in ``<state dir>/<environment>/<name>.json`` so two branches touching
-different executions never conflict in git. Each file carries ``schemaVersion``; older versions
-are migrated in memory by pure functions, newer ones are refused. Writes go to a temp file in
-the same folder, are fsynced, renamed over the target and the folder is fsynced
-(practices.md B2); an unchanged entry is not rewritten. ``snapshot`` hands readers a read-only
-mapping: only the engine holds the store itself.
+different executions never conflict in git. Each file carries ``schemaVersion`` (``codec``
+encodes, and decodes within bounds); older versions are migrated in memory, newer ones are
+refused. Writes go to a temp file in the same folder, are fsynced, renamed over the target and
+the folder is fsynced (practices.md B2); an unchanged entry is not rewritten. The platform's text
+is scrubbed of secrets by the store's ``Redactor`` before it is written. ``snapshot`` hands
+readers a read-only mapping: only the engine holds the store itself.
+
+The state folder came with the checkout, so it is hostile (docs/security.md): reads and writes
+go through a ``paths.Tree``, which refuses a link, or anything but a folder, anywhere between
+the state folder and the file, and a state file that is not a regular file or is over
+``STATE_FILE_LIMIT``; each is a ``StateError`` naming the path.
 
 Two ways to write, chosen by the caller, never guessed: by default ``save`` writes before it
 returns. A store made with ``background=True`` (an apply's) writes from a writer thread so the
@@ -24,86 +30,48 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
-import socket
-import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
-
-from filelock import FileLock, Timeout
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.errors import StateError
-from reconciler.files import is_partial_write, write_atomic
+from reconciler.files import FileRefused, is_partial_write, read_bounded
 from reconciler.model import StateEntry
+from reconciler.outbound import NO_SECRETS, Redactor
+from reconciler.store.codec import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Migration,
+    decode_entry,
+    encode_entry,
+    supersedes,
+)
+from reconciler.store.lock import HOLDER_NAME, LOCK_NAME, hold, unlock
+from reconciler.store.paths import Tree
 from reconciler.store.writer import Writer
 
 if TYPE_CHECKING:
     import asyncio
 
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
+__all__ = [
+    "IGNORED",
+    "LOCK_NAME",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STATE_FILE_LIMIT",
+    "Migration",
+    "StateStore",
+    "decode_entry",
+    "encode_entry",
+    "supersedes",
+]
 
-# Migration n turns a version-n document into version n+1. Append, never edit.
-MIGRATIONS: tuple[Migration, ...] = ()
-MIN_SCHEMA_VERSION = 1
-SCHEMA_VERSION = MIN_SCHEMA_VERSION + len(MIGRATIONS)
-
-LOCK_NAME = ".reconciler.lock"
-IGNORED = f"# written by reconciler\n{LOCK_NAME}\n{LOCK_NAME}.holder\n.*.tmp\n"
-
-
-def encode_entry(entry: StateEntry) -> bytes:
-    """Canonical bytes of one entry: sorted keys, two-space indent, trailing newline."""
-    data = {"schemaVersion": SCHEMA_VERSION, **entry.model_dump(mode="json", exclude_none=True)}
-    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-def decode_entry(raw: bytes, source: str) -> StateEntry:
-    """Parse, migrate and validate one state file's bytes."""
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StateError(f"{source}: state file is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise StateError(f"{source}: state file must hold a JSON object")
-    version = data.pop("schemaVersion", None)
-    if not isinstance(version, int) or version < MIN_SCHEMA_VERSION:
-        raise StateError(f"{source}: schemaVersion {version!r} is not a supported state version")
-    if version > SCHEMA_VERSION:
-        raise StateError(
-            f"{source}: written by a newer reconciler (state schema {version}, this one reads "
-            f"up to {SCHEMA_VERSION})",
-            hint="upgrade reconciler to read it",
-        )
-    for migration in MIGRATIONS[version - MIN_SCHEMA_VERSION :]:
-        data = migration(data)
-    try:
-        return StateEntry.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise StateError(f"{source}: field {field}: {first['msg']}") from None
-
-
-def supersedes(theirs: bytes, ours: bytes) -> bool:
-    """Whether our version of a state file may replace theirs.
-
-    It may when theirs is an earlier step of the same attempt (our own intent, pushed before
-    the submit) or of an attempt in our history; anything else was written by another apply.
-    """
-    if theirs == ours:
-        return True
-    try:
-        old, new = decode_entry(theirs, "upstream"), decode_entry(ours, "local")
-    except StateError:
-        return False
-    lineage = {new.attempt_id, *(attempt.attempt_id for attempt in new.history)}
-    return old.name == new.name and old.attempt_id in lineage
+IGNORED = f"# written by reconciler\n{LOCK_NAME}\n{HOLDER_NAME}\n.*.tmp\n"
+#: The largest state file read: one execution's record is a few kilobytes.
+STATE_FILE_LIMIT = 16 * 1024 * 1024
 
 
 class StateStore:
@@ -116,12 +84,14 @@ class StateStore:
         *,
         background: bool = False,
         clock: Clock | None = None,
+        redactor: Redactor = NO_SECRETS,
     ) -> None:
         self.root = state_dir / environment
         self.environment = environment
         self.background = background
         self._clock = clock or SystemClock()
-        self._lock_path = state_dir / LOCK_NAME
+        self._redactor = redactor
+        self._tree = Tree(state_dir)
         self._written: dict[str, bytes] = {}  # a digest of each file as last read or written
         self._entries: dict[str, StateEntry] = {}  # as last read or written by this store
         self._writer: Writer | None = None
@@ -135,7 +105,7 @@ class StateStore:
         if self._writer is not None:
             self._writer.wait_idle()
         entries: dict[str, StateEntry] = {}
-        if not self.root.is_dir():
+        if not self._tree.folder(self.root):
             return MappingProxyType(entries)
         # os.scandir: Path.glob took longer than reading the files it found.
         try:
@@ -144,7 +114,9 @@ class StateStore:
             raise StateError(f"{self.root}: cannot list state files ({exc.strerror})") from None
         for path in (self.root / name for name in names):
             try:
-                raw = path.read_bytes()
+                raw = read_bounded(path, limit=STATE_FILE_LIMIT)
+            except FileRefused as exc:
+                raise StateError(f"{path}: not a state file: it {exc.reason}") from None
             except OSError as exc:
                 raise StateError(f"{path}: cannot read state file ({exc.strerror})") from None
             entry = decode_entry(raw, str(path))
@@ -169,7 +141,7 @@ class StateStore:
             return
         writer = self._background()
         if writer is None:
-            write_atomic(self.path_for(entry.name), data)
+            self._tree.write([(self.path_for(entry.name), data)])
         else:
             writer.put(self.path_for(entry.name), data, None)
 
@@ -179,7 +151,7 @@ class StateStore:
         writer = self._background()
         if writer is None:
             if data is not None:
-                write_atomic(self.path_for(entry.name), data)
+                self._tree.write([(self.path_for(entry.name), data)])
             return
         if data is None:  # the same bytes are on disk already, or on their way there
             await self.flush()
@@ -219,12 +191,11 @@ class StateStore:
         if writer is not None:
             writer.put(self.path_for(name), b"", None, remove=True)
             return
-        with contextlib.suppress(FileNotFoundError):
-            self.path_for(name).unlink()
+        self._tree.remove([self.path_for(name)])
 
     def _changed(self, entry: StateEntry) -> bytes | None:
         """The entry's bytes if they differ from the file's (and remember them), else None."""
-        data = encode_entry(entry)
+        data = encode_entry(entry, self._redactor)
         self._entries[entry.name] = entry
         digest = _digest(data)
         if self._written.get(entry.name) == digest:
@@ -246,103 +217,36 @@ class StateStore:
             if self._writer is not None:  # left by an earlier event loop
                 self._writer.wait_idle()
                 self._writer.check()
-            self._writer = Writer(loop)
+            self._writer = Writer(loop, self._tree)
         self._writer.check()
         return self._writer
 
     def ignore_own_files(self) -> None:
         """Write the state folder's ``.gitignore``: the lock and a kill -9's temp files."""
-        ignore = self._lock_path.parent / ".gitignore"
-        if not ignore.exists():
-            self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(ignore, IGNORED.encode())
+        ignore = self._tree.root / ".gitignore"
+        if not self._tree.check_file(ignore):
+            self._tree.write([(ignore, IGNORED.encode())])
 
     @contextlib.contextmanager
     def lock(self, *, command: str, wait: float = 0.0) -> Iterator[None]:
-        """Hold the checkout's apply lock; if another process holds it, say who.
-
-        The OS releases the lock when its holder dies, so a lock left by a killed apply is
-        taken over on the next attempt; the holder file only explains who holds a live one.
-        """
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
-        lock = FileLock(str(self._lock_path), timeout=wait, thread_local=False)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise StateError(
-                "state is locked by another apply: "
-                f"{_describe_holder(holder_path, self._clock, wait=1.0)}",
-                hint="wait for it to finish; if no such process is running, run "
-                "`reconciler state unlock`",
-            ) from None
-        try:
-            holder = {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "started": self._clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "command": command,
-            }
-            write_atomic(holder_path, (json.dumps(holder, sort_keys=True) + "\n").encode())
+        """Hold the checkout's apply lock; if another process holds it, say who (``lock``)."""
+        with hold(self._tree, self._clock, command=command, wait=wait):
             self._remove_partial_writes()
             yield
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                holder_path.unlink()
-            lock.release()
 
     def _remove_partial_writes(self) -> None:
         """Temp files a killed writer left (with the lock held, no live writer has any)."""
-        if self.root.is_dir():
-            for leftover in self.root.iterdir():
-                if is_partial_write(leftover.name):
-                    with contextlib.suppress(FileNotFoundError):
-                        leftover.unlink()
+        if not self._tree.folder(self.root):
+            return
+        try:
+            leftovers = [e.name for e in os.scandir(self.root) if is_partial_write(e.name)]
+        except OSError as exc:
+            raise StateError(f"{self.root}: cannot list state files ({exc.strerror})") from None
+        self._tree.remove([self.root / name for name in leftovers])
 
     def unlock(self) -> str:
         """Release a lock no live process holds; refuse (naming the holder) if one does."""
-        holder_path = self._lock_path.with_name(LOCK_NAME + ".holder")
-        if not self._lock_path.exists():
-            return "No lock file; nothing to do."
-        probe = FileLock(str(self._lock_path), timeout=0, thread_local=False)
-        try:
-            probe.acquire()
-        except Timeout:
-            raise StateError(
-                f"the lock is held by a live process: {_describe_holder(holder_path, self._clock)}",
-                hint="wait for that apply to finish, or stop it (it saves state on SIGTERM)",
-            ) from None
-        try:
-            stale = holder_path.exists()
-            with contextlib.suppress(FileNotFoundError):
-                holder_path.unlink()
-        finally:
-            probe.release()
-        return (
-            "Removed a stale lock left by a process that is gone."
-            if stale
-            else "The lock was free; nothing to do."
-        )
-
-
-def _describe_holder(path: Path, clock: Clock, wait: float = 0.0) -> str:
-    """Who holds the lock, from the holder file.
-
-    A holder writes that file right after it takes the lock, so an apply started in the same
-    instant can find the lock taken and the file not there yet: ``wait`` gives it that moment.
-    """
-    deadline = clock.monotonic() + wait
-    while True:
-        try:
-            holder = json.loads(path.read_text(encoding="utf-8"))
-            return (
-                f"pid {holder['pid']} on {holder['host']}, started {holder['started']} "
-                f"({holder['command']})"
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            if clock.monotonic() >= deadline:
-                return "holder unknown"
-        time.sleep(0.02)  # a pause, not a reading: the deadline is the clock's
+        return unlock(self._tree, self._clock)
 
 
 def _digest(data: bytes) -> bytes:

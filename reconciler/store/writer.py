@@ -2,8 +2,9 @@
 
 An edge, used only by ``state.StateStore``. Saves of one file that wait together collapse
 into the newest; writes somebody waits for (intents, before their POST) go first; each batch
-is written with ``files.write_atomic_many`` (one fsync of the folder per batch), after which
-its waiters are told.
+is written with the store's ``paths.Tree`` (``files.write_atomic_many`` after checking that no
+folder on the way is a link; one fsync of the folder per batch), after which its waiters are
+told. A failed write becomes a ``StateError`` naming the path, raised by the next save.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.files import fsync_folder, write_atomic_many
+from reconciler.store.paths import Tree
 
 if TYPE_CHECKING:
     import asyncio  # only for annotations: plan imports this module and needs no event loop
@@ -39,8 +40,9 @@ class Writer:
     BATCH = 8  # writes nobody waits for, per folder fsync
     IDLE = 1.0  # seconds without work before the thread ends
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, tree: Tree) -> None:
         self.loop = loop
+        self._tree = tree
         self._closing = False  # end the thread as soon as it has nothing to do
         self._urgent_last = False
         self._cond = threading.Condition()
@@ -128,15 +130,12 @@ class Writer:
 
     def _write(self, batch: dict[Path, _Pending]) -> BaseException | None:
         try:
-            write_atomic_many(
-                [(path, item.data) for path, item in batch.items() if not item.remove]
-            )
+            written = [(path, item.data) for path, item in batch.items() if not item.remove]
+            if written:
+                self._tree.write(written)
             removed = [path for path, item in batch.items() if item.remove]
-            for path in removed:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            for folder in dict.fromkeys(path.parent for path in removed):
-                fsync_folder(folder)
+            if removed:
+                self._tree.remove(removed)
         except Exception as exc:  # handed to whoever waits, raised by the next save
             return exc
         return None

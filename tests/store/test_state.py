@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,9 +131,10 @@ async def test_a_failed_background_write_is_raised_by_flush_and_by_the_next_save
     (tmp_path / "default").write_text("a file where the folder belongs", encoding="utf-8")
     store = StateStore(tmp_path, background=True)
     store.save(ENTRY)
-    with pytest.raises(OSError, match=r"exists|directory"):
+    expected = f"{tmp_path / 'default'}: is a regular file; expected a folder"
+    with pytest.raises(StateError, match=re.escape(expected)):
         await store.flush()
-    with pytest.raises(OSError, match=r"exists|directory"):
+    with pytest.raises(StateError, match=re.escape(expected)):
         store.save(ENTRY.model_copy(update={"status": "COMPLETE"}))
 
 
@@ -140,10 +142,13 @@ async def test_a_failed_background_write_is_raised_by_flush_and_by_the_next_save
 async def test_the_writer_takes_awaited_writes_first_without_starving_the_others(
     tmp_path: Path,
 ) -> None:
+    from reconciler.store.paths import Tree
     from reconciler.store.writer import Writer, _Pending
 
     loop = asyncio.get_running_loop()
-    writer = Writer(loop)  # its thread is not started: batches are only taken, not written
+    writer = Writer(
+        loop, Tree(tmp_path)
+    )  # its thread is not started: batches are only taken, not written
     waiting: asyncio.Future[None] = loop.create_future()
     for i in range(10):
         writer._pending[tmp_path / f"other-{i}"] = _Pending(b"x", remove=False)
@@ -243,3 +248,25 @@ def test_the_lock_holder_names_its_start_from_the_stores_clock(tmp_path: Path) -
         with pytest.raises(StateError) as info, second.lock(command="reconciler apply"):
             pass
     assert "started 2031-07-04T12:30:05Z (reconciler apply)" in str(info.value)
+
+
+@pytest.mark.parametrize("link", ["default", "default/orders.json", ".gitignore"])
+def test_a_save_never_writes_through_a_link(tmp_path: Path, link: str) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "orders.json").write_text("precious\n", encoding="utf-8")
+    if link == "default":
+        (state / link).symlink_to(victim, target_is_directory=True)
+    else:
+        (state / "default").mkdir()
+        (state / link).symlink_to(victim / "orders.json")
+    store = StateStore(state)
+    write = store.ignore_own_files if link == ".gitignore" else lambda: store.save(ENTRY)
+
+    with pytest.raises(StateError, match=re.escape(f"{state / link}: is a symbolic link")):
+        write()
+
+    assert sorted(p.name for p in victim.iterdir()) == ["orders.json"]
+    assert (victim / "orders.json").read_text(encoding="utf-8") == "precious\n"
