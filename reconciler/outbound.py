@@ -340,9 +340,11 @@ def md_fence(text: str, info: str = "") -> str:
     Only a line of backticks at least as long as the opening fence closes it, so the fence
     is one backtick longer than the longest run of backticks in the text (at least three).
     Line breaks are normalised (``\r``, U+2028 and U+2029 would otherwise start lines a
-    reader counts differently) and control characters removed. ``info`` is ours (``diff``).
+    reader counts differently), control characters removed, and workflow commands defused as
+    in ``log`` (a Markdown report printed to a CI log stays inert there too; the word joiner
+    is invisible in the block). ``info`` is ours (``diff``).
     """
-    body = terminal(text.replace("\u2028", "\n").replace("\u2029", "\n"))
+    body = log(text)
     longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{body}{'' if body.endswith(chr(10)) else chr(10)}{fence}"
