@@ -217,15 +217,16 @@ _ESCAPE = re.compile(
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[@-Z\\-~]?"
 )
-_KEPT = {"\n", "\t"}
+
+
+#: Unicode's control characters (category Cc is exactly these) but line feed and tab, and the
+#: surrogates (Cs) a lone escape can leave.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def terminal(text: str) -> str:
     """``text`` without escape sequences or control characters (line breaks and tabs kept)."""
-    text = _ESCAPE.sub("", text)
-    return "".join(
-        c for c in text if c in _KEPT or unicodedata.category(c) not in ("Cc", "Cs")
-    ).replace("\r", "")
+    return _CONTROL.sub("", _ESCAPE.sub("", text))
 
 
 _COMMAND_LINE = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
@@ -255,10 +256,19 @@ def one_line(text: str, *, invisible: bool = False) -> str:
     passes ``invisible=True``: there a bidi override or a zero-width joiner could make a name
     read as another one. Terminal and file reports keep them.
     """
-    categories = _INVISIBLE if invisible else _BREAKING
+    if text.isascii():  # no format or separator characters: only escapes and controls
+        if "\x1b" in text:
+            text = _ESCAPE.sub(" ", text)
+        if not text.isprintable():
+            text = _ASCII_CONTROL.sub(" ", text)
+        return " ".join(text.split())
     text = _ESCAPE.sub(" ", text)
+    categories = _INVISIBLE if invisible else _BREAKING
     cleaned = "".join(" " if unicodedata.category(c) in categories else c for c in text)
     return " ".join(cleaned.split())
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 #: Characters that are markup in Markdown or HTML, written as numeric entities: an entity is
@@ -278,18 +288,15 @@ def _cut(text: str, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def _markdown(char: str) -> str:
-    if char in _ENTITIES:
-        return _ENTITIES[char]
-    if char in "@#":
-        return ("\\#" if char == "#" else "@") + _BREAK
-    return f"\\{char}" if char in _BACKSLASHED else char
-
-
-def _html(char: str) -> str:
-    if char in _ENTITIES:
-        return _ENTITIES[char]
-    return char + _BREAK if char in "@#" else char
+_MARKDOWN = str.maketrans(
+    {
+        **{c: f"\\{c}" for c in _BACKSLASHED},
+        **_ENTITIES,
+        "@": "@" + _BREAK,
+        "#": "\\#" + _BREAK,
+    }
+)
+_HTML = str.maketrans({**_ENTITIES, "@": "@" + _BREAK, "#": "#" + _BREAK})
 
 
 def _break_links(text: str) -> str:
@@ -313,7 +320,7 @@ def md_text(text: str, *, limit: int | None = None) -> str:
     issue, nor makes a link.
     """
     line = _cut(one_line(text, invisible=True), limit)
-    return _break_links("".join(_markdown(c) for c in line))
+    return _break_links(line.translate(_MARKDOWN))
 
 
 def md_code(text: str, *, table: bool = False, limit: int | None = None) -> str:
@@ -357,7 +364,7 @@ def html_text(text: str, *, limit: int | None = None) -> str:
     space follows ``@`` and ``#`` and breaks ``://`` and ``www.``, as in ``md_text``.
     """
     line = _cut(one_line(text, invisible=True), limit)
-    return _break_links("".join(_html(c) for c in line))
+    return _break_links(line.translate(_HTML))
 
 
 def xml_text(text: str) -> str:
@@ -367,12 +374,7 @@ def xml_text(text: str) -> str:
     them anyway, and a JUnit reader then rejects the file); a parser reads ``\r`` and ``\r\n``
     as ``\n``, so they are written that way and the text reads back as written.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        c
-        for c in text
-        if c in "\t\n"
-        or ("\x20" <= c <= "\ud7ff")
-        or ("\ue000" <= c <= "\ufffd")
-        or c >= "\U00010000"
-    )
+    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+_XML_FORBIDDEN = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -33,6 +33,7 @@ Actions with nothing to do are listed apart, folded, as information the digest d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
@@ -211,33 +212,32 @@ def _body(plan: PlanDocument, budget: int) -> tuple[list[str], tuple[int, int, i
 
     First the actions that change something (the plan the digest covers), then their field
     changes, then, folded, the actions with nothing to do: each part only if all before fit.
+    Only what fits is rendered, so a plan of any size costs one comment's worth of work.
     """
     body: list[str] = []
     changing = [a for a in plan.actions if a.action.changes]
+    changed = [a for a in changing if a.changes]
     idle = [a for a in plan.actions if not a.action.changes]
-    rows = [_row(a) for a in changing]
-    details = [_details(a) for a in changing if a.changes]
-    kept_rows = kept_details = kept_idle = 0
-    if rows:
-        budget -= _size(_TABLE)
-        kept_rows = _fit(rows, budget)
-        budget -= sum(_size(row) for row in rows[:kept_rows])
-        body += _TABLE + [row[0] for row in rows[:kept_rows]]
-    if kept_rows == len(rows):
-        kept_details = _fit(details, budget)
-        for block in details[:kept_details]:
+    rows: list[list[str]] = []
+    details: list[list[str]] = []
+    idle_rows: list[list[str]] = []
+    if changing:
+        rows, budget = _take(changing, _row, budget - _size(_TABLE))
+        body += _TABLE + [row[0] for row in rows]
+    if len(rows) == len(changing):
+        details, budget = _take(changed, _details, budget)
+        for block in details:
             body += ["", *block]
-            budget -= _size(block) + 1
-    if idle and kept_rows == len(rows) and kept_details == len(details):
+    if idle and len(rows) == len(changing) and len(details) == len(changed):
         summary = (
             f"{len(idle)} with nothing to do (for information: the plan digest covers only "
             "what changes)"
         )
         fold = ["", f"<details><summary>{summary}</summary>", "", *_TABLE]
-        kept_idle = _fit([_row(a) for a in idle], budget - _size(fold) - 20)
-        if kept_idle:
-            body += fold + [_row(a)[0] for a in idle[:kept_idle]] + ["", "</details>"]
-    hidden = (len(rows) - kept_rows, len(details) - kept_details, len(idle) - kept_idle)
+        idle_rows, _ = _take(idle, _row, budget - _size(fold) - 20)
+        if idle_rows:
+            body += fold + [row[0] for row in idle_rows] + ["", "</details>"]
+    hidden = (len(changing) - len(rows), len(changed) - len(details), len(idle) - len(idle_rows))
     return body, hidden
 
 
@@ -270,11 +270,16 @@ def _size(lines: list[str]) -> int:
     return sum(len(line) + 1 for line in lines)
 
 
-def _fit(blocks: list[list[str]], budget: int) -> int:
-    """How many leading blocks fit in ``budget`` characters (each block with a blank line)."""
-    used = 0
-    for index, block in enumerate(blocks):
-        used += _size(block) + 1
-        if used > budget:
-            return index
-    return len(blocks)
+def _take(
+    actions: list[PlanAction], render: Callable[[PlanAction], list[str]], budget: int
+) -> tuple[list[list[str]], int]:
+    """The blocks of the leading ``actions`` that fit in ``budget`` (each with a blank line)."""
+    blocks = []
+    for action in actions:
+        block = render(action)
+        cost = _size(block) + 1
+        if cost > budget:
+            break
+        blocks.append(block)
+        budget -= cost
+    return blocks, budget
