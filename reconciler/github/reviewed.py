@@ -139,10 +139,17 @@ async def find_reviewed_plan(
         document = parse_plan(data, f"{artifact}/{PLAN_MEMBER}")
     except UserError as exc:
         return NotFound(f"{where}: {exc}", pull.number)
-    if document.digest != marker.digest or not document.consistent:
+    if document.digest != marker.digest:
         return NotFound(
             f"{where}: the artifact's plan is not the plan the comment shows "
             f"(comment {marker.digest}, artifact {document.digest})",
+            pull.number,
+        )
+    if not document.consistent:
+        return NotFound(
+            f"{where}: the artifact's plan digest {document.digest} is not the digest of the "
+            "actions it lists (altered, or written by a version of reconciler whose digest "
+            "covers other fields)",
             pull.number,
         )
     if document.environment != environment:

@@ -234,3 +234,24 @@ def test_a_marker_in_plan_text_does_not_choose_the_plan_run(
     )
     assert gh.calls("GET", "/actions/runs/666") == []
     assert not (tmp_path / "out").exists()
+
+
+def test_an_artifact_whose_digest_does_not_cover_its_actions(
+    gh: FakeGitHub, run_cli: Run, tmp_path: Path
+) -> None:
+    # The comment recorded this digest; the artifact states it but lists other text (or was
+    # written when the digest covered less): it is not a reviewed plan.
+    gh.add_pull(12, HEAD, merge_sha=MERGE, merged=True)
+    plan = plan_file(tmp_path / "p.json", [submit("orders")])
+    posted = run_cli("github", "comment", "--plan", str(plan), "--pr", "12", "--run-id", str(RUN))
+    assert posted.code == 0, posted.err
+    document = json.loads(plan.read_bytes())
+    document["actions"][0]["reason"] = "another reason, same stated digest"
+    gh.add_artifact(RUN, "reconciler-plan", {"plan.json": json.dumps(document).encode()})
+    _not_found(
+        run_cli,
+        tmp_path,
+        f"pull request #12: the artifact's plan digest {document['planDigest']} is not the "
+        "digest of the actions it lists (altered, or written by a version of reconciler whose "
+        "digest covers other fields)",
+    )
