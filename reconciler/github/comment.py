@@ -174,7 +174,8 @@ def render_comment(
         head += [
             "> [!CAUTION]",
             "> The plan's digest does not match the actions it lists, so it was not recorded "
-            "as reviewed. Plan again; if it persists, the plan artifact was tampered with.",
+            "as reviewed. Plan again; if it persists, the plan artifact was altered (or written "
+            "by a version of reconciler whose digest covers other fields).",
             "",
         ]
     counts = plan.counts()
