@@ -11,9 +11,10 @@ Pure, a leaf. Two jobs, kept together so no sink can do one and forget the other
 2. The channel functions make untrusted text inert where it is written: ``terminal`` removes
    escape sequences (CSI, OSC, DCS…) and control characters; ``log`` also defuses lines a
    GitHub runner would read as a workflow command (``::…``, ``##[…``); ``one_line`` folds text
-   into one line; ``md_text`` / ``md_code`` / ``md_fence`` escape Markdown and HTML so a name
-   cannot close a fence, open a tag or @mention someone; ``xml_text`` drops characters XML 1.0
-   forbids (JUnit readers reject the file otherwise).
+   into one line; ``md_text`` / ``md_code`` / ``md_fence`` / ``html_text`` escape Markdown and
+   HTML so a name cannot close a fence, open a tag, @mention someone, reference an issue or
+   make a link (the one implementation behind the reports and the pull-request comment);
+   ``xml_text`` drops characters XML 1.0 forbids (JUnit readers reject the file otherwise).
 
 docs/security.md lists every sink and which of these it applies.
 """
@@ -28,11 +29,14 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
-#: A secret whose encodings are shorter than this is redacted raw and escaped, but not in its
-#: base64 fragments: four base64 characters occur in ordinary text by chance.
-_BASE64_MIN = 6
+#: Base64 fragments shorter than this are not redacted (three characters occur in ordinary
+#: text by chance). Four is what a four-byte secret leaves at one alignment: a property test
+#: found its base64 readable when the floor was six; a secret that short is rare, and its
+#: four-character fragments rarer still in text that does not hold it.
+_BASE64_MIN = 4
 #: Scrubbing runs again while it still changes the text (a replacement next to the rest of a
-#: message could spell a secret again); three passes settle every case found by the tests.
+#: message could spell a secret again); a text still holding one after three passes is
+#: replaced whole (``Redactor.scrub``), so the cost stays linear whatever the text.
 _PASSES = 3
 
 
@@ -181,9 +185,12 @@ class Redactor:
         for _ in range(_PASSES):
             scrubbed = self._regex.sub(self._replace, text)
             if scrubbed == text:
-                break
+                return text
             text = scrubbed
-        return text
+        left = self._regex.search(text)
+        # Still a secret after every pass: the text around each replacement spells it again
+        # (``abcabcabc`` + ``abcs`` spells ``abcs`` with the ``s`` of ``secret``). Withheld whole.
+        return text if left is None else self._replace(left)
 
     def _replace(self, match: re.Match[str]) -> str:
         found = match.group(0)
@@ -210,15 +217,16 @@ _ESCAPE = re.compile(
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[@-Z\\-~]?"
 )
-_KEPT = {"\n", "\t"}
+
+
+#: Unicode's control characters (category Cc is exactly these) but line feed and tab, and the
+#: surrogates (Cs) a lone escape can leave.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def terminal(text: str) -> str:
     """``text`` without escape sequences or control characters (line breaks and tabs kept)."""
-    text = _ESCAPE.sub("", text)
-    return "".join(
-        c for c in text if c in _KEPT or unicodedata.category(c) not in ("Cc", "Cs")
-    ).replace("\r", "")
+    return _CONTROL.sub("", _ESCAPE.sub("", text))
 
 
 _COMMAND_LINE = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
@@ -230,8 +238,9 @@ def log(text: str) -> str:
 
     The runner reads a line whose trimmed text starts ``::`` as a command, and ``##[`` anywhere
     as a legacy one; a word joiner (U+2060, not whitespace, so not trimmed) breaks each prefix.
+    U+2028 and U+2029 become line breaks first, so no reader sees a line the filter did not.
     """
-    text = terminal(text)
+    text = terminal(text.replace("\u2028", "\n").replace("\u2029", "\n"))
     text = _COMMAND_LINE.sub(lambda m: m.group(1) + "\u2060" + m.group(2), text)
     return _LEGACY_COMMAND.sub("#\u2060#[", text)
 
@@ -247,55 +256,125 @@ def one_line(text: str, *, invisible: bool = False) -> str:
     passes ``invisible=True``: there a bidi override or a zero-width joiner could make a name
     read as another one. Terminal and file reports keep them.
     """
-    categories = _INVISIBLE if invisible else _BREAKING
+    if text.isascii():  # no format or separator characters: only escapes and controls
+        if "\x1b" in text:
+            text = _ESCAPE.sub(" ", text)
+        if not text.isprintable():
+            text = _ASCII_CONTROL.sub(" ", text)
+        return " ".join(text.split())
     text = _ESCAPE.sub(" ", text)
+    categories = _INVISIBLE if invisible else _BREAKING
     cleaned = "".join(" " if unicodedata.category(c) in categories else c for c in text)
     return " ".join(cleaned.split())
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def md_text(text: str) -> str:
+#: Characters that are markup in Markdown or HTML, written as numeric entities: an entity is
+#: plain text in Markdown and in raw HTML alike (where a backslash escape is not).
+_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'`"}
+#: ASCII punctuation that Markdown (or GitHub's extensions: tables, math, footnotes, emoji)
+#: gives a meaning, backslash-escaped in Markdown text.
+_BACKSLASHED = frozenset("\\*_{}[]()#+-.!|~=:^$")
+#: A zero-width space, as an entity: after ``@`` no mention, after ``#`` or ``GH-`` no issue
+#: reference, inside ``://`` or ``www.`` no autolink. GitHub finds those in the rendered text,
+#: after escapes are decoded, so only a character in between breaks them.
+_BREAK = "&#8203;"
+_LINKS = re.compile(r"(?i)(\\?:)(//)|(www)(\\?\.)|\b(gh\\?-)(?=\d)")
+
+
+def _cut(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+_MARKDOWN = str.maketrans(
+    {
+        **{c: f"\\{c}" for c in _BACKSLASHED},
+        **_ENTITIES,
+        "@": "@" + _BREAK,
+        "#": "\\#" + _BREAK,
+    }
+)
+_HTML = str.maketrans({**_ENTITIES, "@": "@" + _BREAK, "#": "#" + _BREAK})
+
+
+def _break_links(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        if match[1]:
+            return f"{match[1]}{_BREAK}{match[2]}"
+        if match[3]:
+            return f"{match[3]}{_BREAK}{match[4]}"
+        return f"{match[5]}{_BREAK}"
+
+    return _LINKS.sub(one, text)
+
+
+def md_text(text: str, *, limit: int | None = None) -> str:
     """One line of untrusted text for Markdown prose or a table cell: nothing it can open.
 
-    Markdown and HTML punctuation is backslash-escaped, ``@`` cannot start a mention and ``#``
-    cannot link an issue (a word joiner follows each), and line breaks are folded.
+    The text is folded to one line (format characters blanked) and cut at ``limit``; HTML's
+    ``& < > " ' ``` become entities, the rest of Markdown's punctuation is backslash-escaped
+    (``|`` too, so a table cell stays one cell), and a zero-width space follows each ``@``
+    and ``#`` and breaks ``://`` and ``www.``: GitHub neither notifies anyone, nor links an
+    issue, nor makes a link.
     """
-    line = one_line(text, invisible=True)
-    line = _MARKDOWN_SPECIAL.sub(r"\\\1", line)
-    return line.replace("@", "@\u2060")
+    line = _cut(one_line(text, invisible=True), limit)
+    return _break_links(line.translate(_MARKDOWN))
 
 
-def md_code(text: str) -> str:
-    """Untrusted text as an inline code span that no backtick inside it can close."""
-    line = one_line(text, invisible=True)
+def md_code(text: str, *, table: bool = False, limit: int | None = None) -> str:
+    """Untrusted text as an inline code span that no backtick inside it can close.
+
+    A code span shows its text literally (no HTML, mention or link); its fence is one
+    backtick longer than any run inside. In a table cell (``table``) a ``|`` would still end
+    the cell, so it is escaped (GitHub removes the backslash inside the span).
+    """
+    line = _cut(one_line(text, invisible=True), limit)
+    if not line:
+        return "` `"
+    if table:
+        line = line.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
     ticks = "`" * (longest + 1)
-    pad = " " if line.startswith("`") or line.endswith("`") or not line.strip() else ""
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
     return f"{ticks}{pad}{line}{pad}{ticks}"
 
 
 def md_fence(text: str, info: str = "") -> str:
-    """Untrusted text as a fenced code block whose fence no line inside can close."""
-    body = terminal(text).replace("\u2028", "\n").replace("\u2029", "\n")
-    longest = max((len(run) for run in re.findall(r"`{3,}|~{3,}", body)), default=0)
+    r"""Untrusted text as a fenced code block whose fence no line inside can close.
+
+    Only a line of backticks at least as long as the opening fence closes it, so the fence
+    is one backtick longer than the longest run of backticks in the text (at least three).
+    Line breaks are normalised (``\r``, U+2028 and U+2029 would otherwise start lines a
+    reader counts differently), control characters removed, and workflow commands defused as
+    in ``log`` (a Markdown report printed to a CI log stays inert there too; the word joiner
+    is invisible in the block). ``info`` is ours (``diff``).
+    """
+    body = log(text)
+    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{body}{'' if body.endswith(chr(10)) else chr(10)}{fence}"
 
 
-def html_text(text: str) -> str:
-    """Untrusted text inside HTML (a ``<summary>``, a ``<code>``): escaped, one line."""
-    return html.escape(one_line(text, invisible=True), quote=True).replace("@", "@\u2060")
+def html_text(text: str, *, limit: int | None = None) -> str:
+    """Untrusted text inside raw HTML (a ``<summary>``, a ``<code>``): entities only, one line.
+
+    Backslash escapes mean nothing in HTML, so ``& < > " ' ``` become entities; a zero-width
+    space follows ``@`` and ``#`` and breaks ``://`` and ``www.``, as in ``md_text``.
+    """
+    line = _cut(one_line(text, invisible=True), limit)
+    return _break_links(line.translate(_HTML))
 
 
 def xml_text(text: str) -> str:
-    """``text`` with the characters XML 1.0 forbids (most controls, surrogates) removed."""
-    return "".join(
-        c
-        for c in text
-        if c in "\t\n\r"
-        or ("\x20" <= c <= "\ud7ff")
-        or ("\ue000" <= c <= "\ufffd")
-        or c >= "\U00010000"
-    )
+    r"""``text`` as XML 1.0 character data: forbidden characters removed, line breaks as ``\n``.
+
+    XML 1.0 forbids most control characters, surrogates and U+FFFE/U+FFFF (ElementTree writes
+    them anyway, and a JUnit reader then rejects the file); a parser reads ``\r`` and ``\r\n``
+    as ``\n``, so they are written that way and the text reads back as written.
+    """
+    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+_XML_FORBIDDEN = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

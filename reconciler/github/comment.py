@@ -3,20 +3,41 @@
 Pure. The plan document (``plan --output json``) reaches the commenting workflow as an
 artifact of a pull-request run, so it is untrusted data: it is parsed strictly and bounded
 (``parse_plan``, the one parser of ``plan.document``), every string from it is rendered inert
-(no markdown structure, no HTML, no ``@mention`` or ``#123`` reference, no autolink), and the
-comment is capped below GitHub's 65,536-character limit with a pointer to the full plan
-(practices.md A7). The comment carries a hidden marker naming the environment, the plan
-digest, the plan run and the head commit, which is how the comment is found again and how
-``reconciler github reviewed-plan`` finds what was reviewed.
+by ``outbound`` (``md_text`` for reasons, ``md_code`` for names, ``html_text`` inside the
+``<summary>``, ``md_fence`` for field changes: no markdown structure, no HTML, no
+``@mention``, ``#123`` reference or autolink, no fence it can close), and the comment is
+capped below GitHub's 65,536-character limit with a pointer to the full plan (practices.md
+A7).
+
+The marker. The comment's first line is a hidden marker naming the environment, the plan
+digest, the plan run and the head commit; it is how the comment is found again and how
+``reconciler github reviewed-plan`` finds what was reviewed. ``find_marker`` reads the first
+line only, and only when the whole line is a marker: every byte of that line is ours
+(the environment, digest and commit checked against their patterns, the run an integer), and
+plan text is rendered below it, one inert line per cell, so no action name, reason or field
+change can make a comment carry a marker for another environment, digest or run. (A marker in
+the body of a comment is not one; before this, a field change holding a marker line inside the
+changes fence was read as the comment's marker.) It is not signed: a key the pull request's
+author cannot read would have to live in a secret of the commenting and the applying
+workflows, and a pull request from a branch of the same repository runs with the repository's
+secrets, while the job token, the one credential a fork cannot reach, changes with every run.
+Who may write the comment is checked instead (``reviewed``: only the bot's comments count), and
+what was reviewed is checked at merge against a plan computed there (``plan.review``).
+
+What the digest covers, the comment shows as the plan: the actions that change something,
+each with its reason and field changes, all covered by the plan digest (``model.digest``), so
+an artifact that shows other text than the merged specs produce does not review as a match.
+Actions with nothing to do are listed apart, folded, as information the digest does not cover.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
-from reconciler.outbound import one_line
+from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line
 from reconciler.plan.document import (
     DIGEST_PATTERN,
     ENV_PATTERN,
@@ -77,7 +98,10 @@ class Marker:
             parts.append(f"run={self.run_id}")
         if self.head_sha is not None:
             parts.append(f"sha={self.head_sha}")
-        return " ".join(parts) + " -->"
+        line = " ".join(parts) + " -->"
+        if not _MARKER.fullmatch(line):  # every field is checked before it gets here
+            raise ValueError(f"not a marker: {line!r}")
+        return line
 
 
 def check_environment(name: str) -> str:
@@ -91,19 +115,18 @@ def check_environment(name: str) -> str:
 
 
 def find_marker(body: str, environment: str) -> Marker | None:
-    """The plan-comment marker for ``environment`` in a comment body, if there is one."""
-    for match in _MARKER.finditer(body):
-        if match["env"] != environment:
-            continue
-        digest = match["digest"]
-        run = match["run"]
-        return Marker(
-            environment=environment,
-            digest=digest if digest and digest != "none" else None,
-            run_id=int(run) if run else None,
-            head_sha=match["sha"],
-        )
-    return None
+    """The plan-comment marker for ``environment``: the body's first line, if all of it is one."""
+    first = body.split("\n", 1)[0].removesuffix("\r")
+    match = _MARKER.fullmatch(first)
+    if match is None or match["env"] != environment:
+        return None
+    digest, run = match["digest"], match["run"]
+    return Marker(
+        environment=environment,
+        digest=digest if digest and digest != "none" else None,
+        run_id=int(run) if run else None,
+        head_sha=match["sha"],
+    )
 
 
 #: Read a plan document strictly (``plan.document``): a one-line error naming the source.
@@ -119,75 +142,10 @@ __all__ = [
     "PlanAction",
     "PlanDocument",
     "check_environment",
-    "code",
     "find_marker",
-    "inline",
     "parse_plan",
     "render_comment",
 ]
-
-
-def inline(text: str, limit: int = CELL_LIMIT) -> str:
-    """Untrusted text as one inert line of markdown, safe in a table cell.
-
-    Control characters become spaces, the text is cut at ``limit``, HTML and markdown
-    punctuation are escaped, and ``@name``, ``#123`` and URLs get a zero-width space so GitHub
-    neither notifies anyone, nor links an issue, nor makes a link.
-    """
-    text = one_line(text, invisible=True)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    out = []
-    for char in text:
-        if char in "&<>\"'":
-            out.append(f"&#{ord(char)};")
-        elif char in "\\`*_{}[]()#+-.!|~=:^$":
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    escaped = "".join(out)
-    # After an @ or # a zero-width space breaks mentions and issue references; after :// and
-    # www. it breaks autolinks. (A backslash or an entity is decoded before GitHub looks.)
-    escaped = escaped.replace("@", "@&#8203;").replace("\\#", "\\#&#8203;")
-    return re.sub(r"(?i)(\\:)(//)|(www)(\\\.)", _break_link, escaped)
-
-
-def _break_link(match: re.Match[str]) -> str:
-    if match[1]:
-        return f"{match[1]}&#8203;{match[2]}"
-    return f"{match[3]}&#8203;{match[4]}"
-
-
-def code(text: str, limit: int = CELL_LIMIT) -> str:
-    """Untrusted text as an inline code span (no backtick inside, pipes escaped for tables)."""
-    text = one_line(text, invisible=True).replace("`", "'")
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = text.replace("|", "\\|")
-    return f"`{text}`" if text else "` `"
-
-
-def _html(text: str, limit: int = CELL_LIMIT) -> str:
-    """Untrusted text inside raw HTML (where backslash escapes do not apply): entities only."""
-    text = one_line(text, invisible=True)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    out = []
-    for char in text:
-        if char in "&<>\"'`":
-            out.append(f"&#{ord(char)};")
-        elif char in "@#":  # a zero-width space after: no mention, no issue reference
-            out.append(f"{char}&#8203;")
-        else:
-            out.append(char)
-    return "".join(out).replace("://", ":&#8203;//")
-
-
-def _block(lines: list[str]) -> list[str]:
-    """A fenced block that no line of ``lines`` can close (and HTML-inert by construction)."""
-    longest = max((len(m) for line in lines for m in re.findall(r"`{3,}|~{3,}", line)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return [f"{fence}diff", *lines, fence]
 
 
 @dataclass(frozen=True)
@@ -216,7 +174,8 @@ def render_comment(
         head += [
             "> [!CAUTION]",
             "> The plan's digest does not match the actions it lists, so it was not recorded "
-            "as reviewed. Plan again; if it persists, the plan artifact was tampered with.",
+            "as reviewed. Plan again; if it persists, the plan artifact was altered (or written "
+            "by a version of reconciler whose digest covers other fields).",
             "",
         ]
     counts = plan.counts()
@@ -230,30 +189,57 @@ def render_comment(
         where.append(f"[full plan and artifact]({context.details_url})")
     if where:
         foot += ["", f"<sub>{' · '.join(where)}</sub>"]
-    body: list[str] = []
-    rows = [
-        [f"| {_SYMBOL[a.action]} | {code(a.name)} | {a.action} | {inline(a.reason)} |"]
-        for a in plan.actions
-    ]
-    details = [_details(a) for a in plan.actions if a.changes]
     budget = limit - _size(head) - _size(foot) - 400  # room for the "not shown" note
-    if rows:
-        table = ["| | Execution | Action | Reason |", "|---|---|---|---|"]
-        budget -= _size(table)
-        kept = _fit(rows, budget)
-        budget -= sum(_size(row) for row in rows[:kept])
-        body += table + [row[0] for row in rows[:kept]]
-        hidden_rows = len(rows) - kept
-        kept_details = _fit(details, budget) if hidden_rows == 0 else 0
-        for block in details[:kept_details]:
-            body += ["", *block]
-        hidden_details = len(details) - kept_details
-        if hidden_rows or hidden_details:
-            body += ["", _not_shown(hidden_rows, hidden_details, context.details_url)]
+    body, hidden = _body(plan, budget)
+    if any(hidden):
+        body += ["", _not_shown(*hidden, context.details_url)]
     text = "\n".join(head + body + foot) + "\n"
     if len(text) > limit:  # a safety net: the budget above keeps this from happening
         text = text[: limit - 80] + "\n\n_… cut at the comment size limit._\n"
     return text
+
+
+_TABLE = ["| | Execution | Action | Reason |", "|---|---|---|---|"]
+
+
+def _row(action: PlanAction) -> list[str]:
+    name = md_code(action.name, table=True, limit=CELL_LIMIT)
+    reason = md_text(action.reason, limit=CELL_LIMIT)
+    return [f"| {_SYMBOL[action.action]} | {name} | {action.action} | {reason} |"]
+
+
+def _body(plan: PlanDocument, budget: int) -> tuple[list[str], tuple[int, int, int]]:
+    """The tables and changes that fit in ``budget``; how many rows, changes, idle rows did not.
+
+    First the actions that change something (the plan the digest covers), then their field
+    changes, then, folded, the actions with nothing to do: each part only if all before fit.
+    Only what fits is rendered, so a plan of any size costs one comment's worth of work.
+    """
+    body: list[str] = []
+    changing = [a for a in plan.actions if a.action.changes]
+    changed = [a for a in changing if a.changes]
+    idle = [a for a in plan.actions if not a.action.changes]
+    rows: list[list[str]] = []
+    details: list[list[str]] = []
+    idle_rows: list[list[str]] = []
+    if changing:
+        rows, budget = _take(changing, _row, budget - _size(_TABLE))
+        body += _TABLE + [row[0] for row in rows]
+    if len(rows) == len(changing):
+        details, budget = _take(changed, _details, budget)
+        for block in details:
+            body += ["", *block]
+    if idle and len(rows) == len(changing) and len(details) == len(changed):
+        summary = (
+            f"{len(idle)} with nothing to do (for information: the plan digest covers only "
+            "what changes)"
+        )
+        fold = ["", f"<details><summary>{summary}</summary>", "", *_TABLE]
+        idle_rows, _ = _take(idle, _row, budget - _size(fold) - 20)
+        if idle_rows:
+            body += fold + [row[0] for row in idle_rows] + ["", "</details>"]
+    hidden = (len(changing) - len(rows), len(changed) - len(details), len(idle) - len(idle_rows))
+    return body, hidden
 
 
 def _details(action: PlanAction) -> list[str]:
@@ -261,19 +247,22 @@ def _details(action: PlanAction) -> list[str]:
     if len(action.changes) > 200:
         changes.append(f"… {len(action.changes) - 200} more")
     return [
-        f"<details><summary><code>{_html(action.name)}</code> changes</summary>",
+        f"<details><summary><code>{html_text(action.name, limit=CELL_LIMIT)}</code> changes"
+        "</summary>",
         "",
-        *_block(changes),
+        *md_fence("\n".join(changes), "diff").split("\n"),
         "</details>",
     ]
 
 
-def _not_shown(rows: int, details: int, url: str | None) -> str:
+def _not_shown(rows: int, details: int, idle: int, url: str | None) -> str:
     what = []
     if rows:
         what.append(f"{rows} more execution{'s' if rows != 1 else ''}")
     if details:
         what.append(f"the changes of {details}")
+    if idle:
+        what.append(f"{idle} with nothing to do")
     pointer = f"see the [full plan]({url})" if url else "see the full plan in the run's artifact"
     return f"_… {' and '.join(what)} not shown here (comment size limit); {pointer}._"
 
@@ -282,11 +271,16 @@ def _size(lines: list[str]) -> int:
     return sum(len(line) + 1 for line in lines)
 
 
-def _fit(blocks: list[list[str]], budget: int) -> int:
-    """How many leading blocks fit in ``budget`` characters (each block with a blank line)."""
-    used = 0
-    for index, block in enumerate(blocks):
-        used += _size(block) + 1
-        if used > budget:
-            return index
-    return len(blocks)
+def _take(
+    actions: list[PlanAction], render: Callable[[PlanAction], list[str]], budget: int
+) -> tuple[list[list[str]], int]:
+    """The blocks of the leading ``actions`` that fit in ``budget`` (each with a blank line)."""
+    blocks = []
+    for action in actions:
+        block = render(action)
+        cost = _size(block) + 1
+        if cost > budget:
+            break
+        blocks.append(block)
+        budget -= cost
+    return blocks, budget

@@ -1,13 +1,15 @@
 """The plan on a pull request: keeping one sticky comment, and finding what was reviewed.
 
-An edge over ``api`` and ``comment``. ``upsert_comment`` finds the comment carrying this
-environment's marker, written by the expected author (anyone can paste a marker into a comment
-of their own; only ours counts), and updates it in place or creates it: repeated runs leave
-exactly one. ``find_reviewed_plan`` goes from a commit on the default branch to the pull request
-merged as it, to its plan comment, to the plan artifact of the run the comment names, and checks
-that the artifact is the plan the comment showed (same digest, digest consistent with its
-actions). Whatever is missing is a ``NotFound`` with a reason, not an error: applying without a
-reviewed plan is allowed, and the apply then says ``reviewed: none``.
+An edge over ``api`` and ``comment``. ``upsert_comment`` finds the comment whose first line is
+this environment's marker (``comment.find_marker``: plan text shown below it cannot make one),
+written by the expected author (anyone can paste a marker into a comment of their own; only
+ours counts), and updates it in place or creates it: repeated runs leave exactly one.
+``find_reviewed_plan`` goes from a commit on the default branch to the pull request merged as
+it, to its plan comment, to the plan artifact of the run the comment names, and checks that
+the artifact is the plan the comment showed (same digest, digest consistent with its actions,
+which the digest covers with their reasons and field changes). Whatever is missing is a
+``NotFound`` with a reason, not an error: applying without a reviewed plan is allowed, and the
+apply then says ``reviewed: none``.
 """
 
 from __future__ import annotations
@@ -137,10 +139,17 @@ async def find_reviewed_plan(
         document = parse_plan(data, f"{artifact}/{PLAN_MEMBER}")
     except UserError as exc:
         return NotFound(f"{where}: {exc}", pull.number)
-    if document.digest != marker.digest or not document.consistent:
+    if document.digest != marker.digest:
         return NotFound(
             f"{where}: the artifact's plan is not the plan the comment shows "
             f"(comment {marker.digest}, artifact {document.digest})",
+            pull.number,
+        )
+    if not document.consistent:
+        return NotFound(
+            f"{where}: the artifact's plan digest {document.digest} is not the digest of the "
+            "actions it lists (altered, or written by a version of reconciler whose digest "
+            "covers other fields)",
             pull.number,
         )
     if document.environment != environment:

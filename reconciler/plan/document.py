@@ -2,10 +2,12 @@
 
 Pure. A plan document (``plan --output json``) comes back as untrusted data: as a pull
 request's artifact for the sticky comment (``github.comment``), and as ``--reviewed-plan`` for
-the review at apply (``plan.review``). ``parse_plan_document`` reads it strictly (every field
-it keeps is checked, names against the spec language's patterns) and bounded (at most
-``PLAN_SIZE_LIMIT`` bytes); a bad document raises ``PlanDocumentError`` naming the field and
-the problem, whose message each caller keeps or words its own way. What a document says about
+the review at apply (``plan.review``). ``parse_plan_document`` reads it strictly and bounded:
+at most ``PLAN_SIZE_LIMIT`` bytes; every name a valid execution name and listed once, every
+action kind one of ``ActionKind``, every run digest of ``compute_digest``'s form, reasons and
+field changes strings within the planner's bounds (``model.digest``). Anything else raises
+``PlanDocumentError`` naming the field, what was expected and (cut, quoted, inert for a log)
+what was found; each caller keeps that message or words its own. What a document says about
 itself (counts, has-changes) is computed from its actions, never read; its digest is checked
 against the actions with the same recipe as ``model.digest.plan_digest``.
 """
@@ -20,15 +22,29 @@ from typing import Literal
 
 from reconciler.errors import UserError
 from reconciler.model import ActionKind
-from reconciler.model.digest import items_digest
+from reconciler.model.digest import (
+    CHANGE_LIMIT,
+    CHANGES_LIMIT,
+    REASON_LIMIT,
+    RUN_DIGEST_PATTERN,
+    PlanItem,
+    cut,
+    items_digest,
+)
+from reconciler.outbound import log
 
 # Bytes of a plan document read back. plan --output json takes about 700 bytes an action, so
 # this admits about 48,000 executions while bounding what a hostile document can make us parse.
 PLAN_SIZE_LIMIT = 32 * 1024 * 1024
-ENV_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")  # spec language's NAME_PATTERN, "default"
+#: An execution name: the spec language's ``NAME_PATTERN`` (``specs.language``, a sibling
+#: layer this one may not import; a test holds the two equal). Environments follow it too.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
+NAME_WORDS = "lower-case letters, digits and dashes, starting with a letter, at most 63 characters"
+ENV_PATTERN = NAME_PATTERN
 DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}\Z")
 
-Item = tuple[str, str, str | None]  # name, action, run digest: what the plan digest covers
+#: What the plan digest covers of one changing action (``model.digest.PlanItem``).
+Item = PlanItem
 
 #: Which part of a document a problem is in.
 Part = Literal[
@@ -39,7 +55,7 @@ Part = Literal[
     "planDigest",
     "actions",
     "action",  # an entry that is not an object
-    "action.name",
+    "action.name",  # not a name, or a name listed twice
     "action.action",
     "action.reason",
     "action.digest",
@@ -78,8 +94,12 @@ class PlanDocument:
 
     @property
     def items(self) -> tuple[Item, ...]:
-        """``(name, action, run digest)`` of every action that changes something, in order."""
-        return tuple((a.name, a.action.value, a.digest) for a in self.actions if a.action.changes)
+        """The ``PlanItem`` of every action that changes something, in order."""
+        return tuple(
+            PlanItem(a.name, a.action.value, a.digest, a.reason, a.changes)
+            for a in self.actions
+            if a.action.changes
+        )
 
     def computed_digest(self) -> str:
         """The plan digest of these actions, by ``model.digest.plan_digest``'s recipe."""
@@ -149,6 +169,7 @@ def parse_plan_document(data: bytes | str, source: str) -> PlanDocument:
     if not isinstance(actions, list):
         raise PlanDocumentError(source, "actions", "actions: expected a list", value=actions)
     parsed = tuple(_action(item, index, source) for index, item in enumerate(actions))
+    _check_unique(parsed, source)
     if not DIGEST_PATTERN.match(digest):
         raise bad_digest
     return PlanDocument(environment=environment, digest=digest, actions=parsed)
@@ -164,8 +185,9 @@ def _action(item: object, index: int, source: str) -> PlanAction:
         raise bad("action", ": expected an object", item)
     name, kind, reason = item.get("name"), item.get("action"), item.get("reason", "")
     digest, changes = item.get("digest"), item.get("changes", [])
-    if not isinstance(name, str) or not name:
-        raise bad("action.name", ".name: expected a string", name)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        problem = f".name: expected an execution name ({NAME_WORDS}), got {shown(name)}"
+        raise bad("action.name", problem, name)
     try:
         action = ActionKind(kind) if isinstance(kind, str) else None
     except ValueError:
@@ -175,8 +197,42 @@ def _action(item: object, index: int, source: str) -> PlanAction:
         raise bad("action.action", f".action: expected one of {kinds}", kind)
     if not isinstance(reason, str):
         raise bad("action.reason", ".reason: expected a string", reason)
-    if digest is not None and not isinstance(digest, str):
-        raise bad("action.digest", ".digest: expected a string", digest)
+    if len(reason) > REASON_LIMIT:
+        raise bad("action.reason", f".reason: longer than {REASON_LIMIT} characters", reason)
+    if digest is not None and not (isinstance(digest, str) and RUN_DIGEST_PATTERN.match(digest)):
+        problem = f".digest: expected a run digest (v1:sha256:<64 hex digits>), got {shown(digest)}"
+        raise bad("action.digest", problem, digest)
     if not isinstance(changes, list) or not all(isinstance(c, str) for c in changes):
         raise bad("action.changes", ".changes: expected a list of strings", changes)
+    if len(changes) > CHANGES_LIMIT:
+        raise bad("action.changes", f".changes: more than {CHANGES_LIMIT} lines", changes)
+    for number, change in enumerate(changes):
+        if len(change) > CHANGE_LIMIT:
+            problem = f".changes[{number}]: longer than {CHANGE_LIMIT} characters"
+            raise bad("action.changes", problem, change)
     return PlanAction(name, action, reason, digest, tuple(changes))
+
+
+def _check_unique(actions: tuple[PlanAction, ...], source: str) -> None:
+    """Each name once: a second row for a name could hide, beside a harmless one, what it does."""
+    first: dict[str, int] = {}
+    for index, action in enumerate(actions):
+        earlier = first.setdefault(action.name, index)
+        if earlier != index:
+            problem = (
+                f"actions[{index}].name: {action.name} is listed twice (also actions[{earlier}])"
+            )
+            raise PlanDocumentError(source, "action.name", problem, index=index, value=action.name)
+
+
+def shown(value: object) -> str:
+    """A found value for an error message: a string quoted, cut and inert for a log; else a type."""
+    if isinstance(value, str):
+        return log(repr(cut(value, 60)))
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"

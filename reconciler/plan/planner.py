@@ -2,9 +2,10 @@
 
 Pure. No clock, no files, no network: the state arrives as a read-only mapping and the plan is
 a value that ``plan`` renders and ``apply`` executes unchanged. Every action carries a reason a
-human can act on, ``noop`` included. Dependencies order the plan: an execution whose
-dependency runs in the same apply ``wait``s for it; one whose dependency has not succeeded and
-will not run is ``skip``ped with that reason.
+human can act on, ``noop`` included, of at most ``REASON_LIMIT`` characters (the plan digest
+covers it, and a plan document read back is held to that bound). Dependencies order the plan:
+an execution whose dependency runs in the same apply ``wait``s for it; one whose dependency has
+not succeeded and will not run is ``skip``ped with that reason.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from reconciler.model import (
     StateEntry,
     is_final_status,
 )
-from reconciler.model.digest import diff_requests
+from reconciler.model.digest import REASON_LIMIT, cut, diff_requests
 from reconciler.model.order import dependency_order
 
 
@@ -96,7 +97,16 @@ def build_plan(
         )
     }
     ordered = _dependencies(selected, wanted, state)
-    return Plan(actions=tuple(ordered[name] for name in sorted(ordered)), environment=environment)
+    return Plan(
+        actions=tuple(_bounded(ordered[name]) for name in sorted(ordered)), environment=environment
+    )
+
+
+def _bounded(action: Action) -> Action:
+    """``action`` with its reason cut at ``REASON_LIMIT`` (a platform message can be long)."""
+    if len(action.reason) <= REASON_LIMIT:
+        return action
+    return action.model_copy(update={"reason": cut(action.reason, REASON_LIMIT)})
 
 
 def _decide(run: DesiredRun, entry: StateEntry | None, selection: Selection) -> Action:

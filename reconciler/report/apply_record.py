@@ -2,18 +2,27 @@
 
 Pure. ``reconciler commit`` names the apply it records from it: the subject counts its
 outcomes, the trailers carry the plan digest, the review status and the shard. The record is
-our own artifact but may be old or hand-edited, so reading is lenient where a field is
-missing or of another type (that part is left out) and strict only where nothing can be
-read at all (not JSON).
+our own artifact but may be old, hand-edited or, when an apply stopped before writing its
+own, one a pull request committed; so every field is held to its form (a plan digest, a review
+status, ``K/N``, counts of known outcomes) before it reaches a commit message, and reading is
+lenient where a field is missing or of another form (that part is left out) and strict only
+where nothing can be read at all (not JSON).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.errors import UserError
+from reconciler.plan.document import DIGEST_PATTERN
+from reconciler.report.renderers import OUTCOMES
+
+_REVIEWED = ("match", "differs", "none")
+_SHARD = re.compile(r"[1-9][0-9]{0,3}/[1-9][0-9]{0,3}\Z")
+_COUNT_LIMIT = 10**9
 
 
 @dataclass(frozen=True)
@@ -42,11 +51,18 @@ def parse_apply_record(text: str | bytes, source: str) -> ApplyRecord:
     )
     status = reviewed.get("status") if isinstance(reviewed, dict) else None
     return ApplyRecord(
-        plan_digest=digest if isinstance(digest, str) else None,
-        reviewed=status if isinstance(status, str) else None,
-        shard=str(shard) if shard else None,
+        plan_digest=digest if isinstance(digest, str) and DIGEST_PATTERN.match(digest) else None,
+        reviewed=status if status in _REVIEWED else None,
+        shard=shard if isinstance(shard, str) and _SHARD.match(shard) else None,
         outcomes=(
-            {k: n for k, n in outcomes.items() if isinstance(n, int) and not isinstance(n, bool)}
+            {
+                k: n
+                for k, n in outcomes.items()
+                if k in OUTCOMES
+                and isinstance(n, int)
+                and not isinstance(n, bool)
+                and 0 <= n < _COUNT_LIMIT
+            }
             if isinstance(outcomes, dict)
             else None
         ),

@@ -2,6 +2,12 @@
 
 Pure: every function returns a string; ``artifacts`` writes them and ``cli`` prints them.
 Output formats are part of the interface: JSON documents carry ``formatVersion``.
+
+Names, reasons, field changes, statuses, ids and platform messages are untrusted text, made
+inert here for the channel each report is written to (``outbound``): one line per table cell
+in the terminal tables; ``md_code`` for names, ``md_text`` for prose and cells, ``html_text``
+inside ``<summary>``, ``md_fence`` for field changes in the Markdown reports (``plan.md``,
+``summary.md``, the job summary); ``xml_text`` for every string in ``junit.xml``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from reconciler.model import (
     StateEntry,
 )
 from reconciler.model.digest import canonical_request, plan_digest
-from reconciler.outbound import one_line
+from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line, xml_text
 from reconciler.plan.review import Review
 
 FORMAT_VERSION = 1
@@ -84,8 +90,8 @@ def plan_text(plan: Plan) -> str:
     out = [table(("", "EXECUTION", "ACTION", "REASON"), rows)] if rows else []
     for action in plan.actions:
         if action.changes:
-            out.append(f"\n{action.name} changes:")
-            out.extend(f"  {change}" for change in action.changes)
+            out.append(f"\n{one_line(action.name)} changes:")
+            out.extend(f"  {one_line(change)}" for change in action.changes)
     out.append(f"\nPlan ({plan.environment}): {plan_counts(plan)}.")
     if plan.has_changes:
         out.append(f"Plan digest: {plan_digest(plan)}")
@@ -98,13 +104,15 @@ def plan_markdown(plan: Plan) -> str:
     if plan.actions:
         lines += ["| | Execution | Action | Reason |", "|---|---|---|---|"]
         lines += [
-            f"| {_SYMBOL[a.kind]} | `{a.name}` | {a.kind.value} | {_md(a.reason)} |"
+            f"| {_SYMBOL[a.kind]} | {md_code(a.name, table=True)} | {a.kind.value} | "
+            f"{md_text(a.reason)} |"
             for a in plan.actions
         ]
     for action in plan.actions:
         if action.changes:
-            lines += ["", f"<details><summary><code>{action.name}</code> changes</summary>", ""]
-            lines += ["```diff", *(f"~ {c}" for c in action.changes), "```", "</details>"]
+            summary = f"<details><summary><code>{html_text(action.name)}</code> changes</summary>"
+            changes = "\n".join(f"~ {one_line(c)}" for c in action.changes)
+            lines += ["", summary, "", md_fence(changes, "diff"), "</details>"]
     if plan.has_changes:
         lines += ["", f"Plan digest: `{plan_digest(plan)}`"]
     return "\n".join(lines) + "\n"
@@ -204,12 +212,15 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
     ]
     for r in result.results:
         lines.append(
-            f"| `{r.name}` | {_status(r)} | {_seconds(r.duration_ms)} | {r.polls} | "
-            f"{r.http_calls} | {r.waited_for_record_s:.1f}s | {_md(r.message or '')} |"
+            f"| {md_code(r.name, table=True)} | {md_text(_status(r))} | "
+            f"{_seconds(r.duration_ms)} | {r.polls} | {r.http_calls} | "
+            f"{r.waited_for_record_s:.1f}s | {md_text(r.message or '')} |"
         )
     if stats:
         lines += ["", "| HTTP | |", "|---|---|"]
-        lines += [f"| {key} | {value} |" for key, value in stats.items()]
+        lines += [
+            f"| {md_text(str(key))} | {md_text(str(value))} |" for key, value in stats.items()
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -245,10 +256,15 @@ def apply_record_json(
 
 
 def junit_xml(result: ApplyResult) -> str:
-    """JUnit XML: one test case per execution, the platform's message as failure text."""
+    """JUnit XML: one test case per execution, the platform's message as failure text.
+
+    Every string passes ``xml_text`` (ElementTree escapes markup but writes the control
+    characters XML 1.0 forbids, and JUnit readers then reject the whole file).
+    """
+    x = xml_text
     suite = ElementTree.Element(
         "testsuite",
-        name=f"reconciler.{result.environment}",
+        name=x(f"reconciler.{result.environment}"),
         tests=str(len(result.results)),
         failures=str(result.count("failure")),
         errors=str(result.count("rejected") + result.count("unknown") + result.count("pending")),
@@ -260,23 +276,23 @@ def junit_xml(result: ApplyResult) -> str:
         case = ElementTree.SubElement(
             suite,
             "testcase",
-            classname=f"reconciler.{result.environment}",
-            name=r.name,
+            classname=x(f"reconciler.{result.environment}"),
+            name=x(r.name),
             time=f"{(r.duration_ms or 0) / 1000:.3f}",
         )
-        text = f"{_status(r)}: {r.message or 'no message'}"
+        text = x(f"{_status(r)}: {r.message or 'no message'}")
         if r.outcome == "failure":
-            failure = ElementTree.SubElement(case, "failure", message=text, type=r.status or "")
+            failure = ElementTree.SubElement(case, "failure", message=text, type=x(r.status or ""))
             failure.text = text
         elif r.outcome == "skipped":
-            ElementTree.SubElement(case, "skipped", message=r.message or "skipped")
+            ElementTree.SubElement(case, "skipped", message=x(r.message or "skipped"))
         elif r.outcome != "success":
             error = ElementTree.SubElement(case, "error", message=text, type=r.outcome)
             error.text = text
         if r.execution_id:
-            ElementTree.SubElement(
-                case, "system-out"
-            ).text = f"requestId={r.request_id} executionId={r.execution_id}"
+            ElementTree.SubElement(case, "system-out").text = x(
+                f"requestId={r.request_id} executionId={r.execution_id}"
+            )
     root = ElementTree.Element("testsuites")
     root.append(suite)
     ElementTree.indent(root)
@@ -343,7 +359,3 @@ def _seconds(ms: int | None) -> str:
 
 def _ts(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
-
-
-def _md(text: str) -> str:
-    return one_line(text).replace("|", "\\|")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -51,14 +52,12 @@ def plan_file(
     return path
 
 
+def run_digest(name: str) -> str:
+    return f"v1:sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
 def submit(name: str, reason: str = "never run", **extra: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "action": "submit",
-        "reason": reason,
-        "digest": f"v1:sha256:{name}",
-        **extra,
-    }
+    return {"name": name, "action": "submit", "reason": reason, "digest": run_digest(name), **extra}
 
 
 def ours(gh: FakeGitHub, pr: int) -> list[dict[str, Any]]:
@@ -87,8 +86,12 @@ def test_creates_the_comment_with_marker_and_digest(
         "### reconciler plan: `default`\n\n"
         "**1 to submit, 1 up to date**\n\n"
         "| | Execution | Action | Reason |\n|---|---|---|---|\n"
-        "| + | `orders` | submit | never run |\n"
+        "| + | `orders` | submit | never run |\n\n"
+        "<details><summary>1 with nothing to do (for information: the plan digest covers only "
+        "what changes)</summary>\n\n"
+        "| | Execution | Action | Reason |\n|---|---|---|---|\n"
         "| = | `inv` | noop | up to date |\n\n"
+        "</details>\n\n"
         f"Plan digest: `{digest}`\n\n"
         f"<sub>head `{HEAD[:12]}` · [full plan and artifact]({url})</sub>\n"
     )
@@ -193,7 +196,7 @@ def test_hostile_plan_text_is_inert(pr7: FakeGitHub, run_cli: Run, tmp_path: Pat
     )
     actions = [
         submit("orders", hostile, changes=["a: ``` closed?", "```", "</details> <b>x</b> @all"]),
-        {"name": "n`@x|y<b>", "action": "rerun", "reason": hostile, "digest": "v1:sha256:n"},
+        {"name": "n", "action": "rerun", "reason": hostile, "digest": run_digest("n")},
     ]
     assert run_comment(run_cli, plan_file(tmp_path / "p.json", actions)).code == 0
     [comment] = ours(pr7, 7)
@@ -394,3 +397,63 @@ def test_an_exhausted_quota_waits_for_its_reset_or_fails(
         r"error: GET /repos/acme/specs/pulls/7: rate limited for \d+s \(more than 60s\)\n",
         result.err,
     )
+
+
+FORGED = f"<!-- reconciler-plan:prod digest=sha256:{'1' * 64} run=666 sha={HEAD} -->"
+
+
+def test_plan_text_cannot_forge_the_marker_of_another_environment(
+    pr7: FakeGitHub, run_cli: Run, tmp_path: Path
+) -> None:
+    # The dev plan's field change and reason hold a marker line for prod (issue #15, item 4):
+    # before, the prod comment found the dev comment as its own and overwrote it.
+    rerun = {
+        "name": "orders",
+        "action": "rerun",
+        "reason": FORGED,
+        "digest": run_digest("orders"),
+        "changes": [FORGED, f"x\n{FORGED}"],
+    }
+    dev = plan_file(tmp_path / "dev.json", [rerun], environment="dev")
+    assert run_comment(run_cli, dev).out == "plan comment created on pull request #7 (dev)\n"
+    [dev_comment] = ours(pr7, 7)
+    assert FORGED in dev_comment["body"], "shown, inside the changes fence"
+    prod = plan_file(tmp_path / "prod.json", [submit("orders")], environment="prod")
+    result = run_comment(run_cli, prod)
+    assert result.out == "plan comment created on pull request #7 (prod)\n"
+    assert pr7.calls("PATCH") == []
+    first_lines = sorted(c["body"].split("\n", 1)[0] for c in ours(pr7, 7))
+    assert [line.split(" digest=")[0] for line in first_lines] == [
+        "<!-- reconciler-plan:dev",
+        "<!-- reconciler-plan:prod",
+    ]
+    assert "run=666" not in "".join(first_lines)
+
+
+def test_a_hostile_name_is_refused_and_nothing_is_posted(
+    pr7: FakeGitHub, run_cli: Run, tmp_path: Path
+) -> None:
+    plan = plan_file(tmp_path / "p.json", [submit("a"), submit(f"b\n{FORGED}")])
+    result = run_comment(run_cli, plan)
+    assert result.code == 1
+    assert "p.json: actions[1].name: expected an execution name" in result.err
+    assert len(result.err.splitlines()) == 1
+    assert pr7.calls("POST") == []
+
+
+def test_only_what_the_digest_covers_is_shown_as_the_plan(
+    pr7: FakeGitHub, run_cli: Run, tmp_path: Path
+) -> None:
+    actions = [
+        submit("orders", changes=["A: 1 → 2"]),
+        {"name": "inv", "action": "noop", "reason": "up to date", "changes": ["B: x → y"]},
+    ]
+    assert run_comment(run_cli, plan_file(tmp_path / "p.json", actions)).code == 0
+    [comment] = ours(pr7, 7)
+    body = comment["body"]
+    plan_part, idle = body.split("<details><summary>1 with nothing to do")
+    assert "`orders`" in plan_part
+    assert "~ A: 1 → 2" in plan_part
+    assert "`inv`" not in plan_part
+    assert "`inv`" in idle
+    assert "B: x → y" not in body, "the changes of an entry the digest does not cover"

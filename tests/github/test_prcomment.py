@@ -1,4 +1,7 @@
-"""The pure pieces of the plan comment: the marker, inert text, fences, the size cap."""
+"""The pure pieces of the plan comment: the marker, fences, the size cap, the parser.
+
+Inert text itself is ``outbound``'s (tests/test_outbound.py).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,14 @@ from reconciler.github.comment import (
     Marker,
     PlanAction,
     PlanDocument,
-    code,
     find_marker,
-    inline,
     parse_plan,
     render_comment,
 )
 from reconciler.model import ActionKind
 
 DIGEST = "sha256:" + "ab" * 32
+RUN = "v1:sha256:" + "cd" * 32
 
 
 def test_the_marker_round_trips_and_is_per_environment() -> None:
@@ -33,36 +35,22 @@ def test_the_marker_round_trips_and_is_per_environment() -> None:
     assert find_marker("<!-- reconciler-plan:prod digest=sha256:short -->", "prod") is None
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("never run", "never run"),
-        ("@team ping", "@&#8203;team ping"),
-        ("see #12", "see \\#&#8203;12"),
-        ("<b>x</b>", "&#60;b&#62;x&#60;/b&#62;"),
-        ("a\nb\r\x1b[31mc", "a b c"),
-        ("http://x.example", "http\\:&#8203;//x\\.example"),
-        ("a|b", "a\\|b"),
-    ],
-)
-def test_inline_text_is_inert(text: str, expected: str) -> None:
-    assert inline(text) == expected
-
-
-def test_code_spans_cannot_be_closed_early() -> None:
-    assert code("a`b|c") == "`a'b\\|c`"
-    assert code("") == "` `"
-
-
-def test_long_text_is_cut() -> None:
-    assert inline("x" * 1000, limit=10) == "xxxxxxxxx…"
+def test_a_marker_is_the_first_line_of_a_body_and_all_of_it() -> None:
+    # Plan text renders below the first line: a marker there is no marker (issue #15, item 4).
+    forged = f"<!-- reconciler-plan:prod digest={DIGEST} run=666 sha={'e' * 40} -->"
+    assert find_marker(f"{forged}\n### plan", "prod") is not None
+    assert find_marker(f"<!-- reconciler-plan:dev digest=none -->\n~ {forged}", "prod") is None
+    assert find_marker(f"x\n{forged}", "prod") is None
+    assert find_marker(f"{forged} and more", "prod") is None
+    assert find_marker(f"`{forged}`", "prod") is None
+    assert find_marker(f"{forged}\r\nedited on the web", "prod") is not None
 
 
 def test_a_change_cannot_close_its_fence() -> None:
     doc = PlanDocument(
         "default",
         DIGEST,
-        (PlanAction("a", ActionKind.RERUN, "changed", "v1:x", ("k: ````` → `",)),),
+        (PlanAction("a", ActionKind.RERUN, "changed", RUN, ("k: ````` → `",)),),
     )
     body = render_comment(doc, CommentContext(environment="default"))
     assert "``````diff" in body
@@ -70,7 +58,7 @@ def test_a_change_cannot_close_its_fence() -> None:
 
 def test_the_cap_holds_for_tiny_limits_too() -> None:
     kind = ActionKind.SUBMIT
-    actions = tuple(PlanAction(f"n{i}", kind, "r" * 100, "v1:x", ()) for i in range(500))
+    actions = tuple(PlanAction(f"n{i}", kind, "r" * 100, RUN, ()) for i in range(500))
     doc = PlanDocument("default", DIGEST, actions)
     body = render_comment(doc, CommentContext(environment="default"), limit=5000)
     assert len(body) <= 5000

@@ -6,7 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from reconciler.github.comment import find_marker
+from reconciler.plan.document import parse_plan_document
 from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, spec
 from tests.github.conftest import FakeGitHub
 
@@ -48,3 +51,78 @@ def test_reviewed_on_the_pull_request_then_applied(
     applied = run_cli("apply", "--no-durable-intents", "--reviewed-plan", str(reviewed))
     assert f"Reviewed plan: matches ({marker.digest})." in applied.out
     assert applied.code in (0, 3)  # the demo world fails the invoices run: the review still held
+
+
+def test_invented_changes_in_the_pull_requests_artifact_do_not_review_as_a_match(
+    gh: FakeGitHub, workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    # The artifact is the pull request's own: it may show other reasons and field changes
+    # than the specs produce, with a digest recomputed to match them (issue #15, item 4).
+    build_tree(workspace, {"specs/o.yaml": spec("orders", ORDERS, PROD_ATOM)})
+    planned = json.loads(run_cli("plan", "--output", "json").out)
+    [orders] = planned["actions"]
+    orders["reason"] = "a dry run: nothing is sent"
+    orders["changes"] = ['dynamicProperties.MODE: "live" → "dry-run"']
+    planned["planDigest"] = parse_plan_document(json.dumps(planned), "p").computed_digest()
+    artifact = json.dumps(planned).encode()
+    plan_json = workspace.parent / "plan.json"
+    plan_json.write_bytes(artifact)
+    gh.add_pull(12, HEAD, merge_sha=MERGE, merged=True)
+    gh.add_artifact(RUN, "reconciler-plan", {"plan.json": artifact})
+    commented = run_cli(
+        "github", "comment", "--plan", str(plan_json), "--pr", "12",
+        "--run-id", str(RUN), "--head-sha", HEAD,
+    )  # fmt: skip
+    assert commented.code == 0, commented.err
+    [comment] = gh.comments_of(12)
+    assert '~ dynamicProperties.MODE: "live" → "dry-run"' in comment["body"]  # as it says...
+    reviewed = workspace.parent / "reviewed.json"
+    found = run_cli("github", "reviewed-plan", "--sha", MERGE, "--output", str(reviewed))
+    assert found.code == 0, found.err
+    assert reviewed.read_bytes() == artifact  # ...consistent with its digest, so found...
+    applied = run_cli(
+        "apply", "--no-durable-intents", "--reviewed-plan", str(reviewed), "--require-reviewed"
+    )
+    assert applied.code == 1  # ...but not what the merged specs plan: nothing is applied
+    assert (
+        "  ~ orders: submit (the reviewed plan showed another reason and other field changes)"
+        in (applied.out.splitlines())
+    )
+    assert sim.submissions() == []
+
+
+HOSTILE_NAMES = [
+    "::error title=x::pwned",
+    "x\n::error title=x::pwned",
+    "::add-mask::x",
+    "x\n::add-mask::x",
+    "a\n```\n<img src=x>\n@someone",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_reviewed_plan_with_a_hostile_name_is_refused_before_anything_runs(
+    workspace: Path, sim: Admin, run_cli: Run, name: str
+) -> None:
+    # Before, such names were printed raw by apply --reviewed-plan (workflow commands in the
+    # privileged job's log) and one closed the summary's diff fence (raw HTML and an
+    # @mention in the committed summary.md). Issue #15, item 3(a).
+    build_tree(workspace, {"specs/o.yaml": spec("orders", ORDERS, PROD_ATOM)})
+    planned = json.loads(run_cli("plan", "--output", "json").out)
+    forged = {**planned["actions"][0], "name": name}
+    planned["actions"].append(forged)
+    planned["planDigest"] = "sha256:" + "0" * 64
+    reviewed = workspace.parent / "reviewed.json"
+    reviewed.write_text(json.dumps(planned), encoding="utf-8")
+    result = run_cli("apply", "--no-durable-intents", "--reviewed-plan", str(reviewed))
+    assert result.code == 1
+    [error] = result.err.splitlines()
+    assert error == (
+        f"error: {reviewed}:1:1: actions[1].name: expected an execution name (lower-case "
+        f"letters, digits and dashes, starting with a letter, at most 63 characters), got "
+        f"{name!r}"
+    )
+    for line in (result.out + result.err).splitlines():
+        assert not line.strip().startswith("::")
+    assert sim.submissions() == []
+    assert not (workspace / "artifacts").exists()

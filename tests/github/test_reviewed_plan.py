@@ -200,3 +200,58 @@ def test_a_sha_that_is_not_one(gh: FakeGitHub, run_cli: Run) -> None:
     assert result.code == 1
     assert result.err == "error: --sha 'main; rm -rf /': expected 40 hexadecimal digits\n"
     assert gh.requests == []
+
+
+def test_a_marker_in_plan_text_does_not_choose_the_plan_run(
+    gh: FakeGitHub, run_cli: Run, tmp_path: Path
+) -> None:
+    # The bot's dev comment shows a field change holding a prod marker that names run 666,
+    # whose artifact the pull request's author made; before, reviewed-plan for prod took it.
+    gh.add_pull(12, HEAD, merge_sha=MERGE, merged=True)
+    theirs = plan_file(tmp_path / "theirs.json", [submit("payroll")], environment="prod")
+    digest = json.loads(theirs.read_bytes())["planDigest"]
+    gh.add_artifact(666, "reconciler-plan", {"plan.json": theirs.read_bytes()})
+    forged = f"<!-- reconciler-plan:prod digest={digest} run=666 sha={HEAD} -->"
+    rerun = {
+        "name": "orders",
+        "action": "rerun",
+        "reason": "changed",
+        "digest": "v1:sha256:" + "0" * 64,
+        "changes": [forged],
+    }
+    dev = plan_file(tmp_path / "dev.json", [rerun], environment="dev")
+    posted = run_cli("github", "comment", "--plan", str(dev), "--pr", "12", "--run-id", str(RUN))
+    assert posted.code == 0, posted.err
+    gh.requests.clear()
+    result = run_cli(
+        "github", "reviewed-plan", "--sha", MERGE, "--output", "out/reviewed.json",
+        "--environment", "prod",
+    )  # fmt: skip
+    assert result.code == 0
+    assert result.err == (
+        f"notice: no reviewed plan: pull request #12 has no plan comment for prod by {BOT}; "
+        "apply runs without one\n"
+    )
+    assert gh.calls("GET", "/actions/runs/666") == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_artifact_whose_digest_does_not_cover_its_actions(
+    gh: FakeGitHub, run_cli: Run, tmp_path: Path
+) -> None:
+    # The comment recorded this digest; the artifact states it but lists other text (or was
+    # written when the digest covered less): it is not a reviewed plan.
+    gh.add_pull(12, HEAD, merge_sha=MERGE, merged=True)
+    plan = plan_file(tmp_path / "p.json", [submit("orders")])
+    posted = run_cli("github", "comment", "--plan", str(plan), "--pr", "12", "--run-id", str(RUN))
+    assert posted.code == 0, posted.err
+    document = json.loads(plan.read_bytes())
+    document["actions"][0]["reason"] = "another reason, same stated digest"
+    gh.add_artifact(RUN, "reconciler-plan", {"plan.json": json.dumps(document).encode()})
+    _not_found(
+        run_cli,
+        tmp_path,
+        f"pull request #12: the artifact's plan digest {document['planDigest']} is not the "
+        "digest of the actions it lists (altered, or written by a version of reconciler whose "
+        "digest covers other fields)",
+    )

@@ -9,13 +9,23 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.model import RunRequest, SecretRef
+from reconciler.model import (
+    Action,
+    ActionKind,
+    DesiredRun,
+    Location,
+    Plan,
+    RunRequest,
+    SecretRef,
+)
 from reconciler.model.digest import (
+    CHANGE_LIMIT,
     DIGEST_VERSION,
     canonical_request,
     canonical_text,
     compute_digest,
     diff_requests,
+    plan_digest,
 )
 from reconciler.specs.load import load_desired
 
@@ -132,3 +142,39 @@ def test_a_known_request_keeps_its_digest() -> None:
             b'"B":"2"},"processId":"p","processProperties":{}}}'
         ).hexdigest()
     )
+
+
+def test_a_known_plan_keeps_its_digest_and_covers_what_a_reviewer_is_shown() -> None:
+    # Version 2 of the plan digest: names, kinds, runs, and the reasons and field changes a
+    # reviewer reads in the plan comment (version 1 left those two out, issue #15).
+    request = RunRequest(process_id="p", atom_id="a", dynamic_properties={"X": "1"})
+    run = DesiredRun(
+        name="orders", request=request, digest=compute_digest(request), source=Location(file="s")
+    )
+    action = Action(
+        name="orders", kind=ActionKind.RERUN, reason="why", desired=run, changes=("X: a → b",)
+    )
+    plan = Plan(actions=(action,), environment="prod")
+    payload = (
+        '{"actions":[["orders","rerun","' + run.digest + '","why",["X: a → b"]]],'
+        '"environment":"prod","planDigestVersion":2}'
+    )
+    assert plan_digest(plan) == "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
+    for other in (
+        action.model_copy(update={"reason": "another reason"}),
+        action.model_copy(update={"changes": ("X: a → c",)}),
+        action.model_copy(update={"changes": ()}),
+    ):
+        assert plan_digest(Plan(actions=(other,), environment="prod")) != plan_digest(plan)
+    idle = action.model_copy(update={"kind": ActionKind.NOOP, "reason": "up to date"})
+    assert plan_digest(Plan(actions=(action, idle.model_copy(update={"name": "x"})))) == (
+        plan_digest(Plan(actions=(action,)))
+    ), "entries that do nothing stay outside it"
+
+
+def test_field_changes_are_bounded() -> None:
+    old = RunRequest(process_id="p", atom_id="a", dynamic_properties={"K" * 5000: "v" * 5000})
+    new = RunRequest(process_id="p", atom_id="a", dynamic_properties={})
+    [line] = diff_requests(old, new)
+    assert len(line) == CHANGE_LIMIT
+    assert line.endswith("…")

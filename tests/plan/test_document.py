@@ -154,3 +154,87 @@ def test_a_plan_of_25000_executions_is_within_the_bound() -> None:
     text = _doc(actions=actions)
     assert 10 * 1024 * 1024 < len(text.encode()) < PLAN_SIZE_LIMIT  # over the old 10 MiB bound
     assert len(parse_plan_document(text, "p").actions) == 25_000
+
+
+RUN = "v1:sha256:" + "cd" * 32
+HOSTILE_NAMES = [
+    "::error title=x::pwned",
+    "::add-mask::x",
+    "a\n```\n<img src=x>\n@someone",
+    "##[group]x",
+    "Orders",
+    "a" * 64,
+    "abc\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_every_name_must_be_an_execution_name(name: str) -> None:
+    text = _doc(actions=[{"name": "ok", "action": "noop"}, {"name": name, "action": "submit"}])
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document(text, "plan.json")
+    assert caught.value.part == "action.name"
+    message = caught.value.message
+    assert message.startswith(
+        "plan.json: actions[1].name: expected an execution name (lower-case letters, digits and "
+        "dashes, starting with a letter, at most 63 characters), got "
+    )
+    assert "\n" not in message
+    assert "##[" not in message
+    assert len(message) < 300
+    with pytest.raises(UserError) as reviewed:  # the review words it the same way
+        parse_reviewed(text, "plan.json")
+    assert str(reviewed.value) == f"plan.json:1:1: {message.removeprefix('plan.json: ')}"
+
+
+def test_the_name_pattern_is_the_spec_languages() -> None:
+    from reconciler.plan.document import NAME_PATTERN
+    from reconciler.specs.language import NAME_PATTERN as SPEC_NAME_PATTERN
+
+    assert f"^{NAME_PATTERN.pattern.removesuffix(chr(92) + 'Z')}$" == SPEC_NAME_PATTERN
+
+
+@pytest.mark.parametrize(
+    ("action", "problem"),
+    [
+        ({"name": "a", "action": "submit", "digest": "v1:sha256:a"}, "actions[0].digest: expected"),
+        ({"name": "a", "action": "submit", "digest": 7}, "got a number"),
+        ({"name": "a", "action": "submit", "reason": "r" * 4097}, "longer than 4096 characters"),
+        ({"name": "a", "action": "rerun", "changes": ["c"] * 1001}, "more than 1000 lines"),
+        (
+            {"name": "a", "action": "rerun", "changes": ["ok", "c" * 4097]},
+            "actions[0].changes[1]: longer than 4096 characters",
+        ),
+        ({"name": "a", "action": ["submit"]}, "actions[0].action: expected one of submit"),
+    ],
+)
+def test_kinds_digests_reasons_and_changes_are_typed_and_bounded(
+    action: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document(_doc(actions=[action]), "p")
+    assert problem in caught.value.message
+
+
+def test_a_name_listed_twice_is_refused() -> None:
+    # A harmless row beside the real one could hide, in a comment, what the name does.
+    actions = [
+        {"name": "pay", "action": "noop", "reason": "up to date"},
+        {"name": "pay", "action": "submit", "digest": RUN},
+    ]
+    with pytest.raises(PlanDocumentError) as caught:
+        parse_plan_document(_doc(actions=actions), "p")
+    assert caught.value.message == "p: actions[1].name: pay is listed twice (also actions[0])"
+
+
+def test_the_digest_covers_reasons_and_changes() -> None:
+    # Version 1 covered names, kinds and runs only: an artifact could invent the text shown.
+    base = {"name": "pay", "action": "rerun", "digest": RUN, "reason": "request changed (A)"}
+    real = parse_plan_document(_doc(actions=[{**base, "changes": ['A: "1" → "2"']}]), "p")
+    for forged in (
+        {**base, "changes": ['A: "1" → "1"']},
+        {**base, "reason": "a harmless rerun", "changes": ['A: "1" → "2"']},
+    ):
+        document = parse_plan_document(_doc(actions=[forged]), "p")
+        assert document.computed_digest() != real.computed_digest()

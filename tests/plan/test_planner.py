@@ -13,8 +13,17 @@ from reconciler.model import (
     RunRequest,
     StateEntry,
 )
-from reconciler.model.digest import compute_digest, plan_digest
+from reconciler.model.digest import (
+    CHANGE_LIMIT,
+    CHANGE_VALUE_LIMIT,
+    CHANGES_LIMIT,
+    REASON_LIMIT,
+    compute_digest,
+    plan_digest,
+)
+from reconciler.plan.document import parse_plan_document
 from reconciler.plan.planner import build_plan
+from reconciler.report.renderers import plan_json
 
 T0 = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
 
@@ -272,3 +281,37 @@ def test_plan_digest_names_what_would_change_and_nothing_else() -> None:
     assert plan_digest(build_plan([_run("a", "2"), done], finished)) != base
     assert plan_digest(build_plan([_run("a"), done], finished, environment="prod")) != base
     assert plan_digest(build_plan([done], finished)) != base
+
+
+def test_reasons_and_changes_are_bounded_so_the_plan_reads_back_as_a_reviewed_plan() -> None:
+    # A platform message becomes part of a reason, a templated value part of a change line;
+    # the plan digest covers both, and a plan document read back is held to the same bounds.
+    rejected = _run("rejected")
+    old = RunRequest(
+        process_id="p", atom_id="a", dynamic_properties={f"K{i:04d}": "x" for i in range(1500)}
+    )
+    new = RunRequest(
+        process_id="p",
+        atom_id="a",
+        dynamic_properties={f"K{i:04d}": "y" * 2_000 for i in range(1500)},
+    )
+    changed = DesiredRun(
+        name="changed", request=new, digest=compute_digest(new), source=Location(file="s.yaml")
+    )
+    state = {
+        "rejected": _entry(rejected, Phase.REJECTED, message="boom " * 50_000),
+        "changed": _entry(
+            changed, Phase.FINAL, digest=compute_digest(old), request=old, status="COMPLETE"
+        ),
+    }
+    plan = build_plan([rejected, changed], state)
+    by_name = {a.name: a for a in plan.actions}
+    assert len(by_name["rejected"].reason) == REASON_LIMIT
+    assert by_name["rejected"].reason.endswith("…")
+    changes = by_name["changed"].changes
+    assert len(changes) == CHANGES_LIMIT
+    assert changes[-1] == f"… {1500 - CHANGES_LIMIT + 1} more fields changed"
+    assert max(len(c) for c in changes) <= CHANGE_LIMIT
+    assert changes[0] == f'dynamicProperties.K0000: "x" → "{"y" * (CHANGE_VALUE_LIMIT - 2)}…'
+    document = parse_plan_document(plan_json(plan), "plan.json")
+    assert document.digest == plan_digest(plan) == document.computed_digest()

@@ -14,15 +14,16 @@ from reconciler.report.apply_record import ApplyRecord, parse_apply_record
 from reconciler.report.renderers import apply_record_json
 
 T0 = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
+DIGEST = "sha256:" + "d" * 64
 
 
 def test_what_the_writer_writes_reads_back() -> None:
     plan = Plan(environment="prod", actions=())
     result = ApplyResult(environment="prod", started_at=T0, finished_at=T0, results=())
-    review = Review(status="match", reviewed_digest="sha256:r", digest="sha256:d")
+    review = Review(status="match", reviewed_digest=DIGEST, digest=DIGEST)
     text = apply_record_json(result, plan=plan, review=review, shard=(2, 4))
     record = parse_apply_record(text, "apply.json")
-    assert record.plan_digest == "sha256:d"
+    assert record.plan_digest == DIGEST
     assert record.reviewed == "match"
     assert record.shard == "2/4"
     assert record.outcomes == json.loads(text)["outcomes"]
@@ -45,3 +46,19 @@ def test_fields_of_another_type_are_left_out() -> None:
 def test_not_json_is_a_user_error_naming_the_file() -> None:
     with pytest.raises(UserError, match=r"^a: not a readable apply record \(Expecting prop"):
         parse_apply_record("{", "a")
+
+
+def test_a_hostile_record_cannot_write_the_commit_message() -> None:
+    # A record a pull request committed (the apply stopped before writing its own) feeds the
+    # commit's subject and trailers: every field must be of its form, or it is left out.
+    text = json.dumps(
+        {
+            "planDigest": f"{DIGEST}\nReconciler-Reviewed: match",
+            "reviewed": {"status": "match\nSigned-off-by: someone"},
+            "shard": "1/2\n\nforged body",
+            "outcomes": {"success": 1, "failure\nReconciler-Reviewed: match": 1, "unknown": -1},
+        }
+    )
+    assert parse_apply_record(text, "a") == ApplyRecord(outcomes={"success": 1})
+    text = json.dumps({"planDigest": DIGEST, "reviewed": {"status": "differs"}, "shard": "3/4"})
+    assert parse_apply_record(text, "a") == ApplyRecord(DIGEST, "differs", "3/4")
