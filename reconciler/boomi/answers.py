@@ -3,8 +3,9 @@
 An edge helper of ``client``. ``exchange`` streams an answer and stops reading at
 ``fields.MAX_BODY`` decoded bytes (a gzip bomb counts in full): a larger 2xx answer is a
 ``ProtocolError`` carrying its status, an error answer is cut there (its first words are all a
-message needs). ``parsed`` turns any failure of a parser into a ``ProtocolError``, and
-``retry_after`` reads a ``Retry-After`` header without believing it.
+message needs); a 2xx body that cannot be decoded (a ``Content-Encoding`` it does not have) is
+``Unreadable``, as a garbled one is. ``parsed`` turns any failure of a parser into a
+``ProtocolError``, and ``retry_after`` reads a ``Retry-After`` header without believing it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import httpx
 
 from reconciler.boomi import fields
+from reconciler.boomi.wire import Unreadable
 from reconciler.errors import ProtocolError
 
 T = TypeVar("T")
@@ -26,6 +28,7 @@ async def exchange(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
     """Send one request; its answer with at most ``fields.MAX_BODY`` bytes of body, read."""
     request = http.build_request(method, url, **kwargs)
     response = await http.send(request, stream=True)
+    status = response.status_code
     chunks: list[bytes] = []
     try:
         size = 0
@@ -33,17 +36,24 @@ async def exchange(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
             chunks.append(chunk)
             size += len(chunk)
             if size > fields.MAX_BODY:
-                if response.status_code < 300:
+                if status < 300:
                     raise ProtocolError(
                         f"the response body is larger than {fields.MAX_BODY // 2**20} MiB",
-                        status_code=response.status_code,
+                        status_code=status,
                     )
                 break
+    except httpx.DecodingError:
+        if status < 300:
+            raise Unreadable(
+                "the body cannot be decoded as its Content-Encoding header says",
+                status_code=status,
+            ) from None
+        chunks = []  # an error answer: its status and reason say enough
     finally:
         await response.aclose()
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _REBUILT]
     content = b"".join(chunks)[: fields.MAX_BODY]
-    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
+    return httpx.Response(status, headers=headers, content=content, request=request)
 
 
 def parsed(what: str, parse: Callable[[], T]) -> T:

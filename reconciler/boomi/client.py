@@ -144,7 +144,7 @@ class BoomiClient:
                     f"POST {path}: {_name(exc)} after the request was sent; the run may or may "
                     "not have started"
                 ) from None
-            except ProtocolError as exc:  # a 2xx body too large to read
+            except ProtocolError as exc:  # a body too large to read, or not decodable
                 self._count(meter, exc.status_code)
                 raise AmbiguousSubmit(
                     f"POST {path}: HTTP {exc.status_code} but {exc.message}; the run may have "
@@ -299,6 +299,9 @@ class BoomiClient:
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 return Retry(f"{what}: {_name(exc)}")
+            except wire.Unreadable as exc:
+                self._count(meter, exc.status_code)
+                return Retry(f"{what}: {exc.message}")
             except ProtocolError as exc:
                 self._count(meter, exc.status_code)
                 raise ProtocolError(f"{what}: {exc.message}", status_code=exc.status_code) from None

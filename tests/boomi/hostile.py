@@ -10,6 +10,8 @@ Two ways to put it in front of the simulator: ``poisoned_transport`` (an ``httpx
 over the simulator's ASGI app, for engine tests on a virtual clock) and ``serve_poisoned`` (a
 loopback HTTP server forwarding to a running simulator, for the real CLI). Only wire faults the
 simulator cannot produce go through here; its own hostile mode belongs to ``reconciler.sim``.
+``Echo`` is the other tamper here: a platform that echoes the request body (and so the
+secrets in it) in an error or in a record's message.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ import httpx
 import uvicorn
 
 Rewrite = Callable[[bytes], bytes]
+#: The answer a tamper gives: status, body, and the content type (None: the simulator's).
+Answer = tuple[int, bytes, str | None]
+#: Sees (method, path, request body, the simulator's status, its body); says what to answer.
+Tamper = Callable[[str, str, bytes, int, bytes], Answer]
 _DROPPED_HEADERS = {"content-length", "content-encoding", "transfer-encoding"}
 
 
@@ -41,8 +47,12 @@ class Poison:
     request_ids: set[str] = field(default_factory=set)
     hits: int = 0
 
-    def __call__(self, method: str, path: str, sent: bytes, status: int, body: bytes) -> bytes:
-        """The body to answer with, given the request and the simulator's answer."""
+    def __call__(self, method: str, path: str, sent: bytes, status: int, body: bytes) -> Answer:
+        """What to answer, given the request and the simulator's answer."""
+        return status, self.body(method, path, sent, status, body), None
+
+    def body(self, method: str, path: str, sent: bytes, status: int, body: bytes) -> bytes:
+        """The body to answer with (the simulator's, unless it is the victim's)."""
         if method == "POST" and path.endswith("/ExecutionRequest") and status == 200:
             if _process_of(sent) != self.process_id:
                 return body
@@ -57,6 +67,48 @@ class Poison:
             self.hits += 1
             return self.record(body)
         return body
+
+
+@dataclass
+class Echo:
+    """A platform that echoes the request body: in a 400 for one process, in a record for another.
+
+    ``rejected``: submits of that process are answered 400 with the request body inside the
+    error (``shape``: ``json`` as a JSON string, ``xml`` in a ``message`` element, ``text``
+    verbatim). ``failed``: the runs of that process end ERROR, their record's ``message``
+    being the request body as the platform received it.
+    """
+
+    rejected: str | None = None
+    failed: str | None = None
+    shape: str = "json"
+    request_ids: dict[str, bytes] = field(default_factory=dict)
+
+    def __call__(self, method: str, path: str, sent: bytes, status: int, body: bytes) -> Answer:
+        """What to answer, given the request and the simulator's answer."""
+        if method == "POST" and path.endswith("/ExecutionRequest"):
+            process = _process_of(sent)
+            if process is not None and process == self.rejected:
+                return self._rejection(sent)
+            if process is not None and process == self.failed and status == 200:
+                self.request_ids[str(json.loads(body)["requestId"])] = sent
+            return status, body, None
+        marker = "/ExecutionRecord/async/"
+        sent_before = self.request_ids.get(path.rsplit(marker, 1)[-1]) if marker in path else None
+        if sent_before is not None and status == 200:
+            failed = in_record(status="ERROR", message="Invalid property: " + sent_before.decode())
+            return status, failed(body), None
+        return status, body, None
+
+    def _rejection(self, sent: bytes) -> Answer:
+        text = "Invalid request: " + sent.decode()
+        if self.shape == "xml":
+            escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            xml = f'<bns:Error xmlns:bns="http://api.platform.boomi.com/"><bns:message>{escaped}'
+            return 400, (xml + "</bns:message></bns:Error>").encode(), "application/xml"
+        if self.shape == "text":
+            return 400, text.encode(), "text/plain"
+        return 400, json.dumps({"@type": "Error", "message": text}).encode(), "application/json"
 
 
 def _process_of(sent: bytes) -> str | None:
@@ -99,27 +151,38 @@ def always(content: bytes) -> Rewrite:
     return lambda _body: content
 
 
-def poisoned_transport(app: Callable[..., Awaitable[None]], poison: Poison) -> httpx.MockTransport:
-    """The simulator's ASGI ``app`` behind ``poison``, as a transport for ``BoomiClient``."""
+def _headers(headers: httpx.Headers, content_type: str | None) -> list[tuple[str, str]]:
+    kept = [(k, v) for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS]
+    if content_type is None:
+        return kept
+    return [(k, v) for k, v in kept if k.lower() != "content-type"] + [
+        ("content-type", content_type)
+    ]
+
+
+def poisoned_transport(app: Callable[..., Awaitable[None]], tamper: Tamper) -> httpx.MockTransport:
+    """The simulator's ASGI ``app`` behind ``tamper``, as a transport for ``BoomiClient``."""
     upstream = httpx.ASGITransport(app=app)
 
     async def handle(request: httpx.Request) -> httpx.Response:
         sent = await request.aread()
         answer = await upstream.handle_async_request(request)
         body = await answer.aread()
-        content = poison(request.method, request.url.path, sent, answer.status_code, body)
-        headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in _DROPPED_HEADERS]
-        return httpx.Response(answer.status_code, headers=headers, content=content)
+        status, content, content_type = tamper(
+            request.method, request.url.path, sent, answer.status_code, body
+        )
+        headers = _headers(answer.headers, content_type)
+        return httpx.Response(status, headers=headers, content=content)
 
     return httpx.MockTransport(handle)
 
 
 class _Proxy:
-    """An ASGI app forwarding every request to ``upstream`` through ``poison``."""
+    """An ASGI app forwarding every request to ``upstream`` through ``tamper``."""
 
-    def __init__(self, upstream: str, poison: Poison) -> None:
+    def __init__(self, upstream: str, tamper: Tamper) -> None:
         self._upstream = upstream.rstrip("/")
-        self._poison = poison
+        self._tamper = tamper
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(
@@ -146,16 +209,12 @@ class _Proxy:
             if k.decode().lower() not in ("host", "content-length")
         ]
         answer = await self._client.request(scope["method"], url, headers=headers, content=sent)
-        body = self._poison(
+        status, body, content_type = self._tamper(
             scope["method"], scope["path"], sent, answer.status_code, answer.content
         )
-        out = [
-            (k.encode(), v.encode())
-            for k, v in answer.headers.items()
-            if k.lower() not in _DROPPED_HEADERS
-        ]
+        out = [(k.encode(), v.encode()) for k, v in _headers(answer.headers, content_type)]
         out.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
+        await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": body})
 
     async def aclose(self) -> None:
@@ -165,13 +224,13 @@ class _Proxy:
 
 
 @contextmanager
-def serve_poisoned(upstream: str, poison: Poison) -> Iterator[str]:
-    """Serve ``poison`` in front of the simulator at ``upstream`` on loopback; yield its origin."""
+def serve_poisoned(upstream: str, tamper: Tamper) -> Iterator[str]:
+    """Serve ``tamper`` in front of the simulator at ``upstream`` on loopback; yield its origin."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     port = int(sock.getsockname()[1])
-    proxy = _Proxy(upstream, poison)
+    proxy = _Proxy(upstream, tamper)
     config = uvicorn.Config(
         proxy,
         lifespan="off",
