@@ -380,7 +380,7 @@ class BoomiClient:
             backoff=self.options.backoff,
             rng=self._rng,
             sleep=self._clock.sleep,
-            exhausted=lambda _last: PlatformUnavailable(exhausted),
+            exhausted=lambda last: PlatformUnavailable(_last_answer(exhausted, last)),
             before_wait=before_wait,
         )
 
@@ -393,6 +393,14 @@ class BoomiClient:
 
 def _json(response: httpx.Response, what: str) -> Any:
     return wire.decode_json(response.content, what)
+
+
+def _last_answer(exhausted: str, last: Retry | None) -> str:
+    """``exhausted``, and what the last attempt got when it says more than the request."""
+    if last is None:
+        return exhausted
+    said = last.what.split(": ", 1)[-1]
+    return f"{exhausted}; the last one: {said}"
 
 
 def _name(exc: Exception) -> str:
