@@ -7,7 +7,8 @@ query token) that is not what boomi-platform-api.md §5.3, §7 and §9 document 
 50 MB, hold a line break, or a secret); an optional field that is out of shape or range (a
 time past year 9999, a duration of 5,000 digits, a message of any size) is read as absent, as
 the reference says real records omit fields. Free text is scrubbed with the caller's redactor
-first and cut to its limit after, so a cut never leaves half a secret behind.
+first, stripped of escape sequences and control characters, and cut to its limit last, so a
+cut never leaves half a secret behind.
 
 Bodies are bounded too: ``MAX_BODY`` bytes (the client stops reading there) and ``MAX_DEPTH``
 levels of nesting, checked before ``json.loads`` sees the bytes.
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.errors import ProtocolError
+from reconciler.outbound import terminal
 
 Scrub = Callable[[str], str]
 
@@ -139,10 +141,14 @@ def duration(value: Any) -> int | None:
 
 
 def text(value: Any, scrub: Scrub = _same, limit: int = MAX_TEXT) -> str | None:
-    """Free text: scrubbed whole, then cut to ``limit`` characters; None when absent."""
+    """Free text: scrubbed whole, made inert, then cut to ``limit`` characters; None if absent.
+
+    Inert as ``outbound.terminal`` makes it: no escape sequence or control character but line
+    breaks and tabs (each sink still applies its own channel's filter on top).
+    """
     if not isinstance(value, str) or not value:
         return None
-    return clip(scrub(_SURROGATE.sub("\ufffd", value)), limit) or None
+    return clip(terminal(scrub(_SURROGATE.sub("\ufffd", value))), limit) or None
 
 
 def clip(value: str, limit: int) -> str:

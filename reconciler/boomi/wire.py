@@ -240,7 +240,7 @@ def error_message(content: bytes, content_type: str, scrub: Scrub = _same) -> st
         message = _xml_message(text)
         if message is not None:
             return fields.text(message, scrub) or ""
-        return fields.clip(_strip_tags(scrub(text)), _SHORT)
+        return fields.text(_strip_tags(scrub(text)), scrub, _SHORT) or ""
     return fields.text(text, scrub, _SHORT) or ""
 
 

@@ -190,3 +190,10 @@ def test_an_xml_error_body_with_a_dtd_is_not_parsed() -> None:
     message = wire.error_message(laughs, "application/xml")
     assert "aaaaaaaaaa" not in message
     assert len(message) <= 500
+
+
+def test_text_arrives_without_escape_sequences_or_control_characters() -> None:
+    message = "line one\n\x1b]0;retitled\x07\x1b[31mred\x1b[0m\ttab\x00\x08 end\u2028"
+    record = wire.parse_record(_record(message=message, processName="a\x1b[2Jb"))
+    assert record.message == "line one\nred\ttab end\u2028"
+    assert record.process_name == "ab"

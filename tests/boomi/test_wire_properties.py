@@ -24,6 +24,7 @@ from reconciler.boomi.client import BoomiClient, ClientOptions
 from reconciler.clock import SystemClock
 from reconciler.errors import PlatformError, ProtocolError
 from reconciler.model import PlatformRecord, ResolvedRequest
+from reconciler.outbound import terminal
 from reconciler.retry import Backoff
 from tests.boomi import strategies as hostile
 
@@ -41,6 +42,7 @@ def _clean(text: str | None, limit: int) -> None:
         return
     assert len(text) <= limit
     assert not any("\ud800" <= c <= "\udfff" for c in text)
+    assert terminal(text) == text  # no escape sequence, no control but line breaks and tabs
     assert not any(form in text for form in hostile.CANARY_FORMS), text
 
 
