@@ -5,7 +5,8 @@ An edge helper of ``client``. ``exchange`` streams an answer and stops reading a
 ``ProtocolError`` carrying its status, an error answer is cut there (its first words are all a
 message needs); a 2xx body that cannot be decoded (a ``Content-Encoding`` it does not have) is
 ``Unreadable``, as a garbled one is. ``parsed`` turns any failure of a parser into a
-``ProtocolError``, and ``retry_after`` reads a ``Retry-After`` header without believing it.
+``ProtocolError``, ``retry_after`` reads a ``Retry-After`` header without believing it, and
+``exhausted`` says what the last of the attempts got.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import httpx
 from reconciler.boomi import fields
 from reconciler.boomi.wire import Unreadable
 from reconciler.errors import ProtocolError
+from reconciler.net.retries import Retry
 
 T = TypeVar("T")
 _REBUILT = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -78,3 +80,10 @@ def retry_after(response: httpx.Response, cap: float) -> float | None:
     except ValueError:
         return None
     return min(max(seconds, 0.0), cap) if math.isfinite(seconds) else None
+
+
+def exhausted(message: str, last: Retry | None) -> str:
+    """``message``, and what the last attempt got (the part after the method and path)."""
+    if last is None:
+        return message
+    return f"{message}; the last one: {last.what.split(': ', 1)[-1]}"

@@ -158,7 +158,10 @@ class BoomiClient:
             if status in (200, 201):
                 try:
                     return answers.parsed(
-                        path, lambda: wire.parse_request_id(_json(response, ""), self._scrub)
+                        path,
+                        lambda: wire.parse_request_id(
+                            wire.decode_json(response.content, ""), self._scrub
+                        ),
                     )
                 except ProtocolError as exc:
                     raise AmbiguousSubmit(
@@ -380,7 +383,7 @@ class BoomiClient:
             backoff=self.options.backoff,
             rng=self._rng,
             sleep=self._clock.sleep,
-            exhausted=lambda last: PlatformUnavailable(_last_answer(exhausted, last)),
+            exhausted=lambda last: PlatformUnavailable(answers.exhausted(exhausted, last)),
             before_wait=before_wait,
         )
 
@@ -389,18 +392,6 @@ class BoomiClient:
         self.totals.record(code)
         if meter is not None:
             meter.record(code)
-
-
-def _json(response: httpx.Response, what: str) -> Any:
-    return wire.decode_json(response.content, what)
-
-
-def _last_answer(exhausted: str, last: Retry | None) -> str:
-    """``exhausted``, and what the last attempt got when it says more than the request."""
-    if last is None:
-        return exhausted
-    said = last.what.split(": ", 1)[-1]
-    return f"{exhausted}; the last one: {said}"
 
 
 def _name(exc: Exception) -> str:
