@@ -12,6 +12,12 @@ apply are shortened so (the engine allows one per four runs), so a long run alon
 run of a small apply, is not polled ten times as often for its whole length. Two budgets:
 ``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running out of
 either leaves the run ``submitted`` (pending), and the next apply resumes it.
+
+A run is polled by its requestId; once the platform says it no longer knows that requestId
+(``RecordNotFound``: expired, or not an id at all, as a state written before ids were checked
+may hold) a run whose executionId is known is polled by that instead, else it is ``unknown``.
+An answer the client cannot read (``ProtocolError``, any ``PlatformError``) stops polling that
+run only: it stays in its last good state, ``submitted``, and the others go on.
 """
 
 from __future__ import annotations
@@ -129,9 +135,16 @@ class Follower:
         began = self._clock.monotonic()
         waited_for_record = 0.0
         polls = 0
+        by_request = bool(entry.request_id)
         while True:
             try:
-                record = await self._fetch(entry, meter)
+                try:
+                    record = await self._fetch(entry, meter, by_request)
+                except RecordNotFound:
+                    if not by_request or entry.execution_id is None:
+                        raise
+                    by_request = False  # the run is known by its executionId: ask by that
+                    record = await self._fetch(entry, meter, by_request)
             except RecordNotFound as exc:
                 entry = self._save(
                     entry.model_copy(update={"phase": Phase.UNKNOWN, "message": exc.message})
@@ -162,8 +175,10 @@ class Follower:
             pause = self._pause(polls - 1)
             await self._clock.sleep(min(pause, max(0.0, budget - elapsed) + 0.01))
 
-    async def _fetch(self, entry: StateEntry, meter: Meter) -> PlatformRecord | None:
-        if entry.request_id:
+    async def _fetch(
+        self, entry: StateEntry, meter: Meter, by_request: bool
+    ) -> PlatformRecord | None:
+        if by_request and entry.request_id:
             return await self._client.get_record(entry.request_id, meter)
         assert entry.execution_id is not None  # noqa: S101 - adopted entries have one
         return await self._client.get_execution(entry.execution_id, meter)

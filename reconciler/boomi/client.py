@@ -8,6 +8,13 @@ connection that was never established); a timeout, a reset or a 5xx after the re
 raises ``AmbiguousSubmit`` for the engine to resolve, never a blind resubmit (§12.4). 401 and
 403 are never retried: repeated failures can lock the account (§3). Credentials never appear
 in a repr, a log record or an error message.
+
+The wire is untrusted (issue #15): at most ``fields.MAX_BODY`` bytes of a body are read (a
+larger 2xx answer is a ``ProtocolError``, an ambiguous one for a submit), every value is checked
+by ``wire``/``fields`` before it is returned, an id goes into a URL path only once it has the
+shape of an id, and every string taken from a response (ids, statuses, names, record messages,
+error bodies) has been through the ``redactor`` before it leaves the client, so an exception, a
+record, and hence the state never hold a secret the platform echoed.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
-from reconciler.boomi import wire
+from reconciler.boomi import answers, fields, wire
 from reconciler.boomi.ratelimit import FIRST, READ, SUBMIT, RateLimiter
 from reconciler.clock import Clock
 from reconciler.errors import (
@@ -35,6 +43,7 @@ from reconciler.errors import (
 )
 from reconciler.model import Meter, PlatformRecord, ResolvedRequest
 from reconciler.net.retries import ClientOptions, Retry, retrying
+from reconciler.outbound import NO_SECRETS, Redactor
 
 __all__ = ["BoomiClient", "ClientOptions"]
 
@@ -44,6 +53,7 @@ _RETRY_READ = frozenset({429, 500, 502, 503, 504})
 _RETRY_SUBMIT = frozenset({429, 503})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _JSON = "application/json"
+MAX_PAGES = 200  # queryMore pages followed for one query (100 records each)
 T = TypeVar("T")
 
 
@@ -60,8 +70,10 @@ class BoomiClient:
         clock: Clock,
         options: ClientOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        redactor: Redactor = NO_SECRETS,
     ) -> None:
         self.options = options or ClientOptions()
+        self._scrub = redactor.scrub
         self._account = account_id
         self._base = f"{base_url.rstrip('/')}/{account_id}"
         self._clock = clock
@@ -121,7 +133,8 @@ class BoomiClient:
                 async with self._connections:
                     if before_send is not None:
                         await before_send()
-                    response = await self._http.post(self._base + path, json=body)
+                    url = self._base + path
+                    response = await answers.exchange(self._http, "POST", url, json=body)
             except _NOT_SENT as exc:
                 self._count(meter, None)
                 return Retry(f"POST {path}: {_name(exc)}")
@@ -131,13 +144,25 @@ class BoomiClient:
                     f"POST {path}: {_name(exc)} after the request was sent; the run may or may "
                     "not have started"
                 ) from None
+            except ProtocolError as exc:  # a body too large to read, or not decodable
+                self._count(meter, exc.status_code)
+                raise AmbiguousSubmit(
+                    f"POST {path}: HTTP {exc.status_code} but {exc.message}; the run may have "
+                    "started",
+                    status_code=exc.status_code,
+                ) from None
             self._count(meter, response.status_code)
             status = response.status_code
             if status in _RETRY_SUBMIT:
                 return self._retry(f"POST {path}: HTTP {status}", response)
             if status in (200, 201):
                 try:
-                    return wire.parse_request_id(wire.decode_json(response.content, path))
+                    return answers.parsed(
+                        path,
+                        lambda: wire.parse_request_id(
+                            wire.decode_json(response.content, ""), self._scrub
+                        ),
+                    )
                 except ProtocolError as exc:
                     raise AmbiguousSubmit(
                         f"POST {path}: HTTP {status} but {exc.message}; the run may have started",
@@ -145,8 +170,8 @@ class BoomiClient:
                     ) from None
             if status >= 500:
                 raise AmbiguousSubmit(
-                    f"POST {path}: HTTP {status} ({_message(response)}); the run may or may not "
-                    "have started",
+                    f"POST {path}: HTTP {status} ({self._message(response)}); the run may or may "
+                    "not have started",
                     status_code=status,
                 )
             self._raise_for_client_error(response, f"POST {path}")
@@ -162,12 +187,21 @@ class BoomiClient:
     async def get_record(
         self, request_id: str, meter: Meter | None = None
     ) -> PlatformRecord | None:
-        """``GET /ExecutionRecord/async/{requestId}``: the record, or None while it is 202."""
-        path = f"/ExecutionRecord/async/{request_id}"
-        response = await self._read("GET", path, meter)
-        if response.status_code == 202:
+        """``GET /ExecutionRecord/async/{requestId}``: the record, or None while it is 202.
+
+        A requestId that is not an id (a state written before ids were checked) is never put
+        in a URL: ``RecordNotFound``, as the platform cannot know it either.
+        """
+        if not fields.is_identifier(request_id):
+            raise RecordNotFound(
+                f"GET /ExecutionRecord/async: the requestId on record is not an id like "
+                f"{fields.REQUEST_ID} ({fields.flaw(request_id)}); not asked"
+            )
+        path = f"/ExecutionRecord/async/{quote(request_id, safe='')}"
+        status, body = await self._read("GET", path, meter)
+        if status == 202:
             return None
-        return wire.parse_async_record(wire.decode_json(response.content, path))
+        return answers.parsed(path, lambda: wire.parse_async_record(body, self._scrub))
 
     async def query_records(
         self,
@@ -177,17 +211,26 @@ class BoomiClient:
         until: datetime,
         meter: Meter | None = None,
     ) -> list[PlatformRecord]:
-        """Every ExecutionRecord of a process on a runtime in a window, following queryMore."""
+        """Every ExecutionRecord of a process on a runtime in a window, following queryMore.
+
+        At most ``MAX_PAGES`` pages: a platform that hands out tokens forever is a
+        ``ProtocolError``, not an endless loop.
+        """
         body: Any = wire.records_query(process_id, atom_id, since, until)
         path = "/ExecutionRecord/query"
-        response = await self._read("POST", path, meter, json=body)
-        records, token = wire.parse_query_result(wire.decode_json(response.content, path))
+        records, token = await self._page("POST", path, meter, json=body)
+        pages = 1
         while token:
             more = "/ExecutionRecord/queryMore"
+            if pages >= MAX_PAGES:
+                raise ProtocolError(
+                    f"POST {more}: still more records after {MAX_PAGES} pages; the query was "
+                    "not read to its end"
+                )
             headers = {"Content-Type": "text/plain"}
-            response = await self._read("POST", more, meter, content=token, headers=headers)
-            page, token = wire.parse_query_result(wire.decode_json(response.content, more))
+            page, token = await self._page("POST", more, meter, content=token, headers=headers)
             records.extend(page)
+            pages += 1
         return records
 
     async def recent_records(
@@ -200,53 +243,90 @@ class BoomiClient:
         """
         path = "/ExecutionRecord/query"
         body = wire.recent_records_query(process_id, since)
-        response = await self._read("POST", path, meter, priority=FIRST, json=body)
-        records, _ = wire.parse_query_result(wire.decode_json(response.content, path))
+        records, _ = await self._page("POST", path, meter, priority=FIRST, json=body)
         return records
 
     async def get_execution(
         self, execution_id: str, meter: Meter | None = None
     ) -> PlatformRecord | None:
         """The record of one executionId through QUERY, or None when there is none (yet)."""
+        if not fields.is_identifier(execution_id):
+            raise RecordNotFound(
+                f"POST /ExecutionRecord/query: the executionId on record is not an id like "
+                f"{fields.EXECUTION_ID} ({fields.flaw(execution_id)}); not asked"
+            )
         path = "/ExecutionRecord/query"
         body = wire.execution_query(execution_id)
-        response = await self._read("POST", path, meter, json=body)
-        records, _ = wire.parse_query_result(wire.decode_json(response.content, path))
+        records, _ = await self._page("POST", path, meter, json=body)
         return next((r for r in records if r.execution_id == execution_id), None)
 
     async def cancel(self, execution_id: str, meter: Meter | None = None) -> None:
         """``POST /cancelExecution/{executionId}``."""
-        await self._read("POST", f"/cancelExecution/{execution_id}", meter)
+        if not fields.is_identifier(execution_id):
+            raise ProtocolError(
+                f"POST /cancelExecution: expected an executionId like {fields.EXECUTION_ID} "
+                f"({fields.flaw(execution_id)}); not sent"
+            )
+        await self._read("POST", f"/cancelExecution/{quote(execution_id, safe='')}", meter, False)
+
+    async def _page(
+        self, method: str, path: str, meter: Meter | None, priority: int = READ, **kwargs: Any
+    ) -> tuple[list[PlatformRecord], str | None]:
+        """One QueryResult page: its records and the next page's token."""
+        _, body = await self._read(method, path, meter, priority=priority, **kwargs)
+        return answers.parsed(path, lambda: wire.parse_query_result(body, self._scrub))
 
     async def _read(
-        self, method: str, path: str, meter: Meter | None, priority: int = READ, **kwargs: Any
-    ) -> httpx.Response:
-        """A call that is safe to repeat: retried on transient failures, then classified."""
+        self,
+        method: str,
+        path: str,
+        meter: Meter | None,
+        parse: bool = True,
+        priority: int = READ,
+        **kwargs: Any,
+    ) -> tuple[int, Any]:
+        """A call that is safe to repeat: retried on transient failures, then classified.
+
+        Returns the status and, for a 2xx other than 202 when ``parse``, the decoded JSON body
+        (else None). A body that is not JSON is retried (a cut or garbled answer); JSON that
+        no platform sends (too large, too deep, a 5,000-digit number) is a ``ProtocolError``.
+        """
         what = f"{method} {path}"
 
-        async def attempt(_number: int, _last: bool) -> httpx.Response | Retry:
+        async def attempt(_number: int, _last: bool) -> tuple[int, Any] | Retry:
             await self.limiter.acquire(priority)
             try:
                 async with self._connections:
-                    response = await self._http.request(method, self._base + path, **kwargs)
+                    url = self._base + path
+                    response = await answers.exchange(self._http, method, url, **kwargs)
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 return Retry(f"{what}: {_name(exc)}")
-            self._count(meter, response.status_code)
-            if response.status_code in _RETRY_READ:
-                return self._retry(f"{what}: HTTP {response.status_code}", response)
-            if response.status_code < 300:
-                if response.status_code == 200 and not _looks_like_json(response):
+            except wire.Unreadable as exc:
+                self._count(meter, exc.status_code)
+                return Retry(f"{what}: {exc.message}")
+            except ProtocolError as exc:
+                self._count(meter, exc.status_code)
+                raise ProtocolError(f"{what}: {exc.message}", status_code=exc.status_code) from None
+            status = response.status_code
+            self._count(meter, status)
+            if status in _RETRY_READ:
+                return self._retry(f"{what}: HTTP {status}", response)
+            if status < 300:
+                if not parse or status == 202:
+                    return status, None
+                try:
+                    return status, wire.decode_json(response.content, what)
+                except wire.Unreadable:
                     return Retry(f"{what}: malformed body")
-                return response
-            if response.status_code in (404, 410) and "/async/" in path:
+            if status in (404, 410) and "/async/" in path:
                 raise RecordNotFound(
                     f"{what}: the platform no longer knows this request "
-                    f"(HTTP {response.status_code}: {_message(response)})",
-                    status_code=response.status_code,
+                    f"(HTTP {status}: {self._message(response)})",
+                    status_code=status,
                 )
             self._raise_for_client_error(response, what)
-            raise PlatformError(f"{what}: unexpected HTTP {response.status_code}")
+            raise PlatformError(f"{what}: unexpected HTTP {status}")
 
         return await self._retrying(
             attempt,
@@ -254,9 +334,15 @@ class BoomiClient:
             f"{what}: no usable answer after {self.options.backoff.attempts} attempts",
         )
 
+    def _message(self, response: httpx.Response) -> str:
+        """The scrubbed message of an error answer (whole body scrubbed before any cut)."""
+        content_type = response.headers.get("content-type", "")
+        text = wire.error_message(response.content, content_type, self._scrub)
+        return text or response.reason_phrase or "no message"
+
     def _raise_for_client_error(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
-        message = _message(response)
+        message = self._message(response)
         if status == 401:
             raise AuthenticationError(
                 f"credentials rejected for account {self._account} (HTTP 401); check "
@@ -274,7 +360,7 @@ class BoomiClient:
 
     def _retry(self, what: str, response: httpx.Response) -> Retry:
         """A retryable answer: at least as long a wait as its ``Retry-After`` asks (capped)."""
-        return Retry(what, response, _retry_after(response, self.options.wait_cap))
+        return Retry(what, response, answers.retry_after(response, self.options.wait_cap))
 
     async def _retrying(
         self,
@@ -297,7 +383,7 @@ class BoomiClient:
             backoff=self.options.backoff,
             rng=self._rng,
             sleep=self._clock.sleep,
-            exhausted=lambda _last: PlatformUnavailable(exhausted),
+            exhausted=lambda last: PlatformUnavailable(answers.exhausted(exhausted, last)),
             before_wait=before_wait,
         )
 
@@ -306,27 +392,6 @@ class BoomiClient:
         self.totals.record(code)
         if meter is not None:
             meter.record(code)
-
-
-def _message(response: httpx.Response) -> str:
-    text = wire.error_message(response.content, response.headers.get("content-type", ""))
-    return text or response.reason_phrase or "no message"
-
-
-def _looks_like_json(response: httpx.Response) -> bool:
-    try:
-        response.json()
-    except ValueError:
-        return False
-    return True
-
-
-def _retry_after(response: httpx.Response, cap: float) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return min(max(float(value), 0.0), cap)
-    except ValueError:
-        return None
 
 
 def _name(exc: Exception) -> str:

@@ -6,22 +6,38 @@ its ``AsyncOperationResult`` wrapper or bare (§6.2), a 200 whose wrapper says i
 ``["Long", n]`` or plain numbers (§4), unknown fields and unknown status values, and error
 bodies as ``{"@type": "Error", "message"}``, ``{"message"}``, ``{"error": {"message"}}``, XML
 or plain text (§12.2). camelCase wire names appear only in this module.
+
+Lenient is not trusting: every field read is checked by ``fields`` (shape, size, range), a body
+is refused past ``fields.MAX_BODY`` bytes or ``fields.MAX_DEPTH`` levels, and every parser
+either returns a typed value or raises ``ProtocolError``, nothing else (a property test holds
+it to that). Each parser takes the caller's ``scrub`` (a ``Redactor.scrub``): every string it
+returns has been through it, so a secret the platform echoes never leaves this module.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
 
+from reconciler.boomi import fields
+from reconciler.boomi.fields import Scrub
 from reconciler.errors import ProtocolError
 from reconciler.model import PlatformRecord, ResolvedRequest
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_SHORT = 500  # characters kept of an error body that is plain text or HTML
+
+
+class Unreadable(ProtocolError):
+    """A body that is not JSON at all (cut short, garbled): asking again may get a good one."""
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def execution_request_body(request: ResolvedRequest) -> dict[str, Any]:
@@ -57,28 +73,45 @@ def execution_request_body(request: ResolvedRequest) -> dict[str, Any]:
 
 
 def decode_json(content: bytes, what: str) -> Any:
-    """Parse a JSON body or raise ``ProtocolError`` naming what was being read."""
+    """Parse a JSON body or raise ``ProtocolError`` naming ``what`` was being read (if said).
+
+    ``Unreadable`` when the bytes are not JSON; a plain ``ProtocolError`` when they are JSON
+    that no platform sends: larger than ``MAX_BODY``, nested deeper than ``MAX_DEPTH``, or a
+    number of more digits than Python reads (4,300).
+    """
+    at = f"{what}: " if what else ""
+    if len(content) > fields.MAX_BODY:
+        raise ProtocolError(f"{at}the response body is larger than {_mib(fields.MAX_BODY)}")
+    deep = f"{at}the response body is nested deeper than {fields.MAX_DEPTH} levels"
+    if fields.nesting_exceeds(content):
+        raise ProtocolError(deep)
     try:
         return json.loads(content)
+    except RecursionError:
+        raise ProtocolError(deep) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ProtocolError(f"{what}: the platform sent a body that is not JSON") from None
+        raise Unreadable(f"{at}the platform sent a body that is not JSON") from None
+    except ValueError:  # int() refuses more than 4,300 digits
+        raise ProtocolError(f"{at}the response body holds a number too long to read") from None
 
 
-def parse_request_id(body: Any) -> str:
-    """The ``requestId`` of an ExecutionRequest response (§5.3)."""
-    request_id = body.get("requestId") if isinstance(body, dict) else None
-    if not isinstance(request_id, str) or not request_id:
+def parse_request_id(body: Any, scrub: Scrub = _same) -> str:
+    """The ``requestId`` of an ExecutionRequest response (§5.3), checked for its shape."""
+    if not isinstance(body, dict) or body.get("requestId") is None:
         raise ProtocolError("ExecutionRequest: the response carries no requestId")
-    return request_id
+    return fields.identifier(
+        body["requestId"], "ExecutionRequest.requestId", fields.REQUEST_ID, scrub
+    )
 
 
-def parse_async_record(body: Any) -> PlatformRecord | None:
+def parse_async_record(body: Any, scrub: Scrub = _same) -> PlatformRecord | None:
     """A 200 from ``ExecutionRecord/async``: the record, or None when it says "not yet" (§6.2)."""
     if not isinstance(body, dict):
         raise ProtocolError("ExecutionRecord/async: expected a JSON object")
     code = body.get("responseStatusCode")
-    if isinstance(code, int) and code >= 400:
-        message = error_message_from_json(body) or f"responseStatusCode {code}"
+    if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        code = code if code < 1000 else None
+        message = error_message_from_json(body, scrub) or f"responseStatusCode {code}"
         raise ProtocolError(f"ExecutionRecord/async: {message}", status_code=code)
     if "result" in body:
         result = body.get("result") or []
@@ -86,44 +119,59 @@ def parse_async_record(body: Any) -> PlatformRecord | None:
             return None
         if not isinstance(result, list) or not isinstance(result[0], dict):
             raise ProtocolError("ExecutionRecord/async: result is not a list of records")
-        return parse_record(result[0])
+        return parse_record(result[0], scrub)
     if "executionId" in body or "status" in body:
-        return parse_record(body)
+        return parse_record(body, scrub)
     if code == 202:
         return None
     raise ProtocolError("ExecutionRecord/async: neither a record nor a result wrapper")
 
 
-def parse_record(data: Mapping[str, Any]) -> PlatformRecord:
-    """One ExecutionRecord object (§7); every field but executionId and status is optional."""
-    execution_id = data.get("executionId")
-    status = data.get("status")
-    if not isinstance(execution_id, str) or not isinstance(status, str):
+def parse_record(data: Mapping[str, Any], scrub: Scrub = _same) -> PlatformRecord:
+    """One ExecutionRecord object (§7); every field but executionId and status is optional.
+
+    Those two must have their documented shape (else ``ProtocolError``); an optional field out
+    of shape or range is read as absent.
+    """
+    if "executionId" not in data or "status" not in data:
         raise ProtocolError("ExecutionRecord: executionId and status are required")
+    execution_id = fields.identifier(
+        data["executionId"], "ExecutionRecord.executionId", fields.EXECUTION_ID, scrub
+    )
     return PlatformRecord(
         execution_id=execution_id,
-        status=status.strip().upper(),
-        process_id=_text(data.get("processId")),
-        atom_id=_text(data.get("atomId")),
-        process_name=_text(data.get("processName")),
-        atom_name=_text(data.get("atomName")),
-        execution_time=parse_time(data.get("executionTime")),
-        recorded_date=parse_time(data.get("recordedDate")),
-        duration_ms=parse_long(data.get("executionDuration")),
-        message=_text(data.get("message")),
+        status=fields.status(data["status"], "ExecutionRecord.status", scrub),
+        process_id=fields.optional_identifier(data.get("processId"), scrub),
+        atom_id=fields.optional_identifier(data.get("atomId"), scrub),
+        process_name=fields.text(data.get("processName"), scrub, fields.MAX_NAME),
+        atom_name=fields.text(data.get("atomName"), scrub, fields.MAX_NAME),
+        execution_time=fields.moment(data.get("executionTime")),
+        recorded_date=fields.moment(data.get("recordedDate")),
+        duration_ms=fields.duration(data.get("executionDuration")),
+        message=fields.text(data.get("message"), scrub),
     )
 
 
-def parse_query_result(body: Any) -> tuple[list[PlatformRecord], str | None]:
-    """A ``QueryResult`` page (§9): its records and the token of the next page, if any."""
+def parse_query_result(body: Any, scrub: Scrub = _same) -> tuple[list[PlatformRecord], str | None]:
+    """A ``QueryResult`` page (§9): its records and the token of the next page, if any.
+
+    A page holding anything but records is refused whole: dropping the odd one could leave a
+    single candidate where there were two, and adoption would take the wrong run.
+    """
     if not isinstance(body, dict):
         raise ProtocolError("ExecutionRecord/query: expected a JSON object")
     raw = body.get("result") or []
     if not isinstance(raw, list):
         raise ProtocolError("ExecutionRecord/query: result is not a list")
-    token = body.get("queryToken")
-    records = [parse_record(item) for item in raw if isinstance(item, dict)]
-    return records, token if isinstance(token, str) and token else None
+    if len(raw) > fields.MAX_PAGE:
+        raise ProtocolError(
+            f"ExecutionRecord/query: {len(raw):,} records in one page (at most "
+            f"{fields.MAX_PAGE:,} expected)"
+        )
+    if not all(isinstance(item, dict) for item in raw):
+        raise ProtocolError("ExecutionRecord/query: result holds something that is not a record")
+    token = fields.query_token(body.get("queryToken"), "ExecutionRecord/query.queryToken")
+    return [parse_record(item, scrub) for item in raw], token
 
 
 def records_query(
@@ -172,70 +220,64 @@ def _equals(name: str, value: str) -> dict[str, Any]:
     return {"operator": "EQUALS", "property": name, "argument": [value]}
 
 
-def error_message(content: bytes, content_type: str) -> str:
-    """The human message of an error body in any of the shapes of §12.2."""
-    text = content.decode("utf-8", errors="replace").strip()
+def error_message(content: bytes, content_type: str, scrub: Scrub = _same) -> str:
+    """The human message of an error body in any of the shapes of §12.2, scrubbed, then cut.
+
+    The whole text is scrubbed before anything is cut from it, so a cut never leaves part of
+    a secret that the redactor would no longer recognise.
+    """
+    text = content[: fields.MAX_BODY].decode("utf-8", errors="replace").strip()
     if not text:
         return ""
     if "json" in content_type or text.startswith("{"):
         try:
-            message = error_message_from_json(json.loads(text))
-        except json.JSONDecodeError:
+            message = error_message_from_json(decode_json(content, "error body"), scrub)
+        except ProtocolError:
             message = None
         if message:
             return message
     if text.startswith("<"):
-        try:
-            root = ElementTree.fromstring(text)  # noqa: S314 - platform responses, no entities
-        except ElementTree.ParseError:
-            root = None
-        if root is not None:
-            for element in root.iter():
-                if element.tag.rsplit("}", 1)[-1] == "message" and element.text:
-                    return element.text.strip()
-        return _strip_tags(text)
-    return text[:500]
+        message = _xml_message(text)
+        if message is not None:
+            return fields.text(message, scrub) or ""
+        return fields.text(_strip_tags(scrub(text)), scrub, _SHORT) or ""
+    return fields.text(text, scrub, _SHORT) or ""
 
 
-def error_message_from_json(body: Any) -> str | None:
-    """``message`` or ``error.message`` of a JSON error body."""
+def _xml_message(text: str) -> str | None:
+    """The ``message`` element of an XML error body, or None (no DTD, hence no entities)."""
+    if "<!" in text:
+        return None  # a DOCTYPE or an ENTITY: not what the platform sends, and not parsed
+    try:
+        root = ElementTree.fromstring(text)  # noqa: S314 - no DTD, so no entity expansion
+    except ElementTree.ParseError:
+        return None
+    for element in root.iter():
+        named = element.tag.rsplit("}", 1)[-1] == "message"
+        if named and element.text and element.text.strip():
+            return element.text.strip()
+    return None
+
+
+def error_message_from_json(body: Any, scrub: Scrub = _same) -> str | None:
+    """``message`` or ``error.message`` of a JSON error body, scrubbed, then cut."""
     if not isinstance(body, dict):
         return None
     message = body.get("message")
-    if isinstance(message, str) and message:
-        return message
-    nested = body.get("error")
-    if isinstance(nested, dict) and isinstance(nested.get("message"), str):
-        return str(nested["message"])
-    return None
+    if not (isinstance(message, str) and message):
+        nested = body.get("error")
+        message = nested.get("message") if isinstance(nested, dict) else None
+    return fields.text(message, scrub)
 
 
 def parse_long(value: Any) -> int | None:
-    """``["Long", n]``, a number, or a numeric string → int (§4)."""
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        value = value[1]
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None  # JSON may carry NaN or 1e400
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value.strip())
-    return None
+    """``["Long", n]``, a number, or a numeric string → int (§4); see ``fields.long_value``."""
+    return fields.long_value(value)
 
 
 def parse_time(value: Any) -> datetime | None:
-    """A platform timestamp ``yyyy-MM-ddTHH:mm:ssZ`` (tolerating fractions and offsets)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    """A platform timestamp in UTC, or None; see ``fields.moment``."""
+    return fields.moment(value)
 
 
 def format_time(moment: datetime) -> str:
@@ -243,9 +285,9 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(_TIME_FORMAT)
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _strip_tags(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()[:500]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()
+
+
+def _mib(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB"

@@ -9,7 +9,7 @@ import math
 import statistics
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply.schedule import Estimate
@@ -99,6 +99,7 @@ def test_nothing_seen_says_nothing() -> None:
 durations = st.lists(st.integers(min_value=1, max_value=10**7), min_size=1, max_size=60)
 
 
+@settings(deadline=None)  # Fraction products: no wall-clock budget on a loaded runner
 @given(st.lists(st.integers(min_value=1, max_value=10**7), min_size=3, max_size=60))
 @example(list(range(1, 25)))  # a float product stays above 1/2 here where the exact one is 1/2
 def test_with_every_run_finished_it_is_the_plain_median(values: list[int]) -> None:
@@ -106,6 +107,7 @@ def test_with_every_run_finished_it_is_the_plain_median(values: list[int]) -> No
     assert found == Estimate(ms=statistics.median_low(values), settled=True)
 
 
+@settings(deadline=None)
 @given(durations, st.integers(min_value=1, max_value=10**6))
 def test_runs_going_on_longer_never_make_a_process_look_quicker(
     values: list[int], more: int
