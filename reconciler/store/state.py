@@ -96,6 +96,10 @@ class StateStore:
         self._entries: dict[str, StateEntry] = {}  # as last read or written by this store
         self._writer: Writer | None = None
 
+    def redact_with(self, redactor: Redactor) -> None:
+        """Scrub every entry written from now on with ``redactor`` (known once the plan is)."""
+        self._redactor = redactor
+
     def path_for(self, name: str) -> Path:
         """The file that holds ``name``'s state."""
         return self.root / f"{name}.json"

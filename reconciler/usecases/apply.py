@@ -23,13 +23,20 @@ from reconciler.git.publish import Git, PushPolicy
 from reconciler.github.context import GitHubContext
 from reconciler.model import ApplyResult, Plan
 from reconciler.model.digest import plan_digest
+from reconciler.outbound import Redactor
 from reconciler.plan.planner import Selection
 from reconciler.plan.review import Review, ReviewedPlan, compare
 from reconciler.report import renderers as report
 from reconciler.specs.expand import SpecContext
 from reconciler.store.artifacts import write_apply_artifacts
 from reconciler.store.state import StateStore, supersedes
-from reconciler.usecases.inputs import load_plan, make_client, plan_requests, secret_values
+from reconciler.usecases.inputs import (
+    credential_values,
+    load_plan,
+    make_client,
+    plan_requests,
+    secret_values,
+)
 
 #: Runs the apply's coroutine to its end, then awaits the cleanup (closing the client).
 Runner = Callable[[Coroutine[Any, Any, ApplyResult], Callable[[], Awaitable[None]]], ApplyResult]
@@ -96,7 +103,16 @@ def apply(
             raise ReviewMismatch(Applied(plan=the_plan, review=review))
         if not the_plan.has_changes:
             return Applied(plan=the_plan, review=review)
-        client = make_client(settings, environ, clock, shards=shard[1] if shard else 1)
+        # Every secret this apply resolves, and the tokens: scrubbed from what the platform
+        # answers (on arrival), from state and artifacts (again before writing), and from
+        # everything the caller prints (the listener hears them before the first submit).
+        named = secret_values(plan_requests(the_plan), environ)
+        redactor = Redactor({**credential_values(environ), **named})
+        listener.secrets(named)
+        store.redact_with(redactor)
+        client = make_client(
+            settings, environ, clock, shards=shard[1] if shard else 1, redactor=redactor
+        )
         github = GitHubContext.from_environ(environ)
         durable = request.durable_intents
         if durable is None:
@@ -119,8 +135,6 @@ def apply(
             progress=progress,
             journal=journal,
         )
-        named = secret_values(plan_requests(the_plan), environ)
-        listener.secrets(named)
         try:
             result = run(engine.apply(the_plan), client.aclose)
         finally:
@@ -147,6 +161,7 @@ def apply(
             result, plan=the_plan, review=review, shard=shard, stats=stats
         ),
         notes=review.markdown() if request.reviewed is not None else "",
+        redactor=redactor,
     )
     return Applied(
         plan=the_plan,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from reconciler.boomi.client import BoomiClient
     from reconciler.clock import Clock
     from reconciler.model import Plan, RunRequest, StateEntry
+    from reconciler.outbound import Redactor
     from reconciler.plan.planner import Selection
     from reconciler.specs.expand import SpecContext
     from reconciler.store.state import StateStore
@@ -100,14 +101,26 @@ def credential_values(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def make_client(
-    settings: Settings, environ: Mapping[str, str], clock: Clock, shards: int = 1
+    settings: Settings,
+    environ: Mapping[str, str],
+    clock: Clock,
+    shards: int = 1,
+    *,
+    redactor: Redactor | None = None,
 ) -> BoomiClient:
-    """A platform client from the environment's credentials, with its share of the rate limit."""
+    """A platform client from the environment's credentials, with its share of the rate limit.
+
+    Whatever the platform answers is scrubbed of ``redactor``'s secrets on arrival (default:
+    the credentials' own token).
+    """
     from reconciler.boomi.client import BoomiClient, ClientOptions
     from reconciler.config.secrets import credentials_from_env
+    from reconciler.outbound import Redactor
     from reconciler.retry import Backoff
 
     credentials = credentials_from_env(environ)
+    if redactor is None:
+        redactor = Redactor(credential_values(environ))
     return BoomiClient(
         settings.api_url,
         settings.account_id,
@@ -116,4 +129,5 @@ def make_client(
         clock=clock,
         # Shards run in parallel against one account: each gets its share of the budget.
         options=ClientOptions(rate_limit=settings.apply.rate_limit / shards, backoff=Backoff()),
+        redactor=redactor,
     )
