@@ -225,6 +225,8 @@ class _Platform:
         return Reply(status, body, xml)
 
     def _render(self, reply: Reply, wants_json: bool) -> Response:
+        if reply.status in (204, 304):  # no body, whatever a script asked (RFC 9110 §15.3.5)
+            return Response(None, reply.status)
         if reply.raw is not None:
             return Response(reply.raw, reply.status, media_type=reply.media)
         if reply.body is None:

@@ -137,6 +137,10 @@ class FaultRule(BaseModel):
                 f"target: {self.target!r} is not a poison; expected one of: "
                 + ", ".join(POISON_TARGETS)
             )
+        if self.kind == "script" and self.status is not None and self.status < 200:
+            raise ValueError(
+                "status: a script answers 200-599 (an informational answer is no answer)"
+            )
         if self.kind == "script" and self.body is not None and self.raw is not None:
             raise ValueError("a script answers with body or raw, not both")
         return self

@@ -307,6 +307,7 @@ async def test_process_matching_on_queries(platform: Platform) -> None:
         ({"kind": "script", "body": {}, "raw": ""}, "body or raw, not both"),
         ({"kind": "echo", "status": 200}, "a echo fault answers 400-599"),
         ({"kind": "error", "status": 99}, "greater than or equal to 100"),
+        ({"kind": "script", "status": 101}, "a script answers 200-599"),
     ],
 )
 async def test_bad_hostile_rules_are_refused(
@@ -328,3 +329,12 @@ async def test_hostile_rules_from_a_world_file(make_platform: Callable[..., Plat
         rid = await request_id(client, ORDERS)
         record = (await final_record(platform, client, rid)).json()["result"][0]
     assert record["executionTime"] == POISON_DATE
+
+
+async def test_a_script_with_a_bodiless_status_sends_no_body(platform: Platform) -> None:
+    faults(platform, {"endpoint": "executionRequest", "kind": "script", "status": 204,
+                      "raw": '{"requestId": "x"}'})  # fmt: skip
+    async with platform.client() as client:
+        response = await client.post("/ExecutionRequest", json=RUN_WITH_SECRET)
+    assert response.status_code == 204
+    assert response.content == b""
