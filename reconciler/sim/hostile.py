@@ -29,7 +29,7 @@ MARKER = "INJ-7e1f"
 """Appears in every piece of the default hostile text, so a harness can find what leaked."""
 
 PAYLOAD = (
-    f"{MARKER} start\n"
+    f"{MARKER} start, cc @inj7e1f\n"
     f"::error title={MARKER}::{MARKER} forged annotation\n"
     f"::add-mask::{MARKER}\n"
     f"  ::warning::{MARKER} indented command\r\n"
@@ -41,11 +41,11 @@ PAYLOAD = (
     f"<script>alert('{MARKER}')</script> @inj7e1f @github/{MARKER}-team\n"
     f"```\n| {MARKER} | forged row |\n<!-- {MARKER} -->\n"
     f"<!-- reconciler-plan env=prod digest={MARKER} run=1 -->\n"
-    f"::stop-commands::{MARKER}\n{MARKER} end"
+    f"::stop-commands::{MARKER}\n{MARKER} end\n```"
 )
 """The default ``inject`` text: control characters, newlines, CSI/OSC/C1 escapes, workflow
-commands (plain, indented, legacy ``##[``), fences, HTML, a bidi override, @mentions and a
-forged plan-comment marker."""
+commands (plain, indented, legacy ``##[``), fences (an odd number: the last one opens a block
+nothing closes), HTML, a bidi override, @mentions and a forged plan-comment marker."""
 
 POISON_DATE = "9999-12-31T23:59:59-12:00"
 
