@@ -265,6 +265,7 @@ _KEYS = {
         "outputLinesScanned",
         "hits",
         "hitPlaces",
+        "hitForms",
         "partialHits",
     ),
     "exhaustion": (),  # whatever the scenario reports: every top-level number and string

@@ -268,8 +268,10 @@ def _base64_inside(value: bytes) -> set[str]:
     return out
 
 
-def secret_forms(value: str, *, shortest: int = 12) -> set[str]:
+def secret_forms(value: str, *, shortest: int = 12) -> dict[str, str]:
     """``value`` in every encoding a platform, a log or a report could show it.
+
+    Each form maps to a label saying how it was made (``json``, ``json+url``, ``raw+base64``…).
 
     Raw, JSON-escaped (once, twice, ASCII or not), whitespace-folded and as a workflow command
     escapes it; each of those as is, URL-encoded (upper- and lower-case hex, ``+`` for space),
@@ -277,22 +279,33 @@ def secret_forms(value: str, *, shortest: int = 12) -> set[str]:
     """
     json_once = json.dumps(value)[1:-1]
     first = {
-        value,
-        json_once,
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        json.dumps(json_once)[1:-1],
-        " ".join(value.split()),
-        value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"),
+        "raw": value,
+        "json": json_once,
+        "json-unicode": json.dumps(value, ensure_ascii=False)[1:-1],
+        "json-twice": json.dumps(json_once)[1:-1],
+        "folded": " ".join(value.split()),
+        "workflow": value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"),
     }
-    forms: set[str] = set()
-    for text in first:
+    forms: dict[str, str] = {}
+    for label, text in first.items():
         url = quote(text, safe="")
-        forms |= {text, url, quote_plus(text, safe=""), html.escape(text, quote=True)}
-        forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), url))
-        forms.add(html.escape(text, quote=False).replace('"', "&quot;").replace("'", "&apos;"))
-        forms |= _base64_inside(text.encode("utf-8"))
-        forms |= _base64_inside(unicodedata.normalize("NFD", text).encode("utf-8"))
-    return {form for form in forms if len(form) >= shortest}
+        made = {
+            label: text,
+            f"{label}+url": url,
+            f"{label}+url-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), url),
+            f"{label}+url-plus": quote_plus(text, safe=""),
+            f"{label}+xml": html.escape(text, quote=True),
+            f"{label}+xml-named": html.escape(text, quote=False)
+            .replace('"', "&quot;")
+            .replace("'", "&apos;"),
+        }
+        for form, how in made.items():
+            forms.setdefault(how, form)
+        for form in _base64_inside(text.encode("utf-8")):
+            forms.setdefault(form, f"{label}+base64")
+        for form in _base64_inside(unicodedata.normalize("NFD", text).encode("utf-8")):
+            forms.setdefault(form, f"{label}+nfd+base64")
+    return {form: how for form, how in forms.items() if len(form) >= shortest}
 
 
 def mask_forms(values: Iterable[str]) -> set[str]:
@@ -325,6 +338,6 @@ def mask_forms(values: Iterable[str]) -> set[str]:
     return out
 
 
-def count_forms(data: bytes, forms: set[str]) -> list[str]:
+def count_forms(data: bytes, forms: Iterable[str]) -> list[str]:
     """The forms found in ``data`` (bytes of any file or output)."""
     return sorted(form for form in forms if form.encode("utf-8") in data)

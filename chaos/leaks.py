@@ -18,9 +18,10 @@ outputs are all written. The simulator plays a hostile platform (``reconciler.si
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ IDENTITY = {
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=60,
-        env={**IDENTITY, "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        env={**IDENTITY, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd)},
     )  # fmt: skip
     return done.stdout
 
@@ -248,6 +249,13 @@ CANARY_FAULTS: tuple[tuple[int, dict[str, Any]], ...] = (
 LATE_CANARY = (7, {"endpoint": "executionRequest", "kind": "echo", "status": 403})
 
 
+def _tally(items: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return dict(sorted(out.items()))
+
+
 def _mask(line: str) -> bool:
     """Our own ``::add-mask::`` line: the runner's documented way to hide a value.
 
@@ -287,18 +295,18 @@ def hostile_canary(
             kept = [line for line in text.split("\n") if not _mask(line)]
             mask_lines += sum(1 for line in text.split("\n") if _mask(line))
             for form in channels.count_forms("\n".join(kept).encode(), forms):
-                hits.append(f"{' '.join(completed.args)} #{index} {stream}: {ascii(form)[:60]}")
+                hits.append(f"{' '.join(completed.args)} #{index} {stream}: {forms[form]}")
     for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         for form in channels.count_forms(Path(env[name]).read_bytes(), forms):
-            hits.append(f"${name}: {ascii(form)[:60]}")
+            hits.append(f"${name}: {forms[form]}")
     files = [p for p in sorted(checkout.rglob("*")) if p.is_file() and ".git" not in p.parts]
     for path in files:
         for form in channels.count_forms(path.read_bytes(), forms):
-            hits.append(f"{path.relative_to(checkout)}: {ascii(form)[:60]}")
+            hits.append(f"{path.relative_to(checkout)}: {forms[form]}")
     for repo, label in ((checkout, "git log -p --all"), (origin, "origin git log -p --all")):
         history = _git(repo, "log", "-p", "--all", "--format=%H%n%B").encode()
         for form in channels.count_forms(history, forms):
-            hits.append(f"{label}: {ascii(form)[:60]}")
+            hits.append(f"{label}: {forms[form]}")
     partial = value[:16]  # a platform that cuts a message short still leaks the start
     partial_hits = sum(1 for p in files if partial.encode() in p.read_bytes()) + sum(
         1
@@ -326,7 +334,8 @@ def hostile_canary(
         "maskLines": mask_lines,
         "commands": codes,
         "hits": len(hits),
-        "hitPlaces": sorted({h.split(":")[0] for h in hits}),
+        "hitPlaces": sorted({h.rpartition(": ")[0] for h in hits}),
+        "hitForms": _tally(h.rpartition(": ")[2] for h in hits),
         "partialHits": partial_hits,
         "violations": problems,
     }
