@@ -1,4 +1,4 @@
-"""``python -m chaos [--quick] [--trials N] [--fuzz N]``: run every scenario, write the figures.
+"""``python -m chaos [--quick] [--trials N] [--fuzz N] [--responses N]``: run every scenario.
 
 Results go to ``chaos/results/chaos-<UTC time>.json`` (git-ignored) and a summary to stdout;
 the exit status is 1 when any guarantee broke, else 0.
@@ -7,6 +7,7 @@ the exit status is 1 when any guarantee broke, else 0.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import tempfile
@@ -15,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos import fuzz, scenarios
-from chaos.harness import serving
+from chaos import fuzz, leaks, responses, scenarios
+from chaos.harness import serving, serving_elsewhere
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -26,6 +27,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the short version (as in make test)")
     parser.add_argument("--trials", type=int, help="kill -9 trials (default 100; quick 5)")
     parser.add_argument("--fuzz", type=int, help="fuzzed spec files (default 10000; quick 500)")
+    parser.add_argument(
+        "--responses", type=int, help="generated platform answers (default 10000; quick 300)"
+    )
     parser.add_argument("--fleet", type=int, help="executions per kill trial (default 12)")
     parser.add_argument("--seed", type=int, default=1, help="seed of kill delays and fuzzing")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     trials = args.trials if args.trials is not None else (5 if quick else 100)
     cases = args.fuzz if args.fuzz is not None else (500 if quick else 10_000)
     fleet = args.fleet or 12
+    answers = args.responses if args.responses is not None else (300 if quick else 10_000)
     began = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -85,6 +90,19 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("fuzz", lambda: fuzz.fuzz(work / "fuzz", cases=cases, seed=args.seed)),
             ("injection", lambda: fuzz.inject(work / "inject")),
+            (
+                "responseFuzz",
+                lambda: _responses(
+                    work / "responses",
+                    cases=answers,
+                    seed=args.seed,
+                    huge=1_000_000 if quick else 50_000_000,
+                    bisect=0 if quick else 5,
+                ),
+            ),
+            ("injectionChannels", lambda: leaks.injection(sim, work / "channels")),
+            ("hostileCanary", lambda: leaks.hostile_canary(sim, work / "hostile-canary")),
+            ("exhaustion", lambda: _exhaustion(work / "exhaustion")),
         ]
         if not quick:
             steps.append(
@@ -120,6 +138,32 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(_summary(report), indent=2))
     print(f"results: {path}", file=sys.stderr)
     return 1 if violations else 0
+
+
+def _responses(work: Path, *, cases: int, seed: int, huge: int, bisect: int) -> dict[str, Any]:
+    """The platform-response fuzzer, against a simulator in a process of its own.
+
+    The applies run in this process, and would otherwise share its interpreter lock with the
+    server.
+    """
+    with serving_elsewhere() as sim:
+        return responses.fuzz_responses(
+            sim, work, cases=cases, batch=100, seed=seed, huge=huge, bisect_budget=bisect
+        )
+
+
+def _exhaustion(work: Path) -> dict[str, Any]:
+    """``chaos.exhaustion.exhaustion`` when that module is on this branch (another change)."""
+    try:
+        module = importlib.import_module("chaos.exhaustion")
+    except ModuleNotFoundError as exc:
+        if exc.name != "chaos.exhaustion":
+            raise
+        return {"skipped": "chaos/exhaustion.py is not on this branch", "violations": []}
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = dict(module.exhaustion(work))
+    result.setdefault("violations", [])
+    return result
 
 
 def _write(path: Path, report: dict[str, Any]) -> None:
@@ -188,13 +232,53 @@ _KEYS = {
     ),
     "fuzz": ("cases", "valid", "failures", "exitCodes", "slowestCaseSeconds"),
     "injection": ("payloads", "cases", "refused", "renderedInertly", "escapes", "sideEffect"),
+    "responseFuzz": (
+        "cases",
+        "generated",
+        "corpus",
+        "failedBatches",
+        "exit70Calls",
+        "problemCalls",
+        "culpritsIsolated",
+        "culpritKinds",
+        "slowestBatchSeconds",
+    ),
+    "injectionChannels": (
+        "faultsInjected",
+        "commands",
+        "forgedCommands",
+        "unknownMasks",
+        "escapes",
+        "controls",
+        "unclosedFences",
+        "rawHtml",
+        "mentions",
+        "injectedOutputs",
+        "unreadable",
+        "byChannel",
+    ),
+    "hostileCanary": (
+        "submissionsCarryingCanary",
+        "faultsInjected",
+        "filesScanned",
+        "commits",
+        "outputLinesScanned",
+        "hits",
+        "hitPlaces",
+        "hitForms",
+        "partialHits",
+    ),
+    "exhaustion": (),  # whatever the scenario reports: every top-level number and string
     "sharedProcessProbe": ("trials", "misadopted", "exitZeroDespiteLoss", "duplicates"),
     "foreignRunProbe": ("trials", "adoptedForeignRun", "exitZeroDespiteIt", "leftUnknown"),
 }
 
 
 def _line(name: str, result: dict[str, Any]) -> str:
-    shown = {k: result.get(k) for k in _KEYS.get(name, ())}
+    keys = _KEYS.get(name, ())
+    if not keys:
+        keys = tuple(k for k, v in result.items() if isinstance(v, (int, float, str)))
+    shown = {k: result.get(k) for k in keys}
     shown["violations"] = len(result.get("violations", []))
     shown["seconds"] = result.get("seconds")
     return json.dumps(shown)

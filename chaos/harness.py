@@ -15,10 +15,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -151,6 +153,52 @@ def serving(processes: int = 4) -> Iterator[Simulator]:
             yield sim
         finally:
             sim.close()
+
+
+@dataclass(frozen=True)
+class _Served:
+    """What ``Simulator`` needs of a server: where it is and how to log in."""
+
+    endpoint: Any
+
+
+@contextmanager
+def serving_elsewhere(processes: int = 4) -> Iterator[Simulator]:
+    """A simulator in its own process (``reconciler sim serve``), for the duration of the block.
+
+    For scenarios that drive the CLI in this process: the server then has a core of its own
+    instead of sharing this interpreter's lock with the client under test.
+    """
+    with tempfile.TemporaryDirectory(prefix="chaos-sim-") as folder:
+        path = Path(folder) / "world.json"  # JSON is YAML 1.2
+        path.write_text(json.dumps(world(processes)), encoding="utf-8")
+        server = subprocess.Popen(
+            [RECONCILER, "sim", "serve", "--world", str(path), "--time-scale", str(TIME_SCALE)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            told = dict(server.stdout.readline().strip().partition("=")[::2] for _ in range(4))
+            base = told["BOOMI_API_URL"]
+            endpoint = SimpleNamespace(
+                base_url=base,
+                account_id=told["BOOMI_ACCOUNT_ID"],
+                username=told["BOOMI_USERNAME"],
+                token=told["BOOMI_API_TOKEN"],
+                admin_url=base.removesuffix("/api/rest/v1") + "/_sim",
+            )
+            sim = Simulator(_Served(endpoint))  # type: ignore[arg-type]
+            try:
+                yield sim
+            finally:
+                sim.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            if server.stdout is not None:
+                server.stdout.close()
 
 
 CONFIG = """\

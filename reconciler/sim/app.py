@@ -2,9 +2,10 @@
 
 Owns the request pipeline of every platform path ``/api/rest/v1/{accountId}/...``
 (boomi-platform-api.md §2-§4, §12): pick a fault, Basic auth (401/403), the per-account token
-bucket (503), the endpoint handler, then post-processing faults, request counting and
-JSON-or-XML rendering. Also mounts the ``/_sim`` admin API. What each endpoint does lives in
-``endpoints``; the state in ``state`` (``Simulator`` is re-exported here).
+bucket (503), the endpoint handler, then post-processing faults (the opt-in hostile kinds
+through ``hostile``), request counting and JSON-or-XML rendering. Also mounts the ``/_sim``
+admin API. What each endpoint does lives in ``endpoints``; the state in ``state``
+(``Simulator`` is re-exported here).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from reconciler.sim import admin, endpoints, records, xmlbody
+from reconciler.sim import admin, endpoints, hostile, records, xmlbody
 from reconciler.sim.endpoints import Context, Reply
 from reconciler.sim.faults import FaultRule
 from reconciler.sim.state import SimError, Simulator
@@ -151,11 +152,17 @@ class _Platform:
             return
         name, handler, arg = routed
         with self.sim.lock:
-            rule = self.sim.faults.pick(name)
+            faults = self.sim.faults
+            about = None
+            if faults.needs_subject:
+                about = hostile.subject(self.sim, name, account, arg, body)
+            rule = faults.pick(name, about)
         if rule is not None and rule.kind == "slow":
             await anyio.sleep(rule.delay)
-        if rule is not None and rule.kind == "error" and not rule.processed:
-            reply = self._fault_reply(rule)
+        query = f"?{request.url.query}" if request.url.query else ""
+        quoted = body or f"{request.url.path}{query}".encode()  # what an echo quotes
+        if rule is not None and rule.rejects_early:
+            reply = self._fault_reply(rule, quoted)
         else:
             ctx = Context(
                 sim=self.sim,
@@ -166,8 +173,15 @@ class _Platform:
                 origin=f"{request.url.scheme}://{request.url.netloc}",
             )
             reply = self._process(ctx, request.headers.get("authorization"), handler)
-            if rule is not None and rule.kind == "error":
-                reply = self._fault_reply(rule)
+            if rule is not None and rule.replaces:
+                reply = self._fault_reply(rule, quoted)
+            elif rule is not None and rule.kind in hostile.SPOILERS:
+                with self.sim.lock:
+                    spoilt = hostile.spoil(rule, reply, self.sim, account, quoted)
+                    if spoilt is None:  # nothing to spoil (a 202, a refusal): as if not fired
+                        faults.unfire(rule, name)
+                        rule = None
+                reply = spoilt or reply
         kind = rule.kind if rule is not None else None
         with self.sim.lock:
             self.sim.counters.count(name, "dropped" if kind == "drop" else str(reply.status))
@@ -198,9 +212,11 @@ class _Platform:
         except SimError as exc:
             return self._error(exc.status, exc.message)
 
-    def _fault_reply(self, rule: FaultRule) -> Reply:
-        message = _FAULT_MESSAGES.get(rule.status, f"Simulated fault (HTTP {rule.status}).")
-        return self._error(rule.status, message)
+    def _fault_reply(self, rule: FaultRule, quoted: bytes) -> Reply:
+        if rule.kind != "error":
+            return hostile.early(rule, quoted, self.sim.world.switches.error_body)
+        status = rule.answer_status
+        return self._error(status, _FAULT_MESSAGES.get(status, f"Simulated fault (HTTP {status})."))
 
     def _error(self, status: int, message: str) -> Reply:
         switches = self.sim.world.switches
@@ -209,6 +225,10 @@ class _Platform:
         return Reply(status, body, xml)
 
     def _render(self, reply: Reply, wants_json: bool) -> Response:
+        if reply.status in (204, 304):  # no body, whatever a script asked (RFC 9110 §15.3.5)
+            return Response(None, reply.status)
+        if reply.raw is not None:
+            return Response(reply.raw, reply.status, media_type=reply.media)
         if reply.body is None:
             return Response(b"", reply.status)
         if reply.xml is not None and not wants_json:

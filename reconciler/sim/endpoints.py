@@ -29,11 +29,16 @@ from reconciler.sim.state import Page, SimError, Simulator, Submission
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A response before content negotiation: JSON-shaped body plus how to render it as XML."""
+    """A response before content negotiation: JSON-shaped body plus how to render it as XML.
+
+    ``raw`` (hostile faults only) is sent as it is, with ``media`` as its content type.
+    """
 
     status: int
     body: dict[str, Any] | None
     xml: Callable[[dict[str, Any]], str] | None = None
+    raw: bytes | None = None
+    media: str = "application/json"
 
 
 @dataclass(frozen=True, slots=True)

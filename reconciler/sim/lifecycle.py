@@ -174,6 +174,16 @@ def plan_timeline(
     return Timeline(record_at, phases, start, message, documents)
 
 
+def force_final(timeline: Timeline, status: str, message: str) -> Timeline:
+    """The same walk ending with ``status`` and ``message`` (the ``echo_record`` fault)."""
+    if not timeline.phases:
+        return replace(timeline, message=message)
+    last = timeline.phases[-1]
+    return replace(
+        timeline, phases=(*timeline.phases[:-1], Phase(status, last.at)), message=message
+    )
+
+
 def cancel_timeline(timeline: Timeline, at: float) -> Timeline:
     """End a not-yet-final run with ``ABORTED`` at ``at`` (cancelExecution, §11).
 

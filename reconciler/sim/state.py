@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.sim.faults import FaultInjector, FaultRule
-from reconciler.sim.lifecycle import Timeline, cancel_timeline, plan_timeline
+from reconciler.sim.lifecycle import Timeline, cancel_timeline, force_final, plan_timeline
 from reconciler.sim.world import Process, Runtime, World
 
 
@@ -73,6 +73,8 @@ class Run:
     submitted_wall: datetime
     timeline: Timeline
     legacy: bool = False
+    forced: tuple[str, str] | None = None
+    """(final status, message) imposed by an ``echo_record`` fault, kept across re-planning."""
 
 
 @dataclass(slots=True)
@@ -273,13 +275,20 @@ class Simulator:
             return run
 
     def _plan(self, run: Run, available_at: float) -> Timeline:
-        return plan_timeline(
+        timeline = plan_timeline(
             run.process,
             available_at=available_at,
             seed=self.world.seed,
             index=run.index,
             ordinal=run.ordinal,
         )
+        return force_final(timeline, *run.forced) if run.forced else timeline
+
+    def force_outcome(self, run: Run, status: str, message: str) -> None:
+        """Make ``run`` end with ``status`` and ``message`` (hostile ``echo_record`` fault)."""
+        with self.lock:
+            run.forced = (status, message)
+            run.timeline = force_final(run.timeline, status, message)
 
     def run_for_request(self, account: str, request_id: str) -> Run:
         """The run of a requestId (ExecutionRequest, not legacy executeProcess).
