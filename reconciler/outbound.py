@@ -56,6 +56,16 @@ def _xml_named(text: str) -> str:
     return html.escape(text, quote=False).replace('"', "&quot;").replace("'", "&apos;")
 
 
+def _xml_element(text: str) -> str:
+    return html.escape(text, quote=False)  # ElementTree's element text: & < > only
+
+
+def _xml_attribute(text: str) -> str:
+    # ElementTree's attribute values: & < > " escaped, and the whitespace it would not keep
+    escaped = html.escape(text, quote=False).replace('"', "&quot;")
+    return escaped.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+
+
 def _url(text: str) -> str:
     return quote(text, safe="")
 
@@ -77,6 +87,8 @@ _ENCODERS: tuple[Callable[[str], str], ...] = (
     _json_ascii,
     _xml,
     _xml_named,
+    _xml_element,
+    _xml_attribute,
     _url,
     _url_plus,
     _url_path,
@@ -118,8 +130,11 @@ def variants(value: str) -> tuple[set[str], set[str]]:
                 either_case.add(encoded)
             else:
                 exact.add(encoded)
-    if len(value.encode("utf-8")) >= 3:
-        exact |= _base64_fragments(value.encode("utf-8"))
+    # base64 of a body that holds the value as it is, JSON- or XML-escaped (an echo of a JSON
+    # request body carries the JSON-escaped form).
+    for form in {value, *(encode(value) for encode in _ENCODERS if encode not in _URL_ENCODERS)}:
+        if len(form.encode("utf-8")) >= 3:
+            exact |= _base64_fragments(form.encode("utf-8"))
     exact.discard("")
     either_case -= exact
     either_case.discard("")
