@@ -103,10 +103,15 @@ class _SpecSandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """Every call a template makes (a macro, ``secret()``, ``loop()``) is ten steps.
 
-        A macro call costs Jinja about as much as ten loop iterations.
+        A macro call costs Jinja about as much as ten loop iterations. The text a call returns
+        is charged too: a macro's literal text reaches the output without passing ``_finalize``
+        (``{% call %}``), so every character of a rendering has been charged at least once.
         """
         budget.step(CALL_STEPS)
-        return super().call(__context, __obj, *args, **kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, str):
+            budget.made(len(result))
+        return result
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         # Repeating any sequence (a tuple too: ``(0,) * 10**5 * 10**5``) builds an object of
@@ -318,6 +323,11 @@ class Renderer:
             return ""
         try:
             output = self._render(raw)
+            if len(output) > MAX_OUTPUT_CHARS:  # what it holds was charged: at most 1 MiB
+                raise OverBudget(
+                    f"rendered value is {len(output)} characters; expected at most "
+                    f"{MAX_OUTPUT_CHARS}"
+                )
             self._budget.rendered(len(output))
         except (
             TemplateError,
@@ -360,7 +370,7 @@ class Renderer:
                     scope = {**_ENVIRONMENT.globals, **self._context}
                     self._shared = template.new_context(scope, shared=True)
                 context = self._shared
-            output = _bounded_concat(template.root_render_func(context))
+            output = _ENVIRONMENT.concat(template.root_render_func(context))
         finally:
             budget.deactivate(token)
             self._budget.close(spending)
@@ -433,21 +443,6 @@ class Renderer:
         self.diagnostics.append(
             Diagnostic(location=location, message=message, path=json_path(list(path)))
         )
-
-
-def _bounded_concat(pieces: Iterator[str]) -> str:
-    """The pieces of a rendering joined, stopping as soon as they pass the output cap."""
-    out: list[str] = []
-    size = 0
-    for piece in pieces:
-        size += len(piece)
-        if size > MAX_OUTPUT_CHARS:
-            raise OverBudget(
-                f"rendered value is over {MAX_OUTPUT_CHARS} characters; expected at most "
-                f"{MAX_OUTPUT_CHARS}"
-            )
-        out.append(piece)
-    return "".join(out)
 
 
 _NAMESPACE_HINTS = {

@@ -107,6 +107,12 @@ NESTED = (
             "{% set x %}{% for i in vars.l %}" + "x" * 4000 + "{% endfor %}{% endset %}{{ x }}",
             TEXT,  # a loop's literal text is charged per iteration, before a buffer holds it
         ),
+        (
+            "{% macro m() %}" + "x" * 3900 + "{{ caller() }}{% endmacro %}{% set s %}"
+            "{% for i in vars.l %}"
+            "{% call m() %}{% endcall %}{% endfor %}{% endset %}{{ s | length }}",
+            TEXT,  # a macro's literal text, output by {% call %} without {{ }}: charged too
+        ),
     ],
 )
 def test_templates_that_exhaust_a_budget_end_in_a_located_error(
