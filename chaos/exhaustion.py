@@ -3,11 +3,12 @@
 Each case is a checkout whose one spec file (or link) is hostile: the billion laughs, printf
 widths through the mapping form, ``tojson`` with a huge indent, a macro that calls itself
 twice, nested loops (over ``range`` and over a list), integers of 5,000 digits, a 50 MB
-file, ``/dev/zero``. ``reconciler validate`` and ``reconciler plan`` run on each as
-subprocesses (with an address-space limit, so a regression cannot take the machine down);
-every run must end within ``LIMIT_SECONDS`` with exit 1 and a located error
-(``file:line:col:``), never exit 70 or a traceback. ``exhaustion(workdir)`` returns what it
-measured, ``violations`` listing every case that broke the contract.
+file, 990 KB that only the slow YAML reader takes, ``/dev/zero``. ``reconciler validate``
+and ``reconciler plan`` run on each as subprocesses (with an address-space limit, so a
+regression cannot take the machine down); every run must end within ``LIMIT_SECONDS`` with
+exit 1 and a located error (``file:line:col:``), never exit 70 or a traceback.
+``exhaustion(workdir)`` returns what it measured, ``violations`` listing every case that broke
+the contract.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ CASES: dict[str, str | Callable[[Path], None]] = {
     "int_hex_5000_digits": HEADER + "  vars: {n: 0x" + "f" * 5000 + "}\n",
     "int_decimal_5000_digits": HEADER + "  vars: {n: " + "9" * 5000 + "}\n",
     "huge_file": lambda path: _sparse(path, 50 << 20),
+    # 990 KB of flow list behind one empty value: the slow reference loader, capped in nodes
+    "slow_yaml_under_the_cap": HEADER
+    + "  vars:\n    empty:\n    l: ["
+    + ", ".join(["1"] * 330_000)
+    + "]\n",
     "dev_zero_link": lambda path: path.symlink_to("/dev/zero"),
 }
 

@@ -10,8 +10,9 @@ by the caller's reader (``reconciler.files.read_bounded`` from the command line:
 only, at most ``MAX_FILE_BYTES``), and the reference loader's composer refuses, at the line
 and column where they are written, the tags outside YAML's core schema (``!!binary``,
 ``!!set``, ``!!python/...``), integers of more than ``MAX_INT_CHARS`` characters, aliases of
-a node that contains them, and aliases that expand a file past ``ALIAS_MIN_NODES`` nodes and
-``ALIAS_RATIO`` times the nodes written (the billion laughs).
+a node that contains them, aliases that expand a file past ``ALIAS_MIN_NODES`` nodes and
+``ALIAS_RATIO`` times the nodes written (the billion laughs), and files of more than
+``REFERENCE_MAX_NODES`` nodes (it reads a hundred times slower than libyaml).
 
 Two loaders, one meaning. The reference is ruamel's round-trip loader (YAML 1.2, pure Python,
 about 15 times slower than libyaml). The fast path (``reconciler.specs.fastyaml``) composes nodes
@@ -46,6 +47,10 @@ MAX_FILE_BYTES = 1_000_000
 ALIAS_MIN_NODES = 100_000
 ALIAS_RATIO = 10
 ALIAS_MAX_NODES = 1_000_000
+# The reference loader reads about 10,000 nodes a second (libyaml a hundred times more): a file
+# it must read (the fast path declined it) may write at most this many, so 1 MB of flow list
+# behind one tab is refused in a second instead of read for two minutes.
+REFERENCE_MAX_NODES = 10_000
 CORE_TAGS = ("str", "int", "float", "bool", "null", "seq", "map")
 _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in CORE_TAGS)
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -294,6 +299,8 @@ def _guarded_composer() -> Any:
                     node = super().compose_node(parent, index)
                     self.alias(node, event)
                     return node
+                if self.written >= REFERENCE_MAX_NODES:
+                    raise Refused(event.start_mark, self.field() + _too_many_message())
                 tag = getattr(event, "ctag", None)
                 if tag is not None and str(tag) != "!" and str(tag) not in _CORE_TAGS:
                     raise Refused(event.start_mark, self.field() + _tag_message(tag))
@@ -359,6 +366,14 @@ def _tag_message(tag: Any) -> str:
     return (
         f'unsupported YAML tag "{_shown(written)}"; expected plain YAML values (the only tags '
         f"allowed are YAML's core {core})"
+    )
+
+
+def _too_many_message() -> str:
+    return (
+        f"over {REFERENCE_MAX_NODES:,} YAML nodes in a file that needs the full YAML reader "
+        "(anchors, tags, tabs, dates, empty values and syntax errors do); expected at most "
+        f"{REFERENCE_MAX_NODES:,} in such a file (split it, or keep it to plain YAML)"
     )
 
 

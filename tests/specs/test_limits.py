@@ -241,3 +241,16 @@ def test_validate_and_plan_report_the_yaml_budgets_located(
         assert code == 1
         assert err[0].startswith(line)
         assert err[1:] == ["error: 1 problem found"]
+
+
+def test_the_reference_loader_reads_at_most_ten_thousand_nodes() -> None:
+    # 1 MB of flow list behind one empty value took the reference loader about two minutes.
+    items = ", ".join(["1"] * 12_000)
+    plain = f"spec:\n  vars:\n    l: [{items}]\n"
+    assert fastyaml.load(plain) is not None  # libyaml takes it: no cap on the fast path
+    assert load_text(plain, "f.yaml")[1] == []
+    assert _problems(plain + "    empty:\n") == [
+        "f.yaml:3:30000: spec.vars.l[9997]: over 10,000 YAML nodes in a file that needs the full "
+        "YAML reader (anchors, tags, tabs, dates, empty values and syntax errors do); expected "
+        "at most 10,000 in such a file (split it, or keep it to plain YAML)"
+    ]
