@@ -147,28 +147,32 @@ def test_the_wall_clock_stops_a_value_and_a_file() -> None:
     assert renderer.failed
 
 
-def test_the_steps_of_a_file_are_shared_by_its_values(tmp_path: Path) -> None:
+LAST = (
+    "s.yaml:21:9: P11: the templates of this file take over 1,000,000 steps; expected at most "
+    "1,000,000 per file"
+)
+
+
+def test_the_steps_of_a_file_are_shared_by_its_values() -> None:
     # 12 values of 90,000 steps each: every one within its own budget, the file's runs out.
     # (Each template differs: equal ones would be rendered once, then come from the cache.)
     loop = "{% for a in vars.l %}{% for b in vars.l %}{% endfor %}{% endfor %}"
-    lines = [f'    P{i}: "{loop}{i}"' for i in range(12)]
-    spec = tmp_path / "specs" / "a.yaml"
-    spec.parent.mkdir()
-    spec.write_text(
-        "apiVersion: reconciler/v1\nkind: Execution\nmetadata:\n  name: a\nspec:\n"
-        "  processId: 789abcde-f012-3456-789a-bcdef0123456\n"
-        "  atomId: 3456789a-bcde-f012-3456-789abcdef012\n"
-        "  vars: {l: [" + ", ".join(["1"] * 299) + "]}\n"
-        "  dynamicProperties:\n" + "\n".join(lines) + "\n",
-        encoding="utf-8",
-    )
+    file = FileBudget(clock=frozen)
     rendercache.clear()
-    result = load_desired([spec], root=tmp_path)
-    assert result.runs == []
-    assert [str(d) for d in result.diagnostics] == [
-        "specs/a.yaml:21:10: spec.dynamicProperties.P11: the templates of this file take over "
-        "1,000,000 steps; expected at most 1,000,000 per file"
-    ]
+    values = []
+    for i in range(12):  # the runs of one file: each its own renderer, one budget
+        renderer = Renderer(
+            {"vars": {"l": list(range(299))}},
+            lambda path: Location(file="s.yaml", line=10 + int(str(path[-1])[1:]), col=9),
+            budget=file,
+        )
+        values.append(renderer.value(f"{loop}{i}", [f"P{i}"]))
+        problems = [str(d) for d in renderer.diagnostics]
+        assert problems == ([] if i < 11 else [LAST])
+    assert values == [str(i) for i in range(11)] + [""]
+    skipped = Renderer({"vars": {}}, lambda path: Location(file="s.yaml"), budget=file)
+    assert skipped.value("{{ 1 }}", ["Q"]) == ""
+    assert (skipped.diagnostics, skipped.failed) == ([], True)  # reported once, above
 
 
 def test_the_output_of_a_file_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,3 +248,29 @@ def test_the_same_unique_renders_the_same_text_every_time() -> None:
 )
 def test_format_width_reads_formats_as_python_does(text: str, width: int) -> None:
     assert format_width(text) == width
+
+
+def test_each_spec_file_has_its_own_budget_across_its_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget, "MAX_STEPS_PER_FILE", 50)  # a loop over 20 items: 20 steps
+    document = (
+        "apiVersion: reconciler/v1\nkind: Execution\nmetadata:\n  name: {name}\nspec:\n"
+        "  processId: 789abcde-f012-3456-789a-bcdef0123456\n"
+        "  atomId: 3456789a-bcde-f012-3456-789abcdef012\n  vars: {{l: [{items}]}}\n"
+        '  dynamicProperties:\n    P: "{{% for i in vars.l %}}{{% endfor %}}{name}"\n'
+    )
+    items = ", ".join(["1"] * 20)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a.yaml").write_text(
+        "---\n".join(document.format(name=f"a{i}", items=items) for i in range(4))
+    )
+    (specs / "b.yaml").write_text(document.format(name="b", items=items))
+    rendercache.clear()
+    result = load_desired([specs], root=tmp_path)
+    assert [str(d) for d in result.diagnostics] == [
+        "specs/a.yaml:32:8: spec.dynamicProperties.P: the templates of this file take over 50 "
+        "steps; expected at most 50 per file"
+    ]
+    assert [run.name for run in result.runs] == ["a0", "a1", "b"]  # a2 ran out, a3 skipped
