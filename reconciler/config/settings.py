@@ -8,7 +8,7 @@ environment variables ``BOOMI_API_URL`` and ``BOOMI_ACCOUNT_ID`` override the pl
 so the same repository can point at the simulator or a real account. Credentials are never read
 from a file: see ``secrets.py``; ``secrets.reserved`` names more variables ``secret()`` refuses.
 The config and the spec files are read with ``reconciler.files.read_bounded``: regular files of
-at most ``MAX_CONFIG_BYTES`` (and ``documents.MAX_FILE_BYTES`` for specs), a link only when it
+at most ``MAX_CONFIG_BYTES`` (and ``sources.MAX_FILE_BYTES`` for specs), a link only when it
 stays inside the repository, so ``--config /dev/zero`` or a spec linked to ``/etc/passwd`` is a
 clear error naming the file.
 """
@@ -29,13 +29,14 @@ from reconciler.errors import ConfigError, InvalidConfig
 from reconciler.files import FileRefused, read_bounded
 from reconciler.model import Diagnostic, Location, PathPart
 from reconciler.specs.diagnose import from_model_errors
-from reconciler.specs.documents import MAX_FILE_BYTES, display_path, load_bytes
+from reconciler.specs.documents import load_bytes
 from reconciler.specs.language import (
     ALIAS_PATTERN,
     GUID_PATTERN,
     NAME_PATTERN,
     VAR_PATTERN,
 )
+from reconciler.specs.sources import MAX_FILE_BYTES, display_path
 
 if TYPE_CHECKING:
     from reconciler.specs.expand import SpecContext

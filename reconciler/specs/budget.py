@@ -28,6 +28,7 @@ from jinja2.exceptions import TemplateError
 from jinja2.runtime import Context
 from jinja2.visitor import NodeTransformer
 
+MAX_OUTPUT_CHARS = 65536  # characters of one rendered value
 MAX_STEPS_PER_VALUE = 100_000
 MAX_STEPS_PER_FILE = 1_000_000
 MAX_TEXT_PER_VALUE = 1 << 20  # characters made while rendering one value

@@ -6,29 +6,20 @@ duplicate keys and unsupported tags become ``Diagnostic`` values (never exceptio
 caller can report every broken file at once.
 
 Every input is bounded before it can cost anything (docs/specs.md, "Limits"): a file is read
-by the caller's reader (``reconciler.files.read_bounded`` from the command line: regular files
-only, at most ``MAX_FILE_BYTES``), and the reference loader's composer refuses, at the line
-and column where they are written, the tags outside YAML's core schema (``!!binary``,
-``!!set``, ``!!python/...``), integers of more than ``MAX_INT_CHARS`` characters, aliases of
-a node that contains them, aliases that expand a file past ``ALIAS_MIN_NODES`` nodes and
-``ALIAS_RATIO`` times the nodes written (the billion laughs), and files of more than
-``REFERENCE_MAX_NODES`` nodes (it reads a hundred times slower than libyaml).
-
-Two loaders, one meaning. The reference is ruamel's round-trip loader (YAML 1.2, pure Python,
-about 15 times slower than libyaml). The fast path (``reconciler.specs.fastyaml``) composes nodes
-with libyaml through PyYAML's C parser and keeps them for positions; it only accepts files
-whose meaning it can prove is the same (plain strings, null, booleans, simple numbers, no
-tags, anchors, directives or duplicate keys, printable characters without tabs) and hands
-everything else, including every file with an error, to the reference loader, so every
-message and position is the reference loader's. ``tests/specs/test_fastyaml.py`` compares
-the two.
+by the caller's reader (``reconciler.files.read_bounded`` from the command line, else
+``sources.read_regular``: regular files of at most ``MAX_FILE_BYTES``), and the reference
+loader's composer refuses, at the line and column where they are written, the tags outside
+YAML's core schema (``!!binary``, ``!!set``, ``!!python/...``), integers of more than
+``MAX_INT_CHARS`` characters, aliases of a node that contains them, aliases that expand a
+file past ``ALIAS_MIN_NODES`` nodes and ``ALIAS_RATIO`` times the nodes written (the billion
+laughs), and files of more than ``REFERENCE_MAX_NODES`` nodes (it reads a hundred times
+slower than libyaml).
 """
 
 from __future__ import annotations
 
 import functools
-import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from reconciler.model import Diagnostic, Location, PathPart, dotted
 from reconciler.specs import fastyaml
 from reconciler.specs.fastyaml import MAX_INT_CHARS
+from reconciler.specs.sources import MAX_FILE_BYTES, Reader, read_regular
 
 if TYPE_CHECKING:
     from ruamel.yaml.error import MarkedYAMLError
 
-MAX_FILE_BYTES = 1_000_000
 # Aliases may expand a file to ALIAS_MIN_NODES nodes, or to ALIAS_RATIO times the nodes (and
 # aliases) it writes, never past ALIAS_MAX_NODES: the 342-byte billion laughs (9^9 strings)
 # stops at the alias that crosses 100,000, in milliseconds.
@@ -54,10 +45,6 @@ REFERENCE_MAX_NODES = 10_000
 CORE_TAGS = ("str", "int", "float", "bool", "null", "seq", "map")
 _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in CORE_TAGS)
 _INT_TAG = "tag:yaml.org,2002:int"
-
-#: Reads a file's bytes, or raises ``OSError`` (``reconciler.files.FileRefused`` carries a
-#: ``reason``); the command line passes ``read_bounded``, tests may pass their own.
-Reader = Callable[[Path], bytes]
 
 
 @dataclass(frozen=True)
@@ -122,46 +109,6 @@ def _own_position(node: Any, default: tuple[int, int] = (0, 0)) -> tuple[int, in
     return int(lc.line), int(lc.col)
 
 
-def display_path(path: Path, root: Path | None = None) -> str:
-    """Path as the user should read it: relative to ``root`` (or cwd) when inside it."""
-    base = _resolved(root or Path.cwd())
-    own = path.absolute().parent.resolve() / path.name  # a link leading out: where it lies
-    for candidate in (path.resolve(), own):
-        if candidate.is_relative_to(base):
-            return str(candidate.relative_to(base))
-    return str(path)
-
-
-def display_paths(paths: Sequence[Path], root: Path | None = None) -> list[str]:
-    """``[display_path(p, root) for p in paths]``, resolving each folder once, not each file.
-
-    ``Path.resolve`` walks every component of every path; the files of a specs folder share a
-    handful of folders, so only a file that is itself a symbolic link is resolved whole.
-    """
-    base = _resolved(root or Path.cwd())
-    folders: dict[Path, Path] = {}
-    shown = []
-    for path in paths:
-        folder = folders.get(path.parent)
-        if folder is None:
-            folder = folders[path.parent] = path.parent.resolve()
-        own = folder / path.name
-        resolved = path.resolve() if path.is_symlink() else own
-        for candidate in (resolved, own):  # a link leading out is shown where it lies
-            if candidate.is_relative_to(base):
-                shown.append(str(candidate.relative_to(base)))
-                break
-        else:
-            shown.append(str(path))
-    return shown
-
-
-@functools.lru_cache(maxsize=16)
-def _resolved(base: Path) -> Path:
-    """``base.resolve()``, once per process for the root every file is shown relative to."""
-    return base.resolve()
-
-
 def load_file(
     path: Path, *, shown_as: str | None = None, read: Reader | None = None
 ) -> tuple[list[Document], list[Diagnostic]]:
@@ -177,36 +124,6 @@ def load_file(
         reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
         return [], [Diagnostic(location=Location(file=name), message=f"cannot read file: {reason}")]
     return load_bytes(raw, name)
-
-
-def read_regular(path: Path, *, limit: int = MAX_FILE_BYTES, root: Path | None = None) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit``; a link only inside ``root``.
-
-    What ``load_file`` reads with when the caller gives no reader (the pure core may not
-    import ``reconciler.files``): the refusals of ``read_bounded`` (a device, a pipe, a folder,
-    a link leading elsewhere, a file over the limit) with its reasons, checked before opening.
-    """
-    if path.is_symlink():
-        if root is None:
-            raise _Unreadable(path, "is a symbolic link; expected a regular file")
-        if not path.resolve().is_relative_to(root.resolve()):
-            raise _Unreadable(path, f"is a symbolic link leading outside {root}")
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise _Unreadable(path, "is not a regular file; expected a regular file")
-    if info.st_size > limit:
-        raise _Unreadable(path, f"is {info.st_size:,} bytes; the limit is {limit:,}")
-    with path.open("rb") as handle:
-        raw = handle.read(limit + 1)
-    if len(raw) > limit:
-        raise _Unreadable(path, f"is over {limit:,} bytes; the limit is {limit:,}")
-    return raw
-
-
-class _Unreadable(OSError):
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.reason = reason
 
 
 def load_bytes(raw: bytes, file: str) -> tuple[list[Document], list[Diagnostic]]:
@@ -437,22 +354,3 @@ def _plain(node: Any) -> Any:
 
 def _plain_key(key: Any) -> Any:
     return key if isinstance(key, str) else str(key)
-
-
-def iter_yaml_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their ``*.yaml``/``*.yml`` entries, sorted; keep files as given.
-
-    Every entry with such a name that is not a folder is kept, so a named pipe, a device or a
-    link leading out of the repository is refused by the reader, by name, never skipped.
-    """
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(
-                    p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and not p.is_dir()
-                )
-            )
-        else:
-            found.append(path)
-    return found

@@ -53,7 +53,7 @@ class SpecContext:
 
     ``reserved_secrets`` are names ``secret()`` refuses (the tool's own credentials and the
     config's ``secrets.reserved``); ``read`` reads a spec file's bytes (``reconciler.files``'s
-    bounded reader, from the configuration; ``documents.read_regular`` when not given).
+    bounded reader, from the configuration; ``sources.read_regular`` when not given).
     """
 
     environment: str = "default"

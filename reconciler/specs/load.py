@@ -23,14 +23,7 @@ from pydantic import ValidationError
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
 from reconciler.specs.budget import FileBudget
 from reconciler.specs.diagnose import model_disagreement
-from reconciler.specs.documents import (
-    Document,
-    display_path,
-    display_paths,
-    iter_yaml_files,
-    load_file,
-    read_regular,
-)
+from reconciler.specs.documents import Document, load_file
 from reconciler.specs.expand import Expanded, SpecContext, expand, missing_message
 from reconciler.specs.graph import check_dependencies
 from reconciler.specs.language import (
@@ -42,6 +35,7 @@ from reconciler.specs.language import (
 )
 from reconciler.specs.parallel import ordered_map
 from reconciler.specs.schema import SchemaValidator, make_validator, validate_document
+from reconciler.specs.sources import display_path, display_paths, iter_yaml_files, read_regular
 
 SCHEMA_FILE = "execution.v1.json"
 

@@ -5,16 +5,16 @@ Pure. Spec property values are rendered one at a time in ``ImmutableSandboxedEnv
 filters, no string multiplication or power, and caps on template and output size
 (practices.md D5), and within the step, text and time budgets of ``budget`` (per value and per
 file). Every filter returns plain data (a generator becomes a list) and a value prints only
-plain data: text, numbers, booleans, lists and mappings, never an object's ``repr``.
-``secret("NAME")`` renders as a ``SecretRef``: the value is never known here, and the names
-in ``reserved`` (the tool's own credentials) are refused. Errors come back as located
-diagnostics, at the line of the template string.
+plain data: text, numbers, booleans, lists and mappings, never an object's ``repr``
+(``filters``). ``secret("NAME")`` renders as a ``SecretRef``: the value is never known here,
+and the names in ``reserved`` (the tool's own credentials) are refused. Errors come back as
+located diagnostics, at the line of the template string.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Container, Generator, Iterator, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from jinja2 import (
@@ -22,14 +22,11 @@ from jinja2 import (
     Template,
     TemplateError,
     TemplateSyntaxError,
-    Undefined,
     UndefinedError,
     nodes,
-    pass_eval_context,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.nodes import EvalContext
-from jinja2.runtime import Context, LoopContext
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reconciler.model import (
@@ -42,11 +39,11 @@ from reconciler.model import (
     dotted,
     json_path,
 )
-from reconciler.specs import budget, rendercache
+from reconciler.specs import budget, filters, rendercache
+from reconciler.specs.budget import MAX_OUTPUT_CHARS as MAX_OUTPUT_CHARS
 from reconciler.specs.budget import FileBudget, OverBudget
 
 MAX_TEMPLATE_CHARS = 4096
-MAX_OUTPUT_CHARS = 65536
 
 ALLOWED_FILTERS = (
     "default",
@@ -75,7 +72,6 @@ ALLOWED_FILTERS = (
     "unique",
 )
 
-MAX_TOJSON_INDENT = 16
 CALL_STEPS = 10
 MAX_INT_BITS = 8192  # an integer an operator may make: about 2,466 digits
 
@@ -161,109 +157,17 @@ class _Secret:
     __str__ = __repr__
 
 
-def _replace(value: object, old: object, new: object, count: object = None) -> str:
-    """The ``replace`` filter, refusing a result over the output cap before building it."""
-    text, old_text, new_text = str(value), str(old), str(new)
-    times = text.count(old_text) if old_text else len(text) + 1
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-        times = min(times, count)
-    if len(text) + times * (len(new_text) - len(old_text)) > MAX_OUTPUT_CHARS:
-        raise SecurityError(f"replace would make a value over {MAX_OUTPUT_CHARS} characters")
-    return text.replace(old_text, new_text, -1 if count is None else int(str(count)))
-
-
-def _tojson(eval_ctx: EvalContext, value: Any, indent: Any = None) -> str:
-    """The ``tojson`` filter, with an indent of at most ``MAX_TOJSON_INDENT`` spaces."""
-    if indent is not None and (
-        type(indent) is not int or not 0 <= indent <= MAX_TOJSON_INDENT  # not a bool
-    ):
-        raise SecurityError(
-            f"tojson(indent=...) takes a whole number from 0 to {MAX_TOJSON_INDENT}"
-        )
-    return str(_JINJA_TOJSON(eval_ctx, value, indent))
-
-
-def _join(eval_ctx: EvalContext, value: Any, d: Any = "", attribute: Any = None) -> str:
-    """The ``join`` filter, refusing a separator that would repeat past the output cap."""
-    items = value if isinstance(value, list | tuple | str | dict) else list(value)
-    if len(str(d)) * max(0, len(items) - 1) > MAX_OUTPUT_CHARS:
-        raise SecurityError(f"join would make a value over {MAX_OUTPUT_CHARS} characters")
-    return str(_JINJA_JOIN(eval_ctx, items, d, attribute))
-
-
-def _plain_result(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that is a step, charges the text it makes, and returns a list, not a generator."""
-
-    @functools.wraps(func)  # keeps Jinja's pass_* marks
-    def bounded(*args: Any, **kwargs: Any) -> Any:
-        budget.step()
-        result = func(*args, **kwargs)
-        if isinstance(result, str):
-            budget.made(len(result))
-        elif isinstance(result, Iterator) and not isinstance(result, LoopContext):
-            result = list(result)  # unique, and reversed(), map() and the like
-        return result
-
-    return bounded
-
-
-def _finalize(value: Any) -> Any:
-    """What ``{{ ... }}`` prints: plain data only, charged to the budget as text."""
-    kind = type(value)
-    if kind is str:
-        budget.made(len(value))
-        return value
-    if kind is int or kind is float or kind is bool or value is None or isinstance(value, _Secret):
-        return value
-    if isinstance(value, Undefined):
-        return value  # printing it raises the undefined-variable error
-    if isinstance(value, Generator):
-        value = list(value)
-    _check_plain(value)
-    text = str(value)
-    budget.made(len(text))
-    return text
-
-
-def _check_plain(value: Any) -> None:
-    """Refuse a value that would print an object's ``repr`` (a macro, a loop, a function)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str | int | float | bool) or item is None:
-            continue
-        if isinstance(item, Undefined):
-            str(item)  # raises the undefined-variable error, naming the variable
-        if isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        else:
-            raise SecurityError(
-                f"the template prints a {type(item).__name__} object; expected text, numbers, "
-                "booleans, lists or mappings"
-            )
-
-
 def _make_environment() -> _SpecSandbox:
     env = _SpecSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
     env.globals.clear()
     env.globals["secret"] = _Secret()
-    env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
-    env.filters["replace"] = _replace
-    env.filters["tojson"] = pass_eval_context(_tojson)
-    env.filters["join"] = pass_eval_context(_join)
-    env.filters = {name: _plain_result(func) for name, func in env.filters.items()}
+    env.filters = filters.bounded({name: env.filters[name] for name in ALLOWED_FILTERS})
     env.filters.update(budget.HIDDEN_FILTERS)
     env.tests = {name: env.tests[name] for name in ("defined", "undefined", "none", "number")}
-    env.finalize = _finalize
+    env.finalize = filters.finalizer(printable=(_Secret,))
     return env
 
 
-_DEFAULT_FILTERS = ImmutableSandboxedEnvironment().filters
-_JINJA_TOJSON = _DEFAULT_FILTERS["tojson"]
-_JINJA_JOIN = _DEFAULT_FILTERS["join"]
 _ENVIRONMENT = _make_environment()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.specs import documents, fastyaml
+from reconciler.specs import fastyaml, sources
 from reconciler.specs.documents import load_text, load_text_reference
 
 LAUGHS = "\n".join(
@@ -180,7 +180,7 @@ def test_specs_that_are_not_regular_files_are_refused_by_name(
     (root / "shared" / "other.yaml").write_text(SPEC.replace("name: ok", "name: other"))
     (specs / "other.yaml").symlink_to(root / "shared" / "other.yaml")  # inside the repository
     (specs / "folder.yaml").mkdir()  # a folder is searched, not read
-    (specs / "folder.yaml" / "big.yaml").write_bytes(b"#" * (documents.MAX_FILE_BYTES + 1))
+    (specs / "folder.yaml" / "big.yaml").write_bytes(b"#" * (sources.MAX_FILE_BYTES + 1))
     for command in ("validate", "plan"):
         assert _cli(monkeypatch, capsys, root, command) == (
             1,

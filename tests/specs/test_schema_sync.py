@@ -11,9 +11,10 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from reconciler.cli.schemagen import schema_text
 from reconciler.model.values import is_execution_name
-from reconciler.specs.documents import iter_yaml_files, load_file
+from reconciler.specs.documents import load_file
 from reconciler.specs.language import ExecutionDocument, ExecutionSetDocument, generate_schema
 from reconciler.specs.load import load_desired
+from reconciler.specs.sources import iter_yaml_files
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "schemas" / "execution.v1.json"
