@@ -221,6 +221,10 @@ def test_validate_dev_zero_is_refused_by_name(
             SPEC + "  vars: {n: 0x" + "f" * 5000 + "}\n",
             "specs/ok.yaml:8:13: spec.vars.n: integer of 5,002 characters; expected at most 100",
         ),
+        (  # was exit 70: str() of the value, past Python's 4,300-digit conversion limit
+            SPEC + "  dynamicProperties:\n    A: 0x" + "f" * 5000 + "\n",
+            "specs/ok.yaml:9:8: spec.dynamicProperties.A: integer of 5,002 characters",
+        ),
         (
             SPEC + "  vars: {a: !!python/object/apply:os.system [id]}\n",
             'specs/ok.yaml:8:13: spec.vars.a: unsupported YAML tag "!!python/object/apply:',
