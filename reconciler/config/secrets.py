@@ -3,11 +3,17 @@
 An edge. ``Credentials`` holds the platform user and token as ``SecretStr`` so neither appears in
 a ``repr``, a log record or an error message. ``EnvSecrets`` resolves the ``SecretRef`` names of
 a rendered request at submit time only; the values live in memory for the duration of the POST.
+``ReservedNames`` are the variables that hold reconciler's own credentials (the platform's, and
+every variable of GitHub and of the Actions runner) and those the config lists under
+``secrets.reserved``: ``secret()`` refuses them in specs, at validate and plan time
+(``specs.sandbox``), and ``EnvSecrets.resolve`` refuses them again before anything is sent.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -16,6 +22,30 @@ from reconciler.model import PropertyValue, ResolvedRequest, RunRequest, SecretR
 
 USERNAME_VARIABLE = "BOOMI_USERNAME"
 TOKEN_VARIABLE = "BOOMI_API_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+CREDENTIAL_VARIABLES = frozenset({USERNAME_VARIABLE, TOKEN_VARIABLE, "GH_TOKEN"})
+# The variables of GitHub and of the Actions runner: its token, the runner's own token, the
+# OIDC request token and URL, the cache and results URLs. GitHub refuses repository secrets
+# named with these prefixes, so no spec has a reason to read one.
+_RUNNER_VARIABLES = re.compile(r"(?:GITHUB|ACTIONS)_[A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class ReservedNames:
+    """The environment variables ``secret()`` may never name: a container of names.
+
+    Reconciler's own credentials (``CREDENTIAL_VARIABLES``), every variable of GitHub and of
+    the Actions runner (``GITHUB_*``, ``ACTIONS_*``), and the names given (``secrets.reserved``
+    in reconciler.yaml).
+    """
+
+    names: frozenset[str] = frozenset()
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            name in CREDENTIAL_VARIABLES
+            or name in self.names
+            or _RUNNER_VARIABLES.fullmatch(name) is not None
+        )
 
 
 class Credentials(BaseModel):
@@ -47,10 +77,14 @@ def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
 
 
 class EnvSecrets:
-    """Resolves secret references from an environment mapping."""
+    """Resolves secret references from an environment mapping; never a reserved name."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, environ: Mapping[str, str], *, reserved: ReservedNames | None = None
+    ) -> None:
+        """``reserved``: the names never resolved (always the credentials and the runner's)."""
         self._environ = environ
+        self._reserved = reserved or ReservedNames()
 
     def missing(self, request: RunRequest) -> list[str]:
         """Names of the secrets a request needs that the environment does not provide."""
@@ -58,7 +92,20 @@ class EnvSecrets:
         return sorted(name for name in names if name not in self._environ)
 
     def resolve(self, request: RunRequest) -> ResolvedRequest:
-        """Replace every reference by its value; raise naming (never showing) a missing one."""
+        """Replace every reference by its value; raise naming (never showing) a missing one.
+
+        A reserved name is refused before any value is read: the specs were checked for them
+        at plan time, and this is the second guard (a reviewed plan, a changed config).
+        """
+        names = {v.secret for v in _values(request) if isinstance(v, SecretRef)}
+        refused = sorted(name for name in names if name in self._reserved)
+        if refused:
+            shown = ", ".join(f'secret("{name}")' for name in refused)
+            raise ConfigError(
+                f"{shown} is refused: reconciler's own credentials (and the names under "
+                "secrets.reserved in reconciler.yaml) are never sent to the platform",
+                hint="expected a variable that holds a value for this process only",
+            )
         missing = self.missing(request)
         if missing:
             raise ConfigError(

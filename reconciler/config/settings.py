@@ -6,12 +6,17 @@ environments exist (``dev``, ``prod``, ...), each with its own variables, aliase
 settings; one is selected by ``--env``, ``RECONCILER_ENV`` or ``defaultEnvironment``. The
 environment variables ``BOOMI_API_URL`` and ``BOOMI_ACCOUNT_ID`` override the platform settings
 so the same repository can point at the simulator or a real account. Credentials are never read
-from a file: see ``secrets.py``.
+from a file: see ``secrets.py``; ``secrets.reserved`` names more variables ``secret()`` refuses.
+The config and the spec files are read with ``reconciler.files.read_bounded``: regular files of
+at most ``MAX_CONFIG_BYTES`` (and ``sources.MAX_FILE_BYTES`` for specs), a link only when it
+stays inside the repository, so ``--config /dev/zero`` or a spec linked to ``/etc/passwd`` is a
+clear error naming the file.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,16 +24,19 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from reconciler.config.secrets import ReservedNames
 from reconciler.errors import ConfigError, InvalidConfig
+from reconciler.files import FileRefused, read_bounded
 from reconciler.model import Diagnostic, Location, PathPart
 from reconciler.specs.diagnose import from_model_errors
-from reconciler.specs.documents import display_path, load_file
+from reconciler.specs.documents import load_bytes
 from reconciler.specs.language import (
     ALIAS_PATTERN,
     GUID_PATTERN,
     NAME_PATTERN,
     VAR_PATTERN,
 )
+from reconciler.specs.sources import MAX_FILE_BYTES, display_path
 
 if TYPE_CHECKING:
     from reconciler.specs.expand import SpecContext
@@ -37,6 +45,7 @@ CONFIG_NAME = "reconciler.yaml"
 DEFAULT_API_URL = "https://api.boomi.com/api/rest/v1"
 DEFAULT_ENVIRONMENT = "default"
 ENV_VARIABLE = "RECONCILER_ENV"
+MAX_CONFIG_BYTES = 1_000_000
 # Never readable from templates, whatever templateEnv says: credentials and the like belong in
 # secret("NAME"), which keeps the value out of plans, state and digests (practices.md D6).
 _SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE|_KEY$|^BOOMI_)")
@@ -99,6 +108,12 @@ class GitConfig(_ConfigModel):
         return bool(self.durable_intents)
 
 
+class SecretsConfig(_ConfigModel):
+    """Which environment variables ``secret()`` may never read, beyond the tool's credentials."""
+
+    reserved: list[VarName] = Field(default_factory=list)
+
+
 class ConfigFile(_ConfigModel):
     """The whole ``reconciler.yaml``."""
 
@@ -112,6 +127,7 @@ class ConfigFile(_ConfigModel):
     vars: dict[VarName, Any] = Field(default_factory=dict)
     aliases: Aliases = Aliases()
     template_env: list[VarName] = Field(default_factory=list, alias="templateEnv")
+    secrets: SecretsConfig = SecretsConfig()
     default_environment: EnvName | None = Field(default=None, alias="defaultEnvironment")
     environments: dict[EnvName, EnvironmentConfig] = Field(default_factory=dict)
 
@@ -135,6 +151,7 @@ class Settings(BaseModel):
     process_aliases: dict[str, str] = Field(default_factory=dict)
     runtime_aliases: dict[str, str] = Field(default_factory=dict)
     template_env: tuple[str, ...] = ()
+    reserved_secrets: ReservedNames = ReservedNames()
 
     def spec_context(
         self,
@@ -143,7 +160,11 @@ class Settings(BaseModel):
         git: Mapping[str, Any] | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> SpecContext:
-        """What the specs of this environment render with (``--var`` values in ``overrides``)."""
+        """What the specs of this environment render with (``--var`` values in ``overrides``).
+
+        Spec files are read bounded, with the repository as the root links must stay in; the
+        reserved secret names are refused by ``secret()``.
+        """
         from reconciler.specs.expand import SpecContext  # Jinja2: only when specs are rendered
 
         return SpecContext(
@@ -154,14 +175,20 @@ class Settings(BaseModel):
             env={name: environ[name] for name in self.template_env if name in environ},
             git=dict(git or {}),
             overrides=dict(overrides or {}),
+            reserved_secrets=self.reserved_secrets,
+            read=functools.partial(read_bounded, limit=MAX_FILE_BYTES, root=self.root),
         )
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest ``reconciler.yaml`` in ``start`` or its parents."""
+    """The nearest ``reconciler.yaml`` in ``start`` or its parents (anything but a folder).
+
+    A ``reconciler.yaml`` that is a pipe, a device or a link is found, and then refused by
+    name, rather than silently passed over for defaults or a parent's config.
+    """
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_NAME
-        if candidate.is_file():
+        if (candidate.exists() or candidate.is_symlink()) and not candidate.is_dir():
             return candidate
     return None
 
@@ -183,7 +210,7 @@ def load_settings(
         config = ConfigFile()
         root = cwd
     else:
-        if not config_path.is_file():
+        if not config_path.exists() and not config_path.is_symlink():
             raise ConfigError(f"config file {config_path} does not exist")
         config = _read(config_path, cwd)
         root = config_path.resolve().parent
@@ -217,6 +244,7 @@ def load_settings(
         process_aliases={**config.aliases.processes, **chosen.aliases.processes},
         runtime_aliases={**config.aliases.runtimes, **chosen.aliases.runtimes},
         template_env=tuple(config.template_env),
+        reserved_secrets=ReservedNames(frozenset(config.secrets.reserved)),
     )
 
 
@@ -261,7 +289,14 @@ def parse_overrides(values: Sequence[str]) -> dict[str, str]:
 
 def _read(path: Path, cwd: Path) -> ConfigFile:
     shown = display_path(path, cwd)
-    documents, problems = load_file(path, shown_as=shown)
+    try:
+        raw = read_bounded(path, limit=MAX_CONFIG_BYTES, root=path.absolute().parent.resolve())
+    except FileRefused as exc:
+        raise ConfigError(f"config file {shown} {exc.reason}") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot read config file {shown}: {reason}") from None
+    documents, problems = load_bytes(raw, shown)
     if problems:
         raise InvalidConfig(problems)
     if not documents:

@@ -7,6 +7,7 @@ the types here. Names are snake_case; camelCase wire names never appear in this 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 PathPart = str | int
+
+#: An execution name (``metadata.name``, the file name of its state and artifacts): lower-case
+#: letters, digits and dashes, starting with a letter, at most 63 characters. In the JSON Schema
+#: a pattern that matches a line break stands beside it, under "not", since Python's ``$`` also
+#: matches before a final line break (``specs.language``).
+EXECUTION_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+_EXECUTION_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+
+
+def is_execution_name(value: object) -> bool:
+    """Whether ``value`` is a valid execution name: the whole text, no line break after it."""
+    return isinstance(value, str) and _EXECUTION_NAME.fullmatch(value) is not None
 
 
 def dotted(path: tuple[PathPart, ...] | list[PathPart]) -> str:

@@ -81,7 +81,7 @@ def from_model_errors(
         what = unknown if extra else error["msg"]
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
         if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
-            what = f'"{error["input"]}" is not valid; expected {PATTERN_WORDS[pattern]}'
+            what = f"{_short(error['input'])} is not valid; expected {PATTERN_WORDS[pattern]}"
         if extra:
             guess = difflib.get_close_matches(str(field[-1]), known(field[:-1]), n=1)
             what += f'; did you mean "{guess[0]}"?' if guess else f"; {fallback}"
@@ -160,7 +160,7 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
     if "propertyNames" in error.schema_path:
         # A key of a mapping breaks the rule for keys: point at the key itself.
         key = str(instance)
-        rule = _pattern(error) if validator == "pattern" else error.message
+        rule = _pattern(error) if validator in ("pattern", "not") else error.message
         location = document.locate([*path, key], key=True)
         message = f"{dotted(path)}: invalid key {_short(key)}; expected {rule}"
         return Diagnostic(location=location, message=message, path=json_path([*path, key]))
@@ -174,7 +174,8 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
         words = [_TYPE_WORDS.get(n, n) for n in names]
         wanted = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
         message = f"{dotted(path)}: expected {wanted}, got {_kind(instance)}"
-    elif validator == "pattern":
+    elif validator == "pattern" or (validator == "not" and "pattern" in _schema(error)):
+        # "not" stands beside every pattern, against the line break Python's "$" lets through.
         message = f"{dotted(path)}: {_short(instance)} is not valid; expected {_pattern(error)}"
     elif validator == "const":
         message = f"{dotted(path)}: unsupported value {_short(instance)}"
@@ -188,7 +189,7 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
     elif validator == "propertyNames":
         key_position = True
         path = [*path, str(instance)]
-        message = f"{dotted(path)}: invalid name {_q(str(instance))}; expected {_pattern(error)}"
+        message = f"{dotted(path)}: invalid name {_short(instance)}; expected {_pattern(error)}"
     else:
         message = f"{dotted(path)}: {error.message}"
     location = document.locate(path, key=key_position)
@@ -227,7 +228,8 @@ def _type_names(error: ValidationError) -> list[str]:
 
 
 def _pattern(error: ValidationError) -> str:
-    pattern = str(error.validator_value)
+    value = error.validator_value if error.validator == "pattern" else None
+    pattern = str(value if value is not None else _schema(error).get("pattern", ""))
     if pattern in PATTERN_WORDS:
         return PATTERN_WORDS[pattern]
     if "0-9a-fA-F]{8}" in pattern:
@@ -279,7 +281,10 @@ def _q(text: str) -> str:
 
 
 def _short(value: object, limit: int = 60) -> str:
+    """``value`` quoted for a message: control characters escaped, at most ``limit`` long."""
     text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f'"{text}"'

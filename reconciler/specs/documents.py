@@ -5,31 +5,46 @@ A ``Document`` is one YAML document of a file with positions for every mapping a
 duplicate keys and unsupported tags become ``Diagnostic`` values (never exceptions), so a
 caller can report every broken file at once.
 
-Two loaders, one meaning. The reference is ruamel's round-trip loader (YAML 1.2, pure Python,
-about 15 times slower than libyaml). The fast path (``reconciler.specs.fastyaml``) composes nodes
-with libyaml through PyYAML's C parser and keeps them for positions; it only accepts files
-whose meaning it can prove is the same (plain strings, null, booleans, simple numbers, no
-tags, anchors, directives or duplicate keys, printable characters without tabs) and hands
-everything else, including every file with an error, to the reference loader, so every
-message and position is the reference loader's. ``tests/specs/test_fastyaml.py`` compares
-the two.
+Every input is bounded before it can cost anything (docs/specs.md, "Limits"): a file is read
+by the caller's reader (``reconciler.files.read_bounded`` from the command line, else
+``sources.read_regular``: regular files of at most ``MAX_FILE_BYTES``), and the reference
+loader's composer refuses, at the line and column where they are written, the tags outside
+YAML's core schema (``!!binary``, ``!!set``, ``!!python/...``), integers of more than
+``MAX_INT_CHARS`` characters, aliases of a node that contains them, aliases that expand a
+file past ``ALIAS_MIN_NODES`` nodes and ``ALIAS_RATIO`` times the nodes written (the billion
+laughs), and files of more than ``REFERENCE_MAX_NODES`` nodes (it reads a hundred times
+slower than libyaml).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import Diagnostic, Location, PathPart
+from reconciler.model import Diagnostic, Location, PathPart, dotted
 from reconciler.specs import fastyaml
+from reconciler.specs.fastyaml import MAX_INT_CHARS
+from reconciler.specs.sources import MAX_FILE_BYTES, Reader, read_regular
 
 if TYPE_CHECKING:
     from ruamel.yaml.error import MarkedYAMLError
 
-MAX_FILE_BYTES = 1_000_000
+# Aliases may expand a file to ALIAS_MIN_NODES nodes, or to ALIAS_RATIO times the nodes (and
+# aliases) it writes, never past ALIAS_MAX_NODES: the 342-byte billion laughs (9^9 strings)
+# stops at the alias that crosses 100,000, in milliseconds.
+ALIAS_MIN_NODES = 100_000
+ALIAS_RATIO = 10
+ALIAS_MAX_NODES = 1_000_000
+# The reference loader reads about 10,000 nodes a second (libyaml a hundred times more): a file
+# it must read (the fast path declined it) may write at most this many, so 1 MB of flow list
+# behind one tab is refused in a second instead of read for two minutes.
+REFERENCE_MAX_NODES = 10_000
+CORE_TAGS = ("str", "int", "float", "bool", "null", "seq", "map")
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in CORE_TAGS)
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 @dataclass(frozen=True)
@@ -94,61 +109,34 @@ def _own_position(node: Any, default: tuple[int, int] = (0, 0)) -> tuple[int, in
     return int(lc.line), int(lc.col)
 
 
-def display_path(path: Path, root: Path | None = None) -> str:
-    """Path as the user should read it: relative to ``root`` (or cwd) when inside it."""
-    base = root or Path.cwd()
-    try:
-        return str(path.resolve().relative_to(_resolved(base)))
-    except ValueError:
-        return str(path)
-
-
-def display_paths(paths: Sequence[Path], root: Path | None = None) -> list[str]:
-    """``[display_path(p, root) for p in paths]``, resolving each folder once, not each file.
-
-    ``Path.resolve`` walks every component of every path; the files of a specs folder share a
-    handful of folders, so only a file that is itself a symbolic link is resolved whole.
-    """
-    base = _resolved(root or Path.cwd())
-    folders: dict[Path, Path] = {}
-    shown = []
-    for path in paths:
-        folder = folders.get(path.parent)
-        if folder is None:
-            folder = folders[path.parent] = path.parent.resolve()
-        resolved = path.resolve() if path.is_symlink() else folder / path.name
-        try:
-            shown.append(str(resolved.relative_to(base)))
-        except ValueError:
-            shown.append(str(path))
-    return shown
-
-
-@functools.lru_cache(maxsize=16)
-def _resolved(base: Path) -> Path:
-    """``base.resolve()``, once per process for the root every file is shown relative to."""
-    return base.resolve()
-
-
 def load_file(
-    path: Path, *, shown_as: str | None = None
+    path: Path, *, shown_as: str | None = None, read: Reader | None = None
 ) -> tuple[list[Document], list[Diagnostic]]:
-    """Parse every document of one YAML file; problems come back as diagnostics."""
+    """Parse every document of one YAML file; problems come back as diagnostics.
+
+    ``read`` reads the bytes (``reconciler.files.read_bounded`` with the repository as root,
+    from the command line); without it, ``read_regular`` does, with the same refusals.
+    """
     name = shown_as or str(path)
     try:
-        raw = path.read_bytes()
+        raw = (read or read_regular)(path)
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
         return [], [Diagnostic(location=Location(file=name), message=f"cannot read file: {reason}")]
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, file: str) -> tuple[list[Document], list[Diagnostic]]:
+    """Parse the bytes of a file shown as ``file``: UTF-8 YAML of at most ``MAX_FILE_BYTES``."""
     if len(raw) > MAX_FILE_BYTES:
-        message = f"file is {len(raw)} bytes; expected at most {MAX_FILE_BYTES}"
-        return [], [Diagnostic(location=Location(file=name), message=message)]
+        message = f"file is {len(raw):,} bytes; expected at most {MAX_FILE_BYTES:,}"
+        return [], [Diagnostic(location=Location(file=file), message=message)]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = f"file is not UTF-8 (byte {exc.start}); expected UTF-8 text"
-        return [], [Diagnostic(location=Location(file=name), message=message)]
-    return load_text(text, name)
+        return [], [Diagnostic(location=Location(file=file), message=message)]
+    return load_text(text, file)
 
 
 def load_text(text: str, file: str) -> tuple[list[Document], list[Diagnostic]]:
@@ -166,18 +154,157 @@ def load_text_reference(text: str, file: str) -> tuple[list[Document], list[Diag
 
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
+    yaml.Composer = _guarded_composer()
     documents: list[Document] = []
     try:
         for index, node in enumerate(yaml.load_all(text)):
             if node is None:
                 continue
             documents.append(Document(file=file, index=index, data=_plain(node), node=node))
+    except Refused as exc:
+        return documents, [Diagnostic(location=exc.at(file), message=exc.message)]
     except MarkedYAMLError as exc:
         return documents, [_yaml_diagnostic(file, exc)]
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         message = f"cannot parse YAML: {type(exc).__name__}"
         return documents, [Diagnostic(location=Location(file=file), message=message)]
     return documents, []
+
+
+class Refused(Exception):
+    """YAML the guarded composer will not compose, at a 0-based mark (line, column)."""
+
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = int(getattr(mark, "line", 0))
+        self.col = int(getattr(mark, "column", 0))
+
+    def at(self, file: str) -> Location:
+        """Where the refused node (or alias) starts in ``file``, 1-based."""
+        return Location(file=file, line=self.line + 1, col=self.col + 1)
+
+
+@functools.cache
+def _guarded_composer() -> Any:
+    """The reference composer (ruamel's) with this module's budgets and refusals, built once."""
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    class GuardedComposer(Composer):
+        """Counts the nodes aliases add, and refuses what ``documents`` says it refuses."""
+
+        def __init__(self, loader: Any = None) -> None:
+            super().__init__(loader)
+            self.written = 0  # nodes and aliases written in the file so far
+            self.expanded = 0  # nodes of the file once every alias is expanded
+            self.sizes: dict[int, int] = {}  # id(node) -> its nodes, expanded (one document)
+            self.done: set[int] = set()  # ids of the document's nodes composed whole
+            self.path: list[PathPart | None] = []  # where the node being composed is, for messages
+
+        def compose_document(self) -> Any:
+            self.sizes, self.done = {}, set()  # a node's id is only its own in its document
+            return super().compose_document()
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.parser.peek_event()
+            part = index.value if type(index) is ScalarNode else index
+            self.path.append(part if part is None or isinstance(part, str | int) else "?")
+            try:
+                if isinstance(event, AliasEvent):
+                    node = super().compose_node(parent, index)
+                    self.alias(node, event)
+                    return node
+                if self.written >= REFERENCE_MAX_NODES:
+                    raise Refused(event.start_mark, self.field() + _too_many_message())
+                tag = getattr(event, "ctag", None)
+                if tag is not None and str(tag) != "!" and str(tag) not in _CORE_TAGS:
+                    raise Refused(event.start_mark, self.field() + _tag_message(tag))
+                node = super().compose_node(parent, index)
+                if (
+                    type(node) is ScalarNode
+                    and len(node.value) > MAX_INT_CHARS
+                    and str(node.tag) == _INT_TAG
+                ):
+                    message = self.field() + _int_message(len(node.value))
+                    raise Refused(node.start_mark, message)
+            finally:
+                self.path.pop()
+            self.written += 1
+            self.expanded += 1
+            self.done.add(id(node))
+            return node
+
+        def alias(self, node: Any, event: Any) -> None:
+            if id(node) not in self.done:
+                raise Refused(
+                    event.start_mark,
+                    f"{self.field()}YAML alias *{_shown(event.anchor)} refers to a node that "
+                    "contains it; expected an alias of a node written before it",
+                )
+            self.written += 1
+            self.expanded += self.size(node)
+            limit = min(ALIAS_MAX_NODES, max(ALIAS_MIN_NODES, ALIAS_RATIO * self.written))
+            if self.expanded > limit:
+                raise Refused(
+                    event.start_mark,
+                    f"{self.field()}YAML alias *{_shown(event.anchor)}: alias expansion over "
+                    f"{limit:,} nodes ({self.written:,} nodes written); expected aliases to "
+                    f"expand a file to at most {ALIAS_MIN_NODES:,} nodes, or {ALIAS_RATIO} times "
+                    "the nodes it writes",
+                )
+
+        def field(self) -> str:
+            """The dotted path of the node being composed, and ": " (nothing at the root)."""
+            parts: list[PathPart] = [part for part in self.path if part is not None]
+            return f"{_shown(dotted(parts), 120)}: " if parts else ""
+
+        def size(self, node: Any) -> int:
+            known = self.sizes.get(id(node))
+            if known is None:
+                kind = type(node)
+                if kind is MappingNode:
+                    known = 1 + sum(self.size(k) + self.size(v) for k, v in node.value)
+                elif kind is SequenceNode:
+                    known = 1 + sum(self.size(item) for item in node.value)
+                else:
+                    known = 1
+                self.sizes[id(node)] = known
+            return known
+
+    return GuardedComposer
+
+
+def _tag_message(tag: Any) -> str:
+    handle, suffix = getattr(tag, "handle", None), getattr(tag, "suffix", None)
+    written = f"{handle}{suffix}" if handle else f"!<{suffix if suffix is not None else tag}>"
+    core = ", ".join(f"!!{name}" for name in CORE_TAGS)
+    return (
+        f'unsupported YAML tag "{_shown(written)}"; expected plain YAML values (the only tags '
+        f"allowed are YAML's core {core})"
+    )
+
+
+def _too_many_message() -> str:
+    return (
+        f"over {REFERENCE_MAX_NODES:,} YAML nodes in a file that needs the full YAML reader "
+        "(anchors, tags, tabs, dates, empty values and syntax errors do); expected at most "
+        f"{REFERENCE_MAX_NODES:,} in such a file (split it, or keep it to plain YAML)"
+    )
+
+
+def _int_message(length: int) -> str:
+    return (
+        f"integer of {length:,} characters; expected at most {MAX_INT_CHARS} (quote it to "
+        "keep it as text)"
+    )
+
+
+def _shown(text: object, limit: int = 60) -> str:
+    """``text`` for a message: control characters escaped, at most ``limit`` characters."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _yaml_diagnostic(file: str, exc: MarkedYAMLError) -> Diagnostic:
@@ -227,16 +354,3 @@ def _plain(node: Any) -> Any:
 
 def _plain_key(key: Any) -> Any:
     return key if isinstance(key, str) else str(key)
-
-
-def iter_yaml_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their ``*.yaml``/``*.yml`` files, sorted; keep files as given."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-            )
-        else:
-            found.append(path)
-    return found

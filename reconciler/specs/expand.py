@@ -13,8 +13,9 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from reconciler.model import (
@@ -33,6 +34,7 @@ from reconciler.model import (
     json_path,
 )
 from reconciler.model.digest import compute_digest
+from reconciler.specs.budget import FileBudget
 from reconciler.specs.language import (
     NAME_PATTERN,
     PATTERN_WORDS,
@@ -47,7 +49,12 @@ MAX_COMBINATIONS = 256
 
 @dataclass(frozen=True)
 class SpecContext:
-    """Everything outside the spec files that shapes what they render to."""
+    """Everything outside the spec files that shapes what they render to, and how they are read.
+
+    ``reserved_secrets`` are names ``secret()`` refuses (the tool's own credentials and the
+    config's ``secrets.reserved``); ``read`` reads a spec file's bytes (``reconciler.files``'s
+    bounded reader, from the configuration; ``sources.read_regular`` when not given).
+    """
 
     environment: str = "default"
     vars: Mapping[str, Any] = field(default_factory=dict)  # config vars, then environment vars
@@ -56,6 +63,8 @@ class SpecContext:
     env: Mapping[str, str] = field(default_factory=dict)  # only the allow-listed variables
     git: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, str] = field(default_factory=dict)  # --var key=value
+    reserved_secrets: Container[str] = frozenset()
+    read: Callable[[Path], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,14 +96,23 @@ class _Item:
 class _Expander:
     """Turns one document into expanded runs, collecting diagnostics."""
 
-    def __init__(self, context: SpecContext, locate: Locator, locate_key: Locator) -> None:
+    def __init__(
+        self, context: SpecContext, locate: Locator, locate_key: Locator, budget: FileBudget
+    ) -> None:
         self.context = context
         self.locate = locate
         self.locate_key = locate_key
+        self.budget = budget
         self.diagnostics: list[Diagnostic] = []
         self.names: list[str] = []  # every execution name, including those that failed to build
         self.env = dict(context.env)  # shared by every run's template context (read-only there)
         self.git = dict(context.git)
+
+    def renderer(self, context: Mapping[str, Any]) -> Renderer:
+        """A renderer for one run's values, charged to this file's budget."""
+        return Renderer(
+            context, self.locate, budget=self.budget, reserved=self.context.reserved_secrets
+        )
 
     def problem(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
         location = self.locate_key(path) if key else self.locate(path)
@@ -167,16 +185,20 @@ class _Expander:
         return {**self.context.vars, **merged.vars, **self.context.overrides}
 
     def name(self, raw: str, path: Path_, merged: Merged, combo: Mapping[str, Any]) -> str | None:
-        renderer = Renderer({"vars": self.variables(merged), "matrix": dict(combo)}, self.locate)
+        renderer = self.renderer({"vars": self.variables(merged), "matrix": dict(combo)})
         value = renderer.value(raw, path)
         self.diagnostics.extend(renderer.diagnostics)
-        if renderer.diagnostics:
+        if renderer.failed:
             return None
         if not isinstance(value, str):
             self.problem(path, f"{dotted(list(path))}: a name cannot be a secret; expected text")
             return None
         if not re.fullmatch(NAME_PATTERN, value):
-            shown = f'"{value}"' if value == raw else f'"{value}" (rendered from "{raw}")'
+            shown = (
+                _quoted(value)
+                if value == raw
+                else f"{_quoted(value)} (rendered from {_quoted(raw)})"
+            )
             self.problem(
                 path,
                 f"{dotted(list(path))}: {shown} is not a valid name; "
@@ -233,7 +255,7 @@ class _Expander:
             "env": self.env,
             "git": self.git,
         }
-        renderer = Renderer(context, self.locate)
+        renderer = self.renderer(context)
         dynamic: dict[str, PropertyValue] = {
             key: renderer.value(value, path) for key, (value, path) in merged.dynamic.items()
         }
@@ -243,13 +265,14 @@ class _Expander:
         }
         depends: list[str] = []
         if merged.depends:
-            names_renderer = Renderer({"vars": item.variables, "matrix": dict(matrix)}, self.locate)
+            names_renderer = self.renderer({"vars": item.variables, "matrix": dict(matrix)})
             for raw, path in merged.depends:
                 value = names_renderer.value(raw, path)
                 depends.append(value if isinstance(value, str) else "")
             renderer.diagnostics.extend(names_renderer.diagnostics)
+            renderer.skipped |= names_renderer.skipped
         self.diagnostics.extend(renderer.diagnostics)
-        if renderer.diagnostics or item.failed or item.process_id is None or item.atom_id is None:
+        if renderer.failed or item.failed or item.process_id is None or item.atom_id is None:
             return None
         request = RunRequest(
             process_id=item.process_id,
@@ -331,6 +354,11 @@ class _Expander:
         return RunPolicy(run=run, timeout=timeout, retries=retry, warn_is_success=warn_ok)
 
 
+def _quoted(text: str) -> str:
+    """``text`` in double quotes, with its control characters escaped as Python does."""
+    return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + '"'
+
+
 def missing_message(item_path: Sequence[PathPart], what: str) -> str:
     """The message for an execution that names no process (or no runtime) at all."""
     id_field = "processId" if what == "process" else "atomId"
@@ -358,13 +386,15 @@ def expand(
     context: SpecContext,
     locate: Locator,
     locate_key: Locator,
+    budget: FileBudget | None = None,
 ) -> tuple[list[Expanded], list[Diagnostic], list[str]]:
     """Expand one validated document into its runs, problems, and every name it defines.
 
     The names include executions that failed to build, so that a ``dependsOn`` on them is not
-    also reported as unknown.
+    also reported as unknown. Templates are charged to ``budget``, the budget of the document's
+    file (a fresh one when not given).
     """
-    expander = _Expander(context, locate, locate_key)
+    expander = _Expander(context, locate, locate_key, budget or FileBudget())
     if isinstance(model, ExecutionDocument):
         runs = expander.execution(model)
     else:

@@ -11,9 +11,12 @@ positions: their ``start_mark`` is the mark ruamel's ``lc`` records.
 anything is wrong: text libyaml and ruamel read differently (tabs, directives, byte-order
 marks, Unicode line separators, non-printable characters), anchors and aliases (ruamel keeps
 anchored scalars as special types), explicit tags, keys that are not text, merge keys,
-duplicate keys, numbers beyond the simple decimal forms, timestamps, empty values (ruamel
-marks them at the next token, libyaml after the indicator) and every syntax error.
-So a file with a problem is always parsed, and reported, by the reference loader.
+duplicate keys, numbers beyond the simple decimal forms, integers longer than
+``MAX_INT_CHARS``, timestamps, empty values (ruamel marks them at the next token, libyaml
+after the indicator) and every syntax error. So a file with a problem is always parsed, and
+reported, by the reference loader, whose composer holds the budgets (``documents``). Should an
+alias ever get past the text check, a tree of more nodes than the text has characters (only
+aliases make one) is handed over too, before it is expanded.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ except ImportError:  # pragma: no cover - PyYAML is a dependency; this guards a 
     AVAILABLE = False
 
 PathPart = str | int
+
+#: The longest integer a spec may write (the reference loader refuses longer ones, located).
+MAX_INT_CHARS = 100
 
 # Text that libyaml and ruamel might read differently, or that needs ruamel's types: any
 # character outside printable ASCII/Unicode without tab, NEL, LS, PS and BOM; a carriage
@@ -161,6 +167,7 @@ def load(text: str) -> list[tuple[int, Any, Any]] | None:
     if not AVAILABLE or needs_reference(text):
         return None
     documents: list[tuple[int, Any, Any]] = []
+    budget = [len(text) + 1]  # nodes left: each written node takes a character at least
     try:
         composer = _Composer(text)
         index = 0
@@ -169,7 +176,7 @@ def load(text: str) -> list[tuple[int, Any, Any]] | None:
             if type(node) is _ScalarNode and node.style in ("|", ">"):
                 return None  # a block scalar as a document: not a spec, and read differently
             if not (type(node) is _ScalarNode and node.tag is _PLAIN and node.value == ""):
-                data = _data(node)
+                data = _data(node, budget)
                 if data is not None:
                     documents.append((index, data, node))
             index += 1
@@ -178,7 +185,7 @@ def load(text: str) -> list[tuple[int, Any, Any]] | None:
     return documents
 
 
-def _data(node: Any) -> Any:
+def _data(node: Any, budget: list[int]) -> Any:
     kind = type(node)
     tag = node.tag
     if kind is _ScalarNode:
@@ -189,8 +196,11 @@ def _data(node: Any) -> Any:
         raise _Unsupported
     if tag is not _COLLECTION:
         raise _Unsupported
+    budget[0] -= len(node.value)
+    if budget[0] < 0:
+        raise _Unsupported  # more nodes than characters: an alias, for the guarded composer
     if kind is _SequenceNode:
-        return [_data(item) for item in node.value]
+        return [_data(item, budget) for item in node.value]
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
         if type(key_node) is not _ScalarNode:
@@ -204,7 +214,7 @@ def _data(node: Any) -> Any:
             raise _Unsupported
         if key in mapping or key == "<<":
             raise _Unsupported
-        mapping[key] = _data(value_node)
+        mapping[key] = _data(value_node, budget)
     return mapping
 
 
@@ -223,6 +233,8 @@ def plain_scalar(value: str) -> Any:
     if value[0] not in _MAYBE_NOT_TEXT or NOT_TEXT.match(value) is None:
         return value
     if _SIMPLE_INT.fullmatch(value):
+        if len(value) > MAX_INT_CHARS:
+            raise _Unsupported  # the reference loader refuses it, at its line and column
         return int(value)
     if _SIMPLE_FLOAT.fullmatch(value):
         return float(value)

@@ -5,6 +5,10 @@ examples editors show on hover. ``generate_schema`` turns them into the publishe
 (2020-12, kept to the draft-07-compatible subset, practices.md D3); a test fails when the
 committed file differs from a fresh generation. User YAML is validated with that schema first
 (for positions), then these models are built from the validated data, which must then succeed.
+Every ``pattern`` of the schema comes with ``"not"`` a pattern matching a line break: a JSON
+Schema pattern is an ECMA-262 regular expression, whose ``$`` is the end of the text, but
+Python's ``re`` (and so the ``jsonschema`` package) also lets it match before a final line
+break, and a name ending in one would pass there and fail the models.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from reconciler.model.values import EXECUTION_NAME_PATTERN
+
 API_VERSION = "reconciler/v1"
 KINDS = ("Execution", "ExecutionSet")
 SCHEMA_ID = "https://reconciler.dev/schemas/execution.v1.json"
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+NAME_PATTERN = EXECUTION_NAME_PATTERN
+NO_LINE_BREAK = {"pattern": "\\n"}  # as "not": what Python's $ lets through
 VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ALIAS_PATTERN = r"^[a-z][a-z0-9_.-]{0,62}$"
 LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$"
@@ -331,6 +338,25 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
+def _no_line_breaks(node: Any) -> Any:
+    """``node`` with ``"not": NO_LINE_BREAK`` beside every ``pattern`` (the module docstring)."""
+    if isinstance(node, list):
+        return [_no_line_breaks(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {
+        key: (
+            {name: _no_line_breaks(sub) for name, sub in value.items()}
+            if key == "properties"
+            else _no_line_breaks(value)
+        )
+        for key, value in node.items()
+    }
+    if isinstance(out.get("pattern"), str):
+        out["not"] = dict(NO_LINE_BREAK)
+    return out
+
+
 def generate_schema() -> dict[str, Any]:
     """The published JSON Schema of spec documents, built from the models above."""
     _, definitions = models_json_schema(
@@ -338,7 +364,7 @@ def generate_schema() -> dict[str, Any]:
         ref_template="#/$defs/{model}",
         schema_generator=_Generator,
     )
-    defs = _strip_titles(definitions["$defs"])
+    defs = _no_line_breaks(_strip_titles(definitions["$defs"]))
     branches = [
         {
             "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},

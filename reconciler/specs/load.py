@@ -21,14 +21,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.specs.budget import FileBudget
 from reconciler.specs.diagnose import model_disagreement
-from reconciler.specs.documents import (
-    Document,
-    display_path,
-    display_paths,
-    iter_yaml_files,
-    load_file,
-)
+from reconciler.specs.documents import Document, load_file
 from reconciler.specs.expand import Expanded, SpecContext, expand, missing_message
 from reconciler.specs.graph import check_dependencies
 from reconciler.specs.language import (
@@ -40,6 +35,7 @@ from reconciler.specs.language import (
 )
 from reconciler.specs.parallel import ordered_map
 from reconciler.specs.schema import SchemaValidator, make_validator, validate_document
+from reconciler.specs.sources import display_path, display_paths, iter_yaml_files, read_regular
 
 SCHEMA_FILE = "execution.v1.json"
 
@@ -107,7 +103,7 @@ def load_desired(
     shown = display_paths(files, root)
     _validators()  # built once here, not once in each process that loads files
     loaded = ordered_map(
-        functools.partial(_load_file, context=context),
+        functools.partial(_load_file, context=context, root=root),
         list(zip(files, shown, strict=True)),
         jobs=jobs,
         meanwhile=meanwhile,
@@ -145,18 +141,25 @@ class _FileResult:
     names: set[str]
 
 
-def _load_file(where: tuple[Path, str], *, context: SpecContext) -> _FileResult:
+def _load_file(where: tuple[Path, str], *, context: SpecContext, root: Path) -> _FileResult:
+    """One file: read (bounded), parsed, and each document expanded within the file's budget."""
     path, shown_as = where
-    documents, problems = load_file(path, shown_as=shown_as)
+    read = context.read or functools.partial(read_regular, root=root)
+    documents, problems = load_file(path, shown_as=shown_as, read=read)
     known: set[str] = set()
     expanded: list[Expanded] = []
+    budget = FileBudget()
     for document in documents:
-        expanded.extend(_expand_document(document, context, problems, known))
+        expanded.extend(_expand_document(document, context, problems, known, budget))
     return _FileResult(expanded=expanded, diagnostics=problems, names=known)
 
 
 def _expand_document(
-    document: Document, context: SpecContext, sink: list[Diagnostic], known: set[str]
+    document: Document,
+    context: SpecContext,
+    sink: list[Diagnostic],
+    known: set[str],
+    budget: FileBudget,
 ) -> list[Expanded]:
     data = document.data
     if not isinstance(data, dict):
@@ -182,7 +185,7 @@ def _expand_document(
         sink.append(model_disagreement(document, exc))
         return []
     runs, problems, names = expand(
-        model, context, document.locate, lambda path: document.locate(path, key=True)
+        model, context, document.locate, lambda path: document.locate(path, key=True), budget
     )
     sink.extend(problems)
     known.update(names)

@@ -3,15 +3,18 @@
 Pure. Spec property values are rendered one at a time in ``ImmutableSandboxedEnvironment`` with
 ``StrictUndefined``, no loader (no file access), no globals but ``secret``, an allow-list of
 filters, no string multiplication or power, and caps on template and output size
-(practices.md D5). ``secret("NAME")`` renders as a ``SecretRef``: the value is never known here.
-Errors come back as located diagnostics, at the line of the template string.
+(practices.md D5), and within the step, text and time budgets of ``budget`` (per value and per
+file). Every filter returns plain data (a generator becomes a list) and a value prints only
+plain data: text, numbers, booleans, lists and mappings, never an object's ``repr``
+(``filters``). ``secret("NAME")`` renders as a ``SecretRef``: the value is never known here,
+and the names in ``reserved`` (the tool's own credentials) are refused. Errors come back as
+located diagnostics, at the line of the template string.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from jinja2 import (
@@ -36,10 +39,11 @@ from reconciler.model import (
     dotted,
     json_path,
 )
-from reconciler.specs import rendercache
+from reconciler.specs import budget, filters, rendercache
+from reconciler.specs.budget import MAX_OUTPUT_CHARS as MAX_OUTPUT_CHARS
+from reconciler.specs.budget import FileBudget, OverBudget
 
 MAX_TEMPLATE_CHARS = 4096
-MAX_OUTPUT_CHARS = 65536
 
 ALLOWED_FILTERS = (
     "default",
@@ -68,9 +72,10 @@ ALLOWED_FILTERS = (
     "unique",
 )
 
+CALL_STEPS = 10
+MAX_INT_BITS = 8192  # an integer an operator may make: about 2,466 digits
+
 _SEQUENCES = (str, list, tuple, bytes)
-# A printf conversion with a ``*`` width/precision or one of more than five digits.
-_WIDE_FORMAT = re.compile(r"%[#0 +-]*(?:\*|\d{6,}|\d*\.(?:\*|\d{6,}))")
 
 _SECRET_OPEN = "\x00secret:"  # noqa: S105 - a marker, not a secret
 _SECRET_CLOSE = "\x00"  # noqa: S105 - a marker, not a secret
@@ -79,7 +84,7 @@ _SECRET_CLOSE = "\x00"  # noqa: S105 - a marker, not a secret
 class _SpecSandbox(ImmutableSandboxedEnvironment):
     """The sandbox with the operators that turn a tiny template into a huge output refused."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         # Templates read data; they never need a method. Refusing every callable attribute
@@ -91,18 +96,49 @@ class _SpecSandbox(ImmutableSandboxedEnvironment):
         # format method at all, so the question goes to is_safe_attribute, which refuses it.
         return None
 
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call a template makes (a macro, ``secret()``, ``loop()``) is ten steps.
+
+        A macro call costs Jinja about as much as ten loop iterations. The text a call returns
+        is charged too: a macro's literal text reaches the output without passing ``_finalize``
+        (``{% call %}``), so every character of a rendering has been charged at least once.
+        """
+        budget.step(CALL_STEPS)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, str):
+            budget.made(len(result))
+        return result
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         # Repeating any sequence (a tuple too: ``(0,) * 10**5 * 10**5``) builds an object of
-        # any size from a tiny template; printf widths (``'%0999999999d' % 1``) do the same.
+        # any size from a tiny template; printf widths (``'%0999999999d' % 1``, and
+        # ``'%(a)0999999999d' % {...}``) do the same; so does squaring an integer in a loop.
+        budget.step()
         if operator == "**" or (
             operator == "*" and (isinstance(left, _SEQUENCES) or isinstance(right, _SEQUENCES))
         ):
             raise SecurityError(f"the operator {operator!r} is not allowed in spec templates")
-        if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+        if operator == "%" and isinstance(left, str) and _too_wide(left):
             raise SecurityError(
                 f"a % format width or precision over {MAX_OUTPUT_CHARS} is not allowed"
             )
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, str | list | tuple):
+            if len(result) > MAX_OUTPUT_CHARS:
+                raise SecurityError(
+                    f"the result of {operator!r} is over {MAX_OUTPUT_CHARS} items or characters"
+                )
+            if isinstance(result, str):
+                budget.made(len(result))
+        elif isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+            raise SecurityError(
+                f"the result of {operator!r} is an integer over {MAX_INT_BITS} bits"
+            )
+        return result
+
+
+def _too_wide(text: str) -> bool:
+    return budget.format_width(text) > MAX_OUTPUT_CHARS
 
 
 class _Secret:
@@ -121,24 +157,14 @@ class _Secret:
     __str__ = __repr__
 
 
-def _replace(value: object, old: object, new: object, count: object = None) -> str:
-    """The ``replace`` filter, refusing a result over the output cap before building it."""
-    text, old_text, new_text = str(value), str(old), str(new)
-    times = text.count(old_text) if old_text else len(text) + 1
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-        times = min(times, count)
-    if len(text) + times * (len(new_text) - len(old_text)) > MAX_OUTPUT_CHARS:
-        raise SecurityError(f"replace would make a value over {MAX_OUTPUT_CHARS} characters")
-    return text.replace(old_text, new_text, -1 if count is None else int(str(count)))
-
-
 def _make_environment() -> _SpecSandbox:
     env = _SpecSandbox(undefined=StrictUndefined, autoescape=False, loader=None)
     env.globals.clear()
     env.globals["secret"] = _Secret()
-    env.filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
-    env.filters["replace"] = _replace
+    env.filters = filters.bounded({name: env.filters[name] for name in ALLOWED_FILTERS})
+    env.filters.update(budget.HIDDEN_FILTERS)
     env.tests = {name: env.tests[name] for name in ("defined", "undefined", "none", "number")}
+    env.finalize = filters.finalizer(printable=(_Secret,))
     return env
 
 
@@ -152,21 +178,37 @@ def _compile(source: str) -> tuple[Template, rendercache.Reads]:
     Compiling costs a thousand times more than rendering, and specs repeat a few templates
     across thousands of executions (set defaults, matrices): without this, planning 10,000
     executions spent a third of its time compiling the same strings again. A failure is not
-    cached, so it is reported each time.
+    cached, so it is reported each time. Loops and ``~`` are routed through the budget.
     """
     tree = _ENVIRONMENT.parse(source)
     reads = rendercache.reads(tree)  # before compiling: the optimizer rewrites the tree
-    return _ENVIRONMENT.from_string(tree), reads
+    return _ENVIRONMENT.from_string(budget.instrument(tree, _ENVIRONMENT)), reads
 
 
 class Renderer:
     """Renders the string values of one spec with one template context."""
 
-    def __init__(self, context: Mapping[str, Any], locate: Locator) -> None:
+    def __init__(
+        self,
+        context: Mapping[str, Any],
+        locate: Locator,
+        *,
+        budget: FileBudget | None = None,
+        reserved: Container[str] = (),
+    ) -> None:
+        """``budget`` is the spec file's (a fresh one by default); ``reserved`` secret names."""
         self._context = dict(context)
         self._shared: Context | None = None
         self._locate = locate
+        self._budget = budget if budget is not None else FileBudget()
+        self._reserved = reserved
         self.diagnostics: list[Diagnostic] = []
+        self.skipped = False  # a value was not rendered: the file's budget was spent before it
+
+    @property
+    def failed(self) -> bool:
+        """Whether any value failed (reported) or was skipped (its file's budget is spent)."""
+        return self.skipped or bool(self.diagnostics)
 
     def value(self, raw: object, path: Sequence[PathPart]) -> PropertyValue:
         """Render one property value; a problem is recorded and an empty string returned."""
@@ -176,12 +218,21 @@ class Renderer:
             return str(raw)
         if "{" not in raw:
             return raw
+        if self._budget.spent:
+            self.skipped = True  # the file's budget is reported once, where it ran out
+            return ""
         if len(raw) > MAX_TEMPLATE_CHARS:
             field = dotted(list(path))
             self._fail(path, f"{field}: template is {len(raw)} characters", MAX_TEMPLATE_CHARS)
             return ""
         try:
             output = self._render(raw)
+            if len(output) > MAX_OUTPUT_CHARS:  # what it holds was charged: at most 1 MiB
+                raise OverBudget(
+                    f"rendered value is {len(output)} characters; expected at most "
+                    f"{MAX_OUTPUT_CHARS}"
+                )
+            self._budget.rendered(len(output))
         except (
             TemplateError,
             RecursionError,
@@ -193,15 +244,9 @@ class Renderer:
         ) as exc:
             self._render_failed(exc, raw, path)
             return ""
-        if len(output) <= MAX_OUTPUT_CHARS and "\x00" not in output:
+        if "\x00" not in output:
             return output  # the common case: no problem, so no field name to build
-        field = dotted(list(path))
-        if len(output) > MAX_OUTPUT_CHARS:
-            self._fail(
-                path, f"{field}: rendered value is {len(output)} characters", MAX_OUTPUT_CHARS
-            )
-            return ""
-        return self._secret_or_text(output, path, field)
+        return self._secret_or_text(output, path, dotted(list(path)))
 
     def _render(self, raw: str) -> str:
         """The template's output for this context, rendered once per distinct input.
@@ -210,22 +255,30 @@ class Renderer:
         sandbox, its filters and ``secret()`` are pure), so equal inputs share one rendering:
         in a large repository most values are the same few templates over the same variables.
         A template without statements (no ``{%``) cannot assign to its context, so the values
-        of one spec share one Jinja context instead of copying it for each.
+        of one spec share one Jinja context instead of copying it for each. The rendering is
+        charged to a fresh ``ValueBudget`` of this file's budget.
         """
         template, reads = _compile(raw)
         key = rendercache.key(raw, reads, self._context)
         if key is not None and (cached := rendercache.get(key)) is not None:
             return cached
-        if "{%" in raw:
-            output = template.render(self._context)
-        else:
-            if self._shared is None:
-                # Jinja's own new_context(vars) copies its globals and the vars for each
-                # template; the same mapping, made once, is shared by this spec's values.
-                scope = {**_ENVIRONMENT.globals, **self._context}
-                self._shared = template.new_context(scope, shared=True)
-            output = _ENVIRONMENT.concat(template.root_render_func(self._shared))
-        if key is not None and len(output) <= MAX_OUTPUT_CHARS:
+        spending = self._budget.start()
+        token = budget.activate(spending)
+        try:
+            if "{%" in raw:
+                context = template.new_context(self._context)
+            else:
+                if self._shared is None:
+                    # Jinja's own new_context(vars) copies its globals and the vars for each
+                    # template; the same mapping, made once, is shared by this spec's values.
+                    scope = {**_ENVIRONMENT.globals, **self._context}
+                    self._shared = template.new_context(scope, shared=True)
+                context = self._shared
+            output = _ENVIRONMENT.concat(template.root_render_func(context))
+        finally:
+            budget.deactivate(token)
+            self._budget.close(spending)
+        if key is not None:
             rendercache.put(key, output)
         return output
 
@@ -237,6 +290,8 @@ class Renderer:
             self._report(path, 1, f"{field}: {self._undefined(raw, exc.message)}")
         elif isinstance(exc, SecurityError):
             self._report(path, 1, f"{field}: refused by the template sandbox: {exc}")
+        elif isinstance(exc, OverBudget):
+            self._report(path, 1, f"{field}: {exc}")
         elif isinstance(exc, RecursionError):
             self._report(path, 1, f"{field}: template failed: recursion too deep")
         elif isinstance(exc, MemoryError):
@@ -266,6 +321,16 @@ class Renderer:
         if output.startswith(_SECRET_OPEN) and output.endswith(_SECRET_CLOSE):
             name = output[len(_SECRET_OPEN) : -len(_SECRET_CLOSE)]
             if _SECRET_OPEN not in name and _SECRET_CLOSE not in name:
+                if name in self._reserved:
+                    self._report(
+                        path,
+                        1,
+                        f'{field}: secret("{name}") is refused: {name} is reserved '
+                        "(reconciler's own credentials, GitHub's and the runner's variables and "
+                        "secrets.reserved in reconciler.yaml never reach the platform); expected "
+                        "a variable set for this process's properties only",
+                    )
+                    return ""
                 return SecretRef(secret=name)
         hint = 'expected the whole value to be {{ secret("NAME") }}, with no text around it'
         self._report(path, 1, f"{field}: a secret cannot be combined with other text; {hint}")

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from reconciler.model import PathPart
 from reconciler.specs import fastyaml
-from reconciler.specs.documents import iter_yaml_files, load_text, load_text_reference, locate
+from reconciler.specs.documents import load_text, load_text_reference, locate
+from reconciler.specs.sources import iter_yaml_files
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from bench import workload
-from reconciler.specs.documents import iter_yaml_files, load_file, load_text
+from reconciler.specs.documents import load_file, load_text
 from reconciler.specs.language import KINDS, kind_schema
 from reconciler.specs.load import load_schema
 from reconciler.specs.schema import make_validator
+from reconciler.specs.sources import iter_yaml_files
 from tests.specs.test_fuzz_loader import VALID, VALID_SET
 
 REPO = Path(__file__).resolve().parents[2]

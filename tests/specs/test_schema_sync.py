@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
 from reconciler.cli.schemagen import schema_text
-from reconciler.specs.documents import iter_yaml_files, load_file
+from reconciler.model.values import is_execution_name
+from reconciler.specs.documents import load_file
 from reconciler.specs.language import ExecutionDocument, ExecutionSetDocument, generate_schema
+from reconciler.specs.load import load_desired
+from reconciler.specs.sources import iter_yaml_files
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "schemas" / "execution.v1.json"
@@ -80,3 +84,67 @@ def test_the_schema_rejects_what_the_models_reject() -> None:
     assert list(Draft202012Validator(generate_schema()).iter_errors(bad))
     with pytest.raises(ValueError, match="validation error"):
         ExecutionDocument.model_validate(bad)
+
+
+NAMES_WITH_A_LINE_BREAK = [
+    {"metadata": {"name": "abc\n"}},
+    {"metadata": {"name": "abc", "labels": {"team\n": "x"}}},
+    {"spec": {"processId": "789abcde-f012-3456-789a-bcdef0123456\n"}},
+    {"spec": {"policy": {"timeout": "30m\n"}}},
+    {"spec": {"vars": {"a\n": 1}}},
+]
+
+
+@pytest.mark.parametrize("change", NAMES_WITH_A_LINE_BREAK)
+@pytest.mark.parametrize("validator", [Draft7Validator, Draft202012Validator])
+def test_a_trailing_line_break_fails_the_published_schema_as_it_fails_the_models(
+    change: dict[str, dict[str, object]], validator: type
+) -> None:
+    # Python's "$" matches before a final line break: without the "not" beside each pattern,
+    # jsonschema accepted "abc\n", the models refused it, and validate said "internal error".
+    document: dict[str, object] = {
+        "apiVersion": "reconciler/v1",
+        "kind": "Execution",
+        "metadata": {"name": "abc"},
+        "spec": {
+            "processId": "789abcde-f012-3456-789a-bcdef0123456",
+            "atomId": "3456789a-bcde-f012-3456-789abcdef012",
+        },
+    }
+    for section, fields in change.items():
+        document[section] = {**document[section], **fields}  # type: ignore[dict-item]
+    schema = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert list(validator(schema).iter_errors(document))
+    assert not jsonschema_rs.validator_for(schema).is_valid(document)
+
+
+def test_a_name_with_a_line_break_is_refused_by_the_models() -> None:
+    with pytest.raises(ValueError, match="validation error"):
+        ExecutionDocument.model_validate(
+            {
+                "apiVersion": "reconciler/v1",
+                "kind": "Execution",
+                "metadata": {"name": "abc\n"},
+                "spec": {},
+            }
+        )
+    assert not is_execution_name("abc\n")
+    assert not is_execution_name("abc\x1b")
+    assert is_execution_name("abc")
+
+
+def test_a_name_with_a_line_break_is_a_located_error_not_an_internal_one(tmp_path: Path) -> None:
+    spec = tmp_path / "a.yaml"
+    spec.write_text(
+        'apiVersion: reconciler/v1\nkind: Execution\nmetadata:\n  name: "abc\\n"\n'
+        '  labels: {"a\\tb": x}\nspec:\n  processId: 789abcde-f012-3456-789a-bcdef0123456\n'
+        "  atomId: 3456789a-bcde-f012-3456-789abcdef012\n",
+        encoding="utf-8",
+    )
+    result = load_desired([spec], root=tmp_path)
+    assert [str(d) for d in result.diagnostics] == [
+        'a.yaml:4:9: metadata.name: "abc\\n" is not valid; expected lower-case letters, digits '
+        "and dashes, starting with a letter, at most 63 characters",
+        'a.yaml:5:12: metadata.labels: invalid key "a\\tb"; expected letters, digits, dots, '
+        "dashes, underscores and slashes, starting with a letter or digit, at most 63 characters",
+    ]
