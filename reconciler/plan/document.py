@@ -31,14 +31,15 @@ from reconciler.model.digest import (
     cut,
     items_digest,
 )
+from reconciler.model.values import EXECUTION_NAME_PATTERN
 from reconciler.outbound import log
 
 # Bytes of a plan document read back. plan --output json takes about 700 bytes an action, so
 # this admits about 48,000 executions while bounding what a hostile document can make us parse.
 PLAN_SIZE_LIMIT = 32 * 1024 * 1024
-#: An execution name: the spec language's ``NAME_PATTERN`` (``specs.language``, a sibling
-#: layer this one may not import; a test holds the two equal). Environments follow it too.
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
+#: An execution name: the spec language's pattern, from the model both layers share (``\Z``:
+#: no line break after it). Environments follow it too.
+NAME_PATTERN = re.compile(EXECUTION_NAME_PATTERN.removeprefix("^").removesuffix("$") + r"\Z")
 NAME_WORDS = "lower-case letters, digits and dashes, starting with a letter, at most 63 characters"
 ENV_PATTERN = NAME_PATTERN
 DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}\Z")

@@ -11,9 +11,10 @@ the pure core may not import (the command line passes that one, through ``SpecCo
 from __future__ import annotations
 
 import functools
-import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+from reconciler.files import read_bounded
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -65,31 +66,11 @@ def _resolved(base: Path) -> Path:
 def read_regular(path: Path, *, limit: int = MAX_FILE_BYTES, root: Path | None = None) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit``; a link only inside ``root``.
 
-    What ``load_file`` reads with when the caller gives no reader (the pure core may not
-    import ``reconciler.files``): the refusals of ``read_bounded`` (a device, a pipe, a folder,
-    a link leading elsewhere, a file over the limit) with its reasons, checked before opening.
+    What ``load_file`` reads with when the caller gives no reader: ``files.read_bounded``, the
+    one bounded reader (a device, a pipe, a folder, a link leading elsewhere, a file over the
+    limit are each refused with a reason, as ``FileRefused``).
     """
-    if path.is_symlink():
-        if root is None:
-            raise _Unreadable(path, "is a symbolic link; expected a regular file")
-        if not path.resolve().is_relative_to(root.resolve()):
-            raise _Unreadable(path, f"is a symbolic link leading outside {root}")
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise _Unreadable(path, "is not a regular file; expected a regular file")
-    if info.st_size > limit:
-        raise _Unreadable(path, f"is {info.st_size:,} bytes; the limit is {limit:,}")
-    with path.open("rb") as handle:
-        raw = handle.read(limit + 1)
-    if len(raw) > limit:
-        raise _Unreadable(path, f"is over {limit:,} bytes; the limit is {limit:,}")
-    return raw
-
-
-class _Unreadable(OSError):
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.reason = reason
+    return read_bounded(path, limit=limit, root=root)
 
 
 def iter_yaml_files(paths: Iterable[Path]) -> list[Path]:

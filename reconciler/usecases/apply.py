@@ -118,7 +118,7 @@ def apply(
         if durable is None:
             durable = settings.git.durable(in_actions=github.in_actions)
         journal = _journal(settings, store, github.run_url) if durable else None
-        secrets = EnvSecrets(environ)
+        secrets = EnvSecrets(environ, reserved=settings.reserved_secrets)
         engine = Engine(
             client,
             store,
