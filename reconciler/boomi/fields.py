@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.errors import ProtocolError
-from reconciler.outbound import terminal
+from reconciler.outbound import log, one_line
 
 Scrub = Callable[[str], str]
 
@@ -143,12 +143,13 @@ def duration(value: Any) -> int | None:
 def text(value: Any, scrub: Scrub = _same, limit: int = MAX_TEXT) -> str | None:
     """Free text: scrubbed whole, made inert, then cut to ``limit`` characters; None if absent.
 
-    Inert as ``outbound.terminal`` makes it: no escape sequence or control character but line
-    breaks and tabs (each sink still applies its own channel's filter on top).
+    Stored as one inert line (``outbound.one_line``, then ``log``): no escape sequence, no
+    control character, no line break, no ``##[``, so the state file read by ``jq -r`` or
+    ``cat`` is as harmless as every report (and each sink still applies its own filter).
     """
     if not isinstance(value, str) or not value:
         return None
-    return clip(terminal(scrub(_SURROGATE.sub("\ufffd", value))), limit) or None
+    return clip(log(one_line(scrub(_SURROGATE.sub("\ufffd", value)))), limit) or None
 
 
 def clip(value: str, limit: int) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from reconciler.github.context import GitHubContext
 from reconciler.model import Diagnostic
+from reconciler.outbound import log
 
 ANNOTATION_LIMIT = 10
 SUMMARY_LIMIT = 1024 * 1024
@@ -40,7 +41,13 @@ def annotation(
     col: int | None = None,
     title: str | None = None,
 ) -> str:
-    """One ``::error file=…,line=…::message`` line."""
+    """One ``::error file=…,line=…::message`` line.
+
+    The message and title are defused first (``outbound.log``: no escape sequence, no inner
+    line read as a command once the runner unescapes it, no legacy ``##[``), then escaped.
+    """
+    message = log(message)
+    title = log(title) if title else title
     props = []
     if file:
         props.append(f"file={escape_property(file)}")

@@ -192,8 +192,8 @@ def test_an_xml_error_body_with_a_dtd_is_not_parsed() -> None:
     assert len(message) <= 500
 
 
-def test_text_arrives_without_escape_sequences_or_control_characters() -> None:
-    message = "line one\n\x1b]0;retitled\x07\x1b[31mred\x1b[0m\ttab\x00\x08 end\u2028"
+def test_text_arrives_as_one_inert_line() -> None:
+    message = "line one\n\x1b]0;retitled\x07\x1b[31mred\x1b[0m\ttab\x00\x08 end\u2028##[error]"
     record = wire.parse_record(_record(message=message, processName="a\x1b[2Jb"))
-    assert record.message == "line one\nred\ttab end\u2028"
-    assert record.process_name == "ab"
+    assert record.message == "line one red tab end #\u2060#[error]"
+    assert record.process_name == "a b"

@@ -101,7 +101,8 @@ def test_apply_masks_secrets_annotates_failures_and_summarises(
 
 def test_messages_cannot_inject_workflow_commands() -> None:
     line = github.annotation("error", "bad\n::add-mask::x %", file="a,b:c.yaml", line=3)
-    assert line == "::error file=a%2Cb%3Ac.yaml,line=3::bad%0A::add-mask::x %25"
+    # one line for the runner; the message's own second line cannot be read as a command
+    assert line == "::error file=a%2Cb%3Ac.yaml,line=3::bad%0A\u2060::add-mask::x %25"
     assert len(line.splitlines()) == 1
     capped = github.failed_run_annotations([(f"r{i}", "ERROR", "m") for i in range(12)])
     assert len(capped) == 11
