@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check reconciler tests chaos
 
 typecheck: $(STAMP)
-	$(BIN)/mypy reconciler tests
+	$(BIN)/mypy reconciler tests chaos bench
 
 layers: $(STAMP)
 	$(BIN)/lint-imports

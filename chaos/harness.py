@@ -213,10 +213,32 @@ apply:
   rateLimit: {rate_limit}
   pollInitial: 0.05
   pollMax: {poll_max}
-  timeout: 60
+  timeout: {timeout}
   recordTimeout: {record_timeout}
   adoptAfter: {adopt_after}
 """
+
+
+def config_text(
+    account: str = "",
+    *,
+    concurrency: int = 20,
+    rate_limit: float = 100,
+    poll_max: float = 0.2,
+    timeout: float = 60,
+    record_timeout: float = 10,
+    adopt_after: float = 0.5,
+) -> str:
+    """``reconciler.yaml`` for a chaos repository: fast polls, short timeouts."""
+    return CONFIG.format(
+        account=account or ACCOUNT,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        poll_max=poll_max,
+        timeout=timeout,
+        record_timeout=record_timeout,
+        adopt_after=adopt_after,
+    )
 
 
 def spec_text(name: str, index: int, *, secret: bool = False) -> str:
@@ -257,8 +279,7 @@ def make_checkout(
 ) -> Path:
     """A repository with ``reconciler.yaml`` and ``count`` specs, one process each."""
     root.mkdir(parents=True, exist_ok=True)
-    config = CONFIG.format(
-        account=ACCOUNT,
+    config = config_text(
         concurrency=concurrency,
         rate_limit=rate_limit,
         poll_max=poll_max,

@@ -30,6 +30,7 @@ from chaos.harness import (
     CANARY_VARIABLE,
     Completed,
     Simulator,
+    config_text,
     process_id,
     reconciler_env,
     run,
@@ -37,22 +38,6 @@ from chaos.harness import (
     world,
 )
 
-CONFIG = """\
-version: 1
-specs: specs
-state: state
-artifacts: artifacts
-platform:
-  accountId: {account}
-apply:
-  concurrency: 20
-  rateLimit: 100
-  pollInitial: 0.05
-  pollMax: 0.2
-  timeout: 3
-  recordTimeout: 2
-  adoptAfter: 0.3
-"""
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Chaos",
     "GIT_AUTHOR_EMAIL": "chaos@example.com",
@@ -74,7 +59,9 @@ def _repository(folder: Path, account: str, specs: Mapping[str, str]) -> tuple[P
     root, origin = folder / "repo", folder / "origin.git"
     (root / "specs").mkdir(parents=True)
     _git(folder, "init", "-q", "-b", "main", str(root))
-    (root / "reconciler.yaml").write_text(CONFIG.format(account=account), encoding="utf-8")
+    (root / "reconciler.yaml").write_text(
+        config_text(account, timeout=3, record_timeout=2, adopt_after=0.3), encoding="utf-8"
+    )
     for name, text in specs.items():
         (root / "specs" / f"{name}.yaml").write_text(text, encoding="utf-8")
     _git(root, "add", ".")

@@ -30,26 +30,9 @@ from hypothesis import seed as seeded
 
 from chaos import strategies
 from chaos.fuzz import Outcome, call
-from chaos.harness import Simulator, internal_errors, process_id, world
+from chaos.harness import Simulator, config_text, internal_errors, process_id, world
 from chaos.strategies import Case
 from reconciler.sim.faults import POISON_TARGETS
-
-CONFIG = """\
-version: 1
-specs: specs
-state: state
-artifacts: artifacts
-platform:
-  accountId: {account}
-apply:
-  concurrency: {concurrency}
-  rateLimit: 1000
-  pollInitial: 0.05
-  pollMax: 0.2
-  timeout: 5
-  recordTimeout: 1
-  adoptAfter: 0.3
-"""
 
 STEPS: tuple[tuple[str, ...], ...] = (("apply",), ("plan",), ("status",), ("apply",))
 APPLY_CODES = (0, 3, 4, 5)  # done, failures, unknown, pending: per-run outcomes
@@ -144,7 +127,15 @@ def _call(args: Sequence[str]) -> Outcome:
 def _checkout(folder: Path, count: int, account: str) -> Path:
     (folder / "specs").mkdir(parents=True)
     (folder / "reconciler.yaml").write_text(
-        CONFIG.format(account=account, concurrency=max(4, count)), encoding="utf-8"
+        config_text(
+            account,
+            concurrency=max(4, count),
+            rate_limit=1000,
+            timeout=5,
+            record_timeout=1,
+            adopt_after=0.3,
+        ),
+        encoding="utf-8",
     )
     for index in range(count):
         (folder / "specs" / f"case-{index:03d}.yaml").write_text(

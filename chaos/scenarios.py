@@ -497,7 +497,7 @@ def shared_process_probe(sim: Simulator, workdir: Path, *, trials: int) -> dict[
     Nothing ran for that execution: it must stay ``unknown`` and adopt no sibling's run
     (docs/reliability.md, bug 1a, fixed).
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for trial in range(trials):
         fault = {
             "endpoint": "executionRequest",

@@ -106,7 +106,7 @@ def read_bounded(path: Path, *, limit: int, root: Path | None = None) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(path, f"is {_kind(info.st_mode)}; expected a regular file")
+            raise FileRefused(path, f"is {kind(info.st_mode)}; expected a regular file")
         if info.st_size > limit:
             raise FileRefused(path, f"is {info.st_size:,} bytes; the limit is {limit:,}")
         chunks: list[bytes] = []
@@ -121,9 +121,14 @@ def read_bounded(path: Path, *, limit: int, root: Path | None = None) -> bytes:
         os.close(fd)
 
 
-def _kind(mode: int) -> str:
+def kind(mode: int) -> str:
+    """What a file of ``mode`` (an ``lstat`` mode) is, in words an error message can print."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
     if stat.S_ISDIR(mode):
         return "a folder"
+    if stat.S_ISREG(mode):
+        return "a regular file"
     if stat.S_ISFIFO(mode):
         return "a named pipe"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):

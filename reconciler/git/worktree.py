@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import GitError
-from reconciler.files import FileRefused, is_partial_write, read_bounded
+from reconciler.files import FileRefused, is_partial_write, kind, read_bounded
 
 #: The largest file a commit records: GitHub refuses a push with a file over 100 MB.
 COMMIT_FILE_LIMIT = 100 * 1000 * 1000
@@ -125,23 +125,6 @@ class WorkingFiles:
             self.refused[name] = exc.reason
         except OSError as exc:
             self.refused[name] = f"cannot be read ({exc.strerror})"
-
-
-def kind(mode: int) -> str:
-    """What a file of ``mode`` is, in words."""
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def deleted_under(gone: Sequence[str], listed: Iterable[str]) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler.errors import StateError
-from reconciler.files import fsync_folder, is_partial_write, write_atomic_many
+from reconciler.files import fsync_folder, is_partial_write, kind, write_atomic_many
 
 #: What the state and artifacts folders must be, said once for every error about them.
 _HINT = (
@@ -124,18 +124,3 @@ def write_error(exc: OSError) -> StateError:
         where = where.parent  # the folder refused a new file
     reason = exc.strerror or exc.__class__.__name__
     return StateError(f"{where or 'state'}: cannot be written ({reason})", hint=_HINT)
-
-
-def kind(mode: int) -> str:
-    """What a file of ``mode`` is, in words."""
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
