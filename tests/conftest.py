@@ -192,6 +192,25 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     return run
 
 
+def cli_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: Path, *args: str
+) -> tuple[int, list[str]]:
+    """The real CLI run in ``where``, outside GitHub Actions: exit code and stderr lines.
+
+    Standard output is printed again, so a test can still read it from ``capsys``.
+    """
+    monkeypatch.chdir(where)
+    monkeypatch.delenv("RECONCILER_ENV", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    code = exited.value.code
+    print(captured.out, end="")
+    return (code if isinstance(code, int) else 0), captured.err.splitlines()
+
+
 def set_faults(admin: Admin, faults: list[dict[str, Any]]) -> None:
     response = httpx.post(f"{admin.url}/faults", json={"faults": faults})
     response.raise_for_status()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.config.secrets import EnvSecrets, ReservedNames
 from reconciler.errors import ConfigError
 from reconciler.model import RunRequest, SecretRef
+from tests.conftest import cli_in as _cli
 
 SPEC = """\
 apiVersion: reconciler/v1
@@ -37,20 +37,6 @@ def _repo(tmp_path: Path, secret: str, config: str = "version: 1\n") -> Path:
     (root / "reconciler.yaml").write_text(config, encoding="utf-8")
     (root / "specs" / "leak.yaml").write_text(SPEC.format(name=secret), encoding="utf-8")
     return root
-
-
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: Path, *args: str
-) -> tuple[int, list[str]]:
-    monkeypatch.chdir(where)
-    monkeypatch.delenv("RECONCILER_ENV", raising=False)
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    code = exited.value.code
-    return (code if isinstance(code, int) else 0), captured.err.splitlines()
 
 
 def _refused(name: str) -> list[str]:

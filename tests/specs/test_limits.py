@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.specs import fastyaml, sources
 from reconciler.specs.documents import load_text, load_text_reference
+from tests.conftest import cli_in as _cli
 
 LAUGHS = "\n".join(
     [
@@ -149,22 +149,6 @@ def _repo(tmp_path: Path) -> Path:
     (root / "reconciler.yaml").write_text("version: 1\n", encoding="utf-8")
     (root / "specs" / "ok.yaml").write_text(SPEC, encoding="utf-8")
     return root
-
-
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: Path, *args: str
-) -> tuple[int, list[str]]:
-    """Exit code and standard error lines (standard output is printed again, for ``capsys``)."""
-    monkeypatch.chdir(where)
-    monkeypatch.delenv("RECONCILER_ENV", raising=False)
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    code = exited.value.code
-    print(captured.out, end="")
-    return (code if isinstance(code, int) else 0), captured.err.splitlines()
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
