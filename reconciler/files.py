@@ -85,18 +85,23 @@ class FileRefused(OSError):
 def read_bounded(path: Path, *, limit: int, root: Path | None = None) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them.
 
-    A symbolic link is refused, unless ``root`` is given and the link resolves inside it (a
-    specs repository may link one spec to another, never to ``/etc`` or ``.git/config``).
-    Raises ``FileRefused`` (non-regular, link, too large) or the ``OSError`` of the read.
+    Without ``root`` a symbolic link is refused. With ``root``, a path that passes through a
+    link (the file itself or any folder above it) must resolve inside ``root`` (a specs
+    repository may link one spec to another, never to ``/etc``), and nothing under
+    ``root/.git`` is read, link or not. Raises ``FileRefused`` (non-regular, link, too large)
+    or the ``OSError`` of the read.
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    if path.is_symlink():
-        if root is None:
-            raise FileRefused(path, "is a symbolic link; expected a regular file")
-        target = path.resolve()
-        if not target.is_relative_to(root.resolve()):
-            raise FileRefused(path, f"is a symbolic link leading outside {root}")
+    if root is not None:
+        top, target = root.resolve(), path.resolve()
+        if target.is_relative_to(top / ".git"):
+            raise FileRefused(path, "is inside the repository's .git folder")
+        if target != path.absolute() and not target.is_relative_to(top):
+            how = "is a symbolic link" if path.is_symlink() else "is behind a folder link"
+            raise FileRefused(path, f"{how} leading outside {root}")
         path = target
+    elif path.is_symlink():
+        raise FileRefused(path, "is a symbolic link; expected a regular file")
     try:
         fd = os.open(path, flags)
     except OSError as exc:

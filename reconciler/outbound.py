@@ -224,6 +224,25 @@ class Redactor:
 #: The redactor that knows no secret (``scrub`` returns its input).
 NO_SECRETS = Redactor()
 
+#: A secret this long found inside an id or a status means an echo, not a coincidence: a
+#: three-character secret occurs by chance in the hexadecimal of a uuid.
+SECRET_IN_ID = 8
+_REPLACEMENT = re.compile(r'secret\("[^"]*"\)')
+
+
+def holds_secret(value: str, scrub: Callable[[str], str]) -> bool:
+    """Whether ``value`` is a secret, or holds one of ``SECRET_IN_ID`` characters or more.
+
+    For ids and statuses, which are refused (at arrival) or replaced whole (in the store)
+    rather than scrubbed inside: a scrubbed id would no longer name its run.
+    """
+    clean = scrub(value)
+    if clean == value:
+        return False
+    kept = sum(len(part) for part in _REPLACEMENT.split(clean))
+    return kept == 0 or len(value) - kept >= SECRET_IN_ID
+
+
 # ESC sequences (ECMA-48): CSI … final byte; OSC/DCS/SOS/PM/APC … string terminator (BEL or
 # ESC \\), or the end of the text; any other two-character ESC sequence. C1 forms (0x9b, 0x9d…)
 # are the same sequences in one byte.
@@ -299,8 +318,14 @@ _BREAK = "&#8203;"
 _LINKS = re.compile(r"(?i)(\\?:)(//)|(www)(\\?\.)|\b(gh\\?-)(?=\d)")
 
 
-def _cut(text: str, limit: int | None) -> str:
+def cut(text: str, limit: int | None) -> str:
+    """``text``, or its first ``limit - 1`` characters and an ellipsis when it is longer."""
     return text if limit is None or len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def unchanged(text: str) -> str:
+    """The identity filter: what a sink uses when it knows no secret."""
+    return text
 
 
 _MARKDOWN = str.maketrans(
@@ -334,7 +359,7 @@ def md_text(text: str, *, limit: int | None = None) -> str:
     and ``#`` and breaks ``://`` and ``www.``: GitHub neither notifies anyone, nor links an
     issue, nor makes a link.
     """
-    line = _cut(one_line(text, invisible=True), limit)
+    line = cut(one_line(text, invisible=True), limit)
     return _break_links(line.translate(_MARKDOWN))
 
 
@@ -345,7 +370,7 @@ def md_code(text: str, *, table: bool = False, limit: int | None = None) -> str:
     backtick longer than any run inside. In a table cell (``table``) a ``|`` would still end
     the cell, so it is escaped (GitHub removes the backslash inside the span).
     """
-    line = _cut(one_line(text, invisible=True), limit)
+    line = cut(one_line(text, invisible=True), limit)
     if not line:
         return "` `"
     if table:
@@ -378,7 +403,7 @@ def html_text(text: str, *, limit: int | None = None) -> str:
     Backslash escapes mean nothing in HTML, so ``& < > " ' ``` become entities; a zero-width
     space follows ``@`` and ``#`` and breaks ``://`` and ``www.``, as in ``md_text``.
     """
-    line = _cut(one_line(text, invisible=True), limit)
+    line = cut(one_line(text, invisible=True), limit)
     return _break_links(line.translate(_HTML))
 
 

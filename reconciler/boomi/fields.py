@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.errors import ProtocolError
-from reconciler.outbound import log, one_line
+from reconciler.outbound import cut, holds_secret, log, one_line, unchanged
 
 Scrub = Callable[[str], str]
 
@@ -49,24 +49,20 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def _same(text: str) -> str:
-    return text
-
-
-def identifier(value: Any, field: str, shape: str, scrub: Scrub = _same) -> str:
+def identifier(value: Any, field: str, shape: str, scrub: Scrub = unchanged) -> str:
     """A required id: a string of the safe charset (``shape`` names the documented form)."""
     if not isinstance(value, str):
         raise ProtocolError(f"{field}: expected a string like {shape}; got {kind(value)}")
     if not _ID.fullmatch(value):
         raise ProtocolError(f"{field}: expected an id like {shape} ({_ID_RULE}); {flaw(value)}")
-    if scrub(value) != value:
+    if holds_secret(value, scrub):
         raise ProtocolError(f"{field}: the id holds the value of a secret; refused")
     return value
 
 
-def optional_identifier(value: Any, scrub: Scrub = _same) -> str | None:
+def optional_identifier(value: Any, scrub: Scrub = unchanged) -> str | None:
     """An informational id (processId, atomId): the id, or None when absent or out of shape."""
-    if not isinstance(value, str) or not _ID.fullmatch(value) or scrub(value) != value:
+    if not isinstance(value, str) or not _ID.fullmatch(value) or holds_secret(value, scrub):
         return None
     return value
 
@@ -76,12 +72,12 @@ def is_identifier(value: str) -> bool:
     return _ID.fullmatch(value) is not None
 
 
-def status(value: Any, field: str, scrub: Scrub = _same) -> str:
+def status(value: Any, field: str, scrub: Scrub = unchanged) -> str:
     """A run status: one upper-case word, known (§8) or not."""
     if not isinstance(value, str):
         raise ProtocolError(f"{field}: expected a status word such as COMPLETE; got {kind(value)}")
     word = value.strip().upper()
-    if not _STATUS.fullmatch(word) or scrub(word) != word:
+    if not _STATUS.fullmatch(word) or holds_secret(word, scrub):
         raise ProtocolError(
             f"{field}: expected a status word such as COMPLETE (at most 40 letters, digits, "
             f"_ and -); {flaw(word)}"
@@ -140,7 +136,7 @@ def duration(value: Any) -> int | None:
     return number if number is not None and 0 <= number <= MAX_DURATION_MS else None
 
 
-def text(value: Any, scrub: Scrub = _same, limit: int = MAX_TEXT) -> str | None:
+def text(value: Any, scrub: Scrub = unchanged, limit: int = MAX_TEXT) -> str | None:
     """Free text: scrubbed whole, made inert, then cut to ``limit`` characters; None if absent.
 
     Stored as one inert line (``outbound.one_line``, then ``log``): no escape sequence, no
@@ -149,12 +145,7 @@ def text(value: Any, scrub: Scrub = _same, limit: int = MAX_TEXT) -> str | None:
     """
     if not isinstance(value, str) or not value:
         return None
-    return clip(log(one_line(scrub(_SURROGATE.sub("\ufffd", value)))), limit) or None
-
-
-def clip(value: str, limit: int) -> str:
-    """``value`` cut to ``limit`` characters, an ellipsis marking the cut."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    return cut(log(one_line(scrub(_SURROGATE.sub("\ufffd", value)))), limit) or None
 
 
 def kind(value: Any) -> str:

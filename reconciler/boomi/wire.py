@@ -27,6 +27,7 @@ from reconciler.boomi import fields
 from reconciler.boomi.fields import Scrub
 from reconciler.errors import ProtocolError
 from reconciler.model import PlatformRecord, ResolvedRequest
+from reconciler.outbound import unchanged
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _SHORT = 500  # characters kept of an error body that is plain text or HTML
@@ -34,10 +35,6 @@ _SHORT = 500  # characters kept of an error body that is plain text or HTML
 
 class Unreadable(ProtocolError):
     """A body that is not JSON at all (cut short, garbled): asking again may get a good one."""
-
-
-def _same(text: str) -> str:
-    return text
 
 
 def execution_request_body(request: ResolvedRequest) -> dict[str, Any]:
@@ -95,7 +92,7 @@ def decode_json(content: bytes, what: str) -> Any:
         raise ProtocolError(f"{at}the response body holds a number too long to read") from None
 
 
-def parse_request_id(body: Any, scrub: Scrub = _same) -> str:
+def parse_request_id(body: Any, scrub: Scrub = unchanged) -> str:
     """The ``requestId`` of an ExecutionRequest response (§5.3), checked for its shape."""
     if not isinstance(body, dict) or body.get("requestId") is None:
         raise ProtocolError("ExecutionRequest: the response carries no requestId")
@@ -104,7 +101,7 @@ def parse_request_id(body: Any, scrub: Scrub = _same) -> str:
     )
 
 
-def parse_async_record(body: Any, scrub: Scrub = _same) -> PlatformRecord | None:
+def parse_async_record(body: Any, scrub: Scrub = unchanged) -> PlatformRecord | None:
     """A 200 from ``ExecutionRecord/async``: the record, or None when it says "not yet" (§6.2)."""
     if not isinstance(body, dict):
         raise ProtocolError("ExecutionRecord/async: expected a JSON object")
@@ -127,7 +124,7 @@ def parse_async_record(body: Any, scrub: Scrub = _same) -> PlatformRecord | None
     raise ProtocolError("ExecutionRecord/async: neither a record nor a result wrapper")
 
 
-def parse_record(data: Mapping[str, Any], scrub: Scrub = _same) -> PlatformRecord:
+def parse_record(data: Mapping[str, Any], scrub: Scrub = unchanged) -> PlatformRecord:
     """One ExecutionRecord object (§7); every field but executionId and status is optional.
 
     Those two must have their documented shape (else ``ProtocolError``); an optional field out
@@ -152,7 +149,9 @@ def parse_record(data: Mapping[str, Any], scrub: Scrub = _same) -> PlatformRecor
     )
 
 
-def parse_query_result(body: Any, scrub: Scrub = _same) -> tuple[list[PlatformRecord], str | None]:
+def parse_query_result(
+    body: Any, scrub: Scrub = unchanged
+) -> tuple[list[PlatformRecord], str | None]:
     """A ``QueryResult`` page (§9): its records and the token of the next page, if any.
 
     A page holding anything but records is refused whole: dropping the odd one could leave a
@@ -220,7 +219,7 @@ def _equals(name: str, value: str) -> dict[str, Any]:
     return {"operator": "EQUALS", "property": name, "argument": [value]}
 
 
-def error_message(content: bytes, content_type: str, scrub: Scrub = _same) -> str:
+def error_message(content: bytes, content_type: str, scrub: Scrub = unchanged) -> str:
     """The human message of an error body in any of the shapes of §12.2, scrubbed, then cut.
 
     The whole text is scrubbed before anything is cut from it, so a cut never leaves part of
@@ -259,7 +258,7 @@ def _xml_message(text: str) -> str | None:
     return None
 
 
-def error_message_from_json(body: Any, scrub: Scrub = _same) -> str | None:
+def error_message_from_json(body: Any, scrub: Scrub = unchanged) -> str | None:
     """``message`` or ``error.message`` of a JSON error body, scrubbed, then cut."""
     if not isinstance(body, dict):
         return None

@@ -88,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _report_bug(exc: Exception) -> ExitCode:
     log = Path("reconciler-crash.log")
     try:
-        log.write_text(scrub("".join(traceback.format_exception(exc))), encoding="utf-8")
+        # Never through a link a checkout could hold (reconciler-crash.log -> .git/config).
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(scrub("".join(traceback.format_exception(exc))))
         where = f"details in {log}"
     except OSError:
         where = "run again with --debug for details"

@@ -158,12 +158,6 @@ def spec_context(ctx: click.Context, settings: Settings) -> SpecContext:
     return build(settings, os.environ, tuple(ctx.obj.get("vars", ())))
 
 
-#: Credentials the runner may hand the process besides the platform's and GitHub's tokens
-#: (``usecases.inputs.credential_values``): scrubbed from all output from the first line on,
-#: though the tool never prints them.
-RUNNER_CREDENTIALS = ("ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-
-
 class _Output:
     """The process's one way out: every line, summary and log passes ``scrub`` (outbound.py).
 
@@ -191,8 +185,7 @@ class _Output:
         if self._redactor is None:
             from reconciler.usecases.inputs import credential_values
 
-            credentials = {k: os.environ.get(k, "") for k in RUNNER_CREDENTIALS}
-            credentials.update(credential_values(os.environ))
+            credentials = credential_values(os.environ)  # known from the first line on
             self._redactor = outbound.Redactor({**credentials, **self._named})
         return self._redactor
 

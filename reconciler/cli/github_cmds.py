@@ -8,6 +8,7 @@ before anything else is printed, and no message ever contains it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def comment(
         plan_path, number, environment, details_url, run_id, head_sha, author or None
     )
     prepared = usecase.prepare_comment(request)
+    prepared = dataclasses.replace(prepared, body=scrub(prepared.body))  # a sink like any other
     context = GitHubContext.from_environ(os.environ)
     gh = _client(context)
     done = usecase.post_comment(prepared, request, gh, github.Actions.of(context, scrub))

@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from reconciler.config.secrets import ReservedNames
 from reconciler.errors import ConfigError, InvalidConfig
@@ -114,13 +121,37 @@ class SecretsConfig(_ConfigModel):
     reserved: list[VarName] = Field(default_factory=list)
 
 
+def _inside_repository(value: str) -> str:
+    """A folder of the repository: relative, no ``..``, not ``.git``.
+
+    A pull request may edit ``reconciler.yaml``; it may not point the tool's reads and writes
+    outside the checkout.
+    """
+    parts = value.replace("\\", "/").split("/")
+    if (
+        not value.strip()
+        or value.startswith(("/", "~"))
+        or ".." in parts
+        or ".git" in parts
+        or any(ord(c) < 32 for c in value)
+    ):
+        raise ValueError(
+            f"{value!r} is not a folder inside the repository; expected a relative path "
+            "without '..' or '.git', e.g. state"
+        )
+    return value
+
+
+RepoFolder = Annotated[str, AfterValidator(_inside_repository)]
+
+
 class ConfigFile(_ConfigModel):
     """The whole ``reconciler.yaml``."""
 
     version: int = Field(default=1, ge=1, le=1)
-    specs: str = "specs"
-    state: str = "state"
-    artifacts: str = "artifacts"
+    specs: RepoFolder = "specs"
+    state: RepoFolder = "state"
+    artifacts: RepoFolder = "artifacts"
     platform: PlatformConfig = PlatformConfig()
     apply: ApplyConfig = ApplyConfig()
     git: GitConfig = GitConfig()

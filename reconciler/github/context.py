@@ -49,8 +49,8 @@ class Token:
 class GitHubContext:
     """What the runner's environment says; empty strings where a variable is unset."""
 
-    #: The name the token is scrubbed under, wherever it came from (``secret("GITHUB_TOKEN")``).
-    TOKEN_NAME: ClassVar[str] = "GITHUB_TOKEN"  # noqa: S105 - a name, not a secret
+    #: Every variable a GitHub token may arrive in (each scrubbed under its own name).
+    TOKEN_VARIABLES: ClassVar[tuple[str, ...]] = ("GITHUB_TOKEN", "GH_TOKEN")
 
     in_actions: bool = False
     repository: str = ""

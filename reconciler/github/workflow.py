@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reconciler.github.context import GitHubContext
 from reconciler.model import Diagnostic
-from reconciler.outbound import log
+from reconciler.outbound import log, unchanged
 
 ANNOTATION_LIMIT = 10
 SUMMARY_LIMIT = 1024 * 1024
@@ -92,10 +92,6 @@ def mask(value: str) -> str:
     return f"::add-mask::{escape_data(value)}"
 
 
-def _unchanged(text: str) -> str:
-    return text
-
-
 @dataclass(frozen=True)
 class Actions:
     """Where this job's summary and outputs go (from the runner's environment).
@@ -106,17 +102,17 @@ class Actions:
 
     summary_path: Path | None
     output_path: Path | None
-    scrub: Callable[[str], str] = _unchanged
+    scrub: Callable[[str], str] = unchanged
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str], scrub: Callable[[str], str] = _unchanged
+        cls, environ: Mapping[str, str], scrub: Callable[[str], str] = unchanged
     ) -> Actions | None:
         """The Actions context, or None outside GitHub Actions."""
         return cls.of(GitHubContext.from_environ(environ), scrub)
 
     @classmethod
-    def of(cls, context: GitHubContext, scrub: Callable[[str], str] = _unchanged) -> Actions | None:
+    def of(cls, context: GitHubContext, scrub: Callable[[str], str] = unchanged) -> Actions | None:
         """Where ``context``'s summary and outputs go, or None outside GitHub Actions."""
         if not context.in_actions:
             return None

@@ -155,6 +155,10 @@ def parse_plan_document(data: bytes | str, source: str) -> PlanDocument:
         ) from None
     except UnicodeDecodeError as exc:
         raise PlanDocumentError(source, "json", f"not JSON ({exc})", detail=str(exc)) from None
+    except (RecursionError, ValueError):  # nested too deep; a number of thousands of digits
+        raise PlanDocumentError(
+            source, "json", "not a plan document: nested too deeply or a number too long to read"
+        ) from None
     if not isinstance(doc, dict):
         raise PlanDocumentError(source, "object", "expected a plan document (a JSON object)")
     environment, digest, actions = doc.get("environment"), doc.get("planDigest"), doc.get("actions")

@@ -20,7 +20,13 @@ from reconciler.errors import UserError
 from reconciler.model import Location, Plan
 from reconciler.model.digest import PlanItem, plan_items
 from reconciler.outbound import log, md_code, md_fence
-from reconciler.plan.document import Item, PlanDocument, PlanDocumentError, parse_plan_document
+from reconciler.plan.document import (
+    Item,
+    PlanDocument,
+    PlanDocumentError,
+    parse_plan_document,
+    shown,
+)
 
 ReviewStatus = Literal["match", "differs", "none"]
 
@@ -97,7 +103,7 @@ def _reviewed_message(exc: PlanDocumentError) -> str:
     if exc.part == "action":
         return f"actions[{exc.index}]: expected an object with a name"
     if exc.part == "action.action":
-        return f"actions[{exc.index}].action: {exc.value!r} is not an action"
+        return f"actions[{exc.index}].action: {shown(exc.value)} is not an action"
     return exc.problem
 
 

@@ -41,6 +41,8 @@ def parse_apply_record(text: str | bytes, source: str) -> ApplyRecord:
         data = json.loads(text)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
         raise UserError(f"{source}: not a readable apply record ({exc})") from None
+    except RecursionError:
+        raise UserError(f"{source}: not a readable apply record (nested too deeply)") from None
     if not isinstance(data, dict):
         return ApplyRecord()
     digest, reviewed, shard, outcomes = (

@@ -78,7 +78,7 @@ def from_model_errors(
     for error in exc.errors():
         field: list[PathPart] = list(error["loc"])
         extra = error["type"] == "extra_forbidden"
-        what = unknown if extra else error["msg"]
+        what = unknown if extra else error["msg"].removeprefix("Value error, ")
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
         if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
             what = f"{_short(error['input'])} is not valid; expected {PATTERN_WORDS[pattern]}"

@@ -5,8 +5,8 @@ the artifacts scrub again with the apply's ``Redactor`` (``outbound``), so a pat
 the first guard still writes no secret. Structured data is scrubbed before it is rendered (a
 ``secret("NAME")`` replacement inside rendered JSON or an XML attribute would break the file),
 and the rendered text is checked once more in a way that keeps it valid: Markdown as text, XML
-with the replacement's quotes escaped, JSON by scrubbing its string values and serialising
-again.
+in its text and attribute values only (the replacement's quotes escaped), JSON by scrubbing its
+string values (never its keys) and serialising again.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from typing import Any, TypeVar
 
 from reconciler.model import ApplyResult, Attempt, RunResult, StateEntry
-from reconciler.outbound import NO_SECRETS, Redactor
+from reconciler.outbound import NO_SECRETS, Redactor, holds_secret
 
 __all__ = [
     "NO_SECRETS",
@@ -28,8 +28,12 @@ __all__ = [
     "scrub_xml",
 ]
 
-#: The text fields of a state entry, an attempt and a run result that came from the platform.
+#: The text fields of a state entry, an attempt and a run result that came from the platform:
+#: free text is scrubbed inside; an id or a status is replaced whole, and only when it holds a
+#: secret of ``SECRET_IN_ID`` characters (a short secret occurs in ids by chance, and an id
+#: scrubbed inside would no longer name its run).
 PLATFORM_TEXT = ("request_id", "execution_id", "status", "message")
+_WHOLE = ("request_id", "execution_id", "status")
 
 _Model = TypeVar("_Model", StateEntry, Attempt, RunResult)
 _MARKER = re.compile(r'secret\("([^"<>&\\]*)"\)')
@@ -39,7 +43,12 @@ def _scrubbed(model: _Model, redactor: Redactor) -> _Model:
     update = {}
     for name in PLATFORM_TEXT:
         value = getattr(model, name)
-        if isinstance(value, str) and (clean := redactor.scrub(value)) != value:
+        if not isinstance(value, str):
+            continue
+        if name in _WHOLE:
+            if holds_secret(value, redactor.scrub):
+                update[name] = redactor.scrub(value)
+        elif (clean := redactor.scrub(value)) != value:
             update[name] = clean
     return model.model_copy(update=update) if update else model
 
@@ -64,19 +73,47 @@ def scrub_result(result: ApplyResult, redactor: Redactor) -> ApplyResult:
 
 
 def scrub_xml(text: str, redactor: Redactor) -> str:
-    """Rendered XML, scrubbed; a replacement's quotes escaped so an attribute stays closed."""
-    clean = redactor.scrub(text)
-    if clean == text:
+    """Rendered XML, scrubbed in its text and attribute values only.
+
+    Never a tag or attribute name, never a number; a replacement's quotes are escaped so an
+    attribute stays closed.
+    """
+    if not redactor or redactor.scrub(text) == text:
         return text
-    return _MARKER.sub(r"secret(&quot;\1&quot;)", clean)
+
+    def value(match: re.Match[str]) -> str:
+        segment = match.group(0)
+        if _NUMBER.fullmatch(segment):
+            return segment
+        clean = redactor.scrub(segment)
+        return segment if clean == segment else _MARKER.sub(r"secret(&quot;\1&quot;)", clean)
+
+    return _XML_VALUE.sub(value, text)
+
+
+_XML_VALUE = re.compile(r'(?<==")[^"]*(?=")|(?<=>)[^<]+(?=<)')
+_NUMBER = re.compile(r"[0-9.]+")
 
 
 def scrub_json(text: str, redactor: Redactor, *, indent: int = 2) -> str:
-    """Rendered JSON, scrubbed: every string (key or value) in it, then serialised again."""
+    """Rendered JSON, scrubbed: every string value in it (keys are ours), then serialised."""
     if not redactor or redactor.scrub(text) == text:
         return text
     data = json.loads(text)
     return json.dumps(_scrub_strings(data, redactor), indent=indent, ensure_ascii=False) + "\n"
+
+
+_WORD = re.compile(r"[A-Za-z0-9._:+/=-]+")
+
+
+def _scrub_value(value: str, redactor: Redactor) -> str:
+    """Free text scrubbed inside; one word (an id, a digest, a status) replaced whole or kept.
+
+    Replaced only when it is a secret or holds one of ``SECRET_IN_ID`` characters or more.
+    """
+    if _WORD.fullmatch(value):
+        return redactor.scrub(value) if holds_secret(value, redactor.scrub) else value
+    return redactor.scrub(value)
 
 
 def _scrub_strings(data: Any, redactor: Redactor) -> Any:
@@ -87,12 +124,9 @@ def _scrub_strings(data: Any, redactor: Redactor) -> Any:
         parent, key = stack.pop()
         value = parent[key]
         if isinstance(value, str):
-            parent[key] = redactor.scrub(value)
+            parent[key] = _scrub_value(value, redactor)
         elif isinstance(value, list):
             stack.extend((value, index) for index in range(len(value)))
-        elif isinstance(value, dict):
-            renamed = {redactor.scrub(k): v for k, v in value.items()}
-            value.clear()
-            value.update(renamed)
+        elif isinstance(value, dict):  # keys are the renderer's own names: never renamed
             stack.extend((value, k) for k in value)
     return root[0]

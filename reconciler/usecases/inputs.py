@@ -91,13 +91,19 @@ def plan_requests(plan: Plan) -> Iterator[RunRequest]:
             yield action.current.request
 
 
+#: Credentials the runner may hand the process besides the platform's and GitHub's tokens.
+RUNNER_CREDENTIALS = ("ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+
+
 def credential_values(environ: Mapping[str, str]) -> dict[str, str]:
-    """The platform token (and any GitHub token) in the environment: never to be printed."""
+    """Every credential in the environment, by name: the platform's, GitHub's, the runner's.
+
+    The one set every redactor starts from (the apply's, and the CLI's from its first line).
+    """
     from reconciler.config.secrets import TOKEN_VARIABLE
 
-    named = {TOKEN_VARIABLE: environ.get(TOKEN_VARIABLE, "")}
-    named[GitHubContext.TOKEN_NAME] = GitHubContext.from_environ(environ).token
-    return {name: value for name, value in named.items() if value}
+    names = (TOKEN_VARIABLE, *GitHubContext.TOKEN_VARIABLES, *RUNNER_CREDENTIALS)
+    return {name: environ[name] for name in names if environ.get(name)}
 
 
 def make_client(

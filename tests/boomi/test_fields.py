@@ -197,3 +197,13 @@ def test_text_arrives_as_one_inert_line() -> None:
     record = wire.parse_record(_record(message=message, processName="a\x1b[2Jb"))
     assert record.message == "line one red tab end #\u2060#[error]"
     assert record.process_name == "a b"
+
+
+def test_a_short_secret_inside_an_id_or_a_status_is_a_coincidence_a_long_one_an_echo() -> None:
+    short = Redactor({"PIN": "42", "CODE": "ETE"}).scrub
+    assert fields.identifier("executionrecord-9f3c2a42-1", "requestId", "x", short)
+    assert fields.status("COMPLETE", "status", short) == "COMPLETE"
+    long = Redactor({"KEY": "longsecret99"}).scrub
+    for value in ("longsecret99", "executionrecord-longsecret99-1"):
+        with pytest.raises(ProtocolError, match="holds the value of a secret"):
+            fields.identifier(value, "requestId", "x", long)

@@ -146,3 +146,27 @@ def test_the_config_is_read_bounded_and_refused_by_name(
         1,
         ["error: config file reconciler.yaml is 1,200,000 bytes; the limit is 1,000,000"],
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("state", "/var/elsewhere"), ("specs", "../outside"), ("artifacts", ".git/hooks"),
+     ("state", "~/state")],
+)  # fmt: skip
+def test_the_config_cannot_point_the_tool_outside_the_repository(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    key: str,
+    value: str,
+) -> None:
+    root = tmp_path / "repo"
+    (root / "specs").mkdir(parents=True)
+    (root / "reconciler.yaml").write_text(f"version: 1\n{key}: {value}\n", encoding="utf-8")
+    code, err = _cli(monkeypatch, capsys, root, "plan")
+    assert code == 1
+    assert err[0] == (
+        f"reconciler.yaml:2:{len(key) + 3}: {key}: {value!r} is not a folder inside the "
+        "repository; expected a relative path without '..' or '.git', e.g. state"
+    )
+    assert not (tmp_path / "elsewhere").exists()

@@ -238,3 +238,9 @@ def test_the_digest_covers_reasons_and_changes() -> None:
     ):
         document = parse_plan_document(_doc(actions=[forged]), "p")
         assert document.computed_digest() != real.computed_digest()
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"environment": ' + "1" * 5000 + "}"])
+def test_a_deep_or_huge_number_document_is_a_clear_error_not_a_crash(text: str) -> None:
+    with pytest.raises(UserError, match="nested too deeply or a number too long"):
+        parse_plan_document(text, "plan.json")

@@ -62,3 +62,9 @@ def test_a_hostile_record_cannot_write_the_commit_message() -> None:
     assert parse_apply_record(text, "a") == ApplyRecord(outcomes={"success": 1})
     text = json.dumps({"planDigest": DIGEST, "reviewed": {"status": "differs"}, "shard": "3/4"})
     assert parse_apply_record(text, "a") == ApplyRecord(DIGEST, "differs", "3/4")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"planDigest": ' + "1" * 5000 + "}"])
+def test_a_hostile_record_is_a_clear_error_not_a_crash(text: str) -> None:
+    with pytest.raises(UserError, match="not a readable apply record"):
+        parse_apply_record(text, "artifacts/default/apply.json")

@@ -199,3 +199,47 @@ def _xml(text: str) -> str:
     element = ElementTree.Element("failure", message=text)
     element.text = text
     return ElementTree.tostring(element, encoding="unicode")
+
+
+@pytest.mark.parametrize("short", ["test", "1", "name", "planDigest", "outcomes", "ETE"])
+def test_a_short_secret_never_corrupts_the_artifacts_or_the_ids(tmp_path: Path, short: str) -> None:
+    """A secret that is also a tag, a key, a number or part of an id: every file still reads."""
+    redactor = Redactor({"SHORT": short})
+    folder = tmp_path / "artifacts" / "default"
+    ids = ("executionrecord-9f3c2a42-1111", "execution-9f3c2a42-1111-2026.01.15")
+    result = ApplyResult(
+        environment="default",
+        results=(
+            RunResult(
+                name="orders",
+                outcome="success",
+                status="COMPLETE",
+                message=f"echo {short} test 1",
+                request_id=ids[0],
+                execution_id=ids[1],
+            ),
+        ),
+        started_at=AT,
+        finished_at=AT + timedelta(seconds=3),
+    )
+    record = json.dumps({"planDigest": "sha256:" + "0" * 64, "outcomes": {"success": 1}})
+    saved = ENTRY.model_copy(
+        update={"request_id": ids[0], "execution_id": ids[1], "status": "COMPLETE"}
+    )
+    write_apply_artifacts(
+        folder, result, {"orders": saved}, {}, record_json=record + "\n", redactor=redactor
+    )
+    suites = ElementTree.parse(folder / "junit.xml").getroot()  # parses: no tag was renamed
+    suite = suites.find("testsuite")
+    assert suite is not None
+    assert suite.get("tests") == "1"
+    apply = json.loads((folder / "apply.json").read_text(encoding="utf-8"))
+    assert set(apply) == {"planDigest", "outcomes"}  # no key renamed
+    run = json.loads((folder / "runs" / "orders.json").read_text(encoding="utf-8"))
+    assert (run["requestId"], run["executionId"]) == ids  # the ids still name the run
+    assert run["digest"] == ENTRY.digest
+    store = StateStore(tmp_path / "state", redactor=redactor)
+    store.save(saved)
+    path = tmp_path / "state" / "default" / "orders.json"
+    back = decode_entry(path.read_bytes(), str(path))
+    assert (back.request_id, back.status) == (ids[0], "COMPLETE")
