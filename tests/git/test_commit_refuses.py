@@ -133,11 +133,16 @@ def test_a_state_folder_outside_the_repository_is_refused(
     git(workspace, *IDENTITY, "commit", "-q", "-am", "state elsewhere")
     git(workspace, "push", "-q", "origin", "main")
     head = git(origin, "rev-parse", "main").strip()
-    assert run_cli("apply").code == 0
+    why = f"state: {str(outside)!r} is not a folder inside the repository"
 
-    result = run_cli("commit")
+    applied, committed = run_cli("apply"), run_cli("commit")
 
-    refused(result, origin, head, str(outside / "default"), "is outside the repository")
+    for result in (applied, committed):  # refused from the configuration on: nothing written
+        assert result.code == 1
+        assert why in result.err, result.err
+    assert not outside.exists()
+    assert sim.submissions() == []
+    assert git(origin, "rev-parse", "main").strip() == head
 
 
 def test_the_tools_own_files_still_commit_after_a_refusal_is_cleared(
