@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from reconciler.errors import StateError
@@ -42,36 +42,14 @@ class Tree:
         if folder in self._real:
             return True
         for step in self._steps(folder):
-            try:
-                info = os.lstat(step)
-            except FileNotFoundError:
+            if not _is(step, stat.S_ISDIR, "a folder"):
                 return False
-            except OSError as exc:
-                raise StateError(f"{step}: cannot be read ({exc.strerror})", hint=_HINT) from None
-            if stat.S_ISLNK(info.st_mode):
-                raise StateError(f"{step}: is a symbolic link; expected a folder", hint=_HINT)
-            if not stat.S_ISDIR(info.st_mode):
-                raise StateError(f"{step}: is {kind(info.st_mode)}; expected a folder", hint=_HINT)
         self._real.add(folder)
         return True
 
     def check_file(self, path: Path) -> bool:
         """Whether ``path`` exists as a regular file in real folders (``StateError`` otherwise)."""
-        if not self.folder(path.parent):
-            return False
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise StateError(f"{path}: cannot be read ({exc.strerror})", hint=_HINT) from None
-        if stat.S_ISLNK(info.st_mode):
-            raise StateError(f"{path}: is a symbolic link; expected a regular file", hint=_HINT)
-        if not stat.S_ISREG(info.st_mode):
-            raise StateError(
-                f"{path}: is {kind(info.st_mode)}; expected a regular file", hint=_HINT
-            )
-        return True
+        return self.folder(path.parent) and _is(path, stat.S_ISREG, "a regular file")
 
     def mkdir(self, folder: Path) -> None:
         """Create ``folder`` (and its parents) under the root, after checking what exists."""
@@ -124,3 +102,16 @@ def write_error(exc: OSError) -> StateError:
         where = where.parent  # the folder refused a new file
     reason = exc.strerror or exc.__class__.__name__
     return StateError(f"{where or 'state'}: cannot be written ({reason})", hint=_HINT)
+
+
+def _is(path: Path, test: Callable[[int], bool], expected: str) -> bool:
+    """Whether ``path`` exists, never followed; a ``StateError`` if it is not ``expected``."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StateError(f"{path}: cannot be read ({exc.strerror})", hint=_HINT) from None
+    if not test(info.st_mode):  # a link too: ``kind`` says "a symbolic link"
+        raise StateError(f"{path}: is {kind(info.st_mode)}; expected {expected}", hint=_HINT)
+    return True
