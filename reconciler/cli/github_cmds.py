@@ -16,10 +16,12 @@ import click
 
 from reconciler.cli.base import ExitCode, cli, echo, echo_command, echo_mask, scrub, settings_of
 from reconciler.clock import SystemClock
+from reconciler.errors import GitHubError, UserError
 from reconciler.github import workflow as github
 from reconciler.github.api import GitHub
 from reconciler.github.comment import check_environment
 from reconciler.github.context import GitHubContext
+from reconciler.github.reviewed import plan_artifacts
 from reconciler.usecases import pull_request as usecase
 
 BOT = "github-actions[bot]"
@@ -96,57 +98,130 @@ def comment(
 
 
 @github_group.command(name="reviewed-plan")
-@click.option("--sha", required=True, help="The commit on the default branch being applied.")
+@click.option(
+    "--sha", required=True, help="The commit on the default branch being applied (the tip)."
+)
 @click.option(
     "--output",
     "output_path",
-    required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write the reviewed plan (for apply --reviewed-plan). Not written if none.",
+    help="Write the plan reviewed on the pull request merged as --sha to this file.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write the plan of every pull request merged since --since to this folder "
+    "(pr-N.json, pr-N.meta.json, missing.json).",
+)
+@click.option(
+    "--since",
+    help="With --output-dir: the last commit applied (excluded); the first-parent commits "
+    "after it, up to --sha, are read. Without it, only --sha's pull request.",
+)
+@click.option(
+    "--max-commits",
+    type=click.IntRange(1, 1000),
+    default=usecase.MAX_COMMITS,
+    show_default=True,
+    help="With --output-dir: read at most this many merged commits, the newest.",
 )
 @click.option("--environment", help="Environment (default: --env, then the configured one).")
 @click.option(
     "--artifact",
-    default="reconciler-plan",
-    show_default=True,
-    help="Name of the plan run's artifact holding plan.json.",
+    help="Name of the plan run's artifact holding plan.json "
+    "(default: reconciler-plan-ENV, then reconciler-plan).",
 )
 @AUTHOR_OPTION
 @click.pass_context
 def reviewed_plan(
     ctx: click.Context,
     sha: str,
-    output_path: Path,
+    output_path: Path | None,
+    output_dir: Path | None,
+    since: str | None,
+    max_commits: int,
     environment: str | None,
-    artifact: str,
+    artifact: str | None,
     author: str,
 ) -> int:
-    """Fetch the plan reviewed on the pull request merged as SHA, for apply --reviewed-plan.
+    """Fetch the plans reviewed on the merged pull requests, for apply --reviewed-plan.
 
-    Finds the pull request, its plan comment (the digest and the plan run), and that run's
-    plan artifact, and checks the artifact is the plan the comment showed. When any of that is
-    missing it says why, writes nothing and exits 0: the apply then reports "reviewed: none"
-    (or refuses, with --require-reviewed).
+    For each pull request: its plan comment (the digest and the plan run) and that run's plan
+    artifact, checked to be the plan the comment showed. With --output, the one pull request
+    merged as SHA; with --output-dir, every one merged since --since. When a plan is missing
+    it says why and exits 0: the apply then names what no review covers (and refuses, with
+    --require-reviewed).
     """
     usecase.check_sha("--sha", sha)
-    env = check_environment(environment or settings_of(ctx).environment)
+    if (output_path is None) == (output_dir is None):
+        raise UserError("expected one of --output FILE (one pull request) or --output-dir DIR")
+    if since is not None:
+        usecase.check_sha("--since", since)
+        if output_dir is None:
+            raise UserError("--since needs --output-dir: it reads every pull request since then")
+    settings = settings_of(ctx)
+    env = check_environment(environment or settings.environment)
+    artifacts = plan_artifacts(env, artifact)
     context = GitHubContext.from_environ(os.environ)
-    gh = _client(context)
+    actions = github.Actions.of(context, scrub)
+    if output_dir is not None:
+        request = usecase.CollectRequest(
+            settings.root, sha, since, output_dir, env, artifacts, author or None, max_commits
+        )
+        return _collect(request, context, actions)
+    assert output_path is not None  # noqa: S101 - checked above
     found = usecase.fetch_reviewed_plan(
-        gh,
+        _client(context),
         sha,
         env,
         output_path,
-        artifact=artifact,
+        artifacts=artifacts,
         author=author or None,
-        actions=github.Actions.of(context, scrub),
+        actions=actions,
     )
     if not isinstance(found, usecase.Found):
         _notice(context, "notice", f"no reviewed plan: {found.reason}; apply runs without one")
         return ExitCode.OK
+    _found(context, found, env, output_path)
+    return ExitCode.OK
+
+
+def _collect(
+    request: usecase.CollectRequest, context: GitHubContext, actions: github.Actions | None
+) -> int:
+    folder, env = request.output_dir, request.environment
+    done = usecase.collect_reviewed_plans(request, _client(context), actions)
+    for item in done.collection.reviewed:
+        number = item.found.pull.number
+        _found(context, item.found, env, folder / f"pr-{number}.json")
+    for missing in done.collection.missing:
+        _notice(
+            context,
+            "notice",
+            f"no reviewed plan for commit {missing.commit[:12]}: {missing.reason}",
+        )
+    since = f"since {request.since[:12]}" if request.since else f"as {request.tip[:12]}"
+    if done.cut:
+        _notice(
+            context,
+            "warning",
+            f"more than {request.max_commits} commits merged {since}: only the newest "
+            f"{request.max_commits} were read, no review of the older ones is collected",
+        )
+    found = len(done.collection.reviewed)
+    uncovered = len(done.collection.missing)
+    echo(
+        f"{found} reviewed plan{'s' if found != 1 else ''} ({env}) of {done.commits} merged "
+        f"commit{'s' if done.commits != 1 else ''} {since} written to {folder}"
+        + (f"; {uncovered} without one, listed in {folder / 'missing.json'}" if uncovered else "")
+    )
+    return ExitCode.OK
+
+
+def _found(context: GitHubContext, found: usecase.Found, env: str, path: Path) -> None:
     echo(
         f"reviewed plan of pull request #{found.pull.number} ({env}, {found.marker.digest or ''}, "
-        f"plan run {found.marker.run_id}) written to {output_path}"
+        f"plan run {found.marker.run_id}) written to {path}"
     )
     if found.stale:
         _notice(
@@ -154,6 +229,106 @@ def reviewed_plan(
             "warning",
             f"the plan comment of #{found.pull.number} is for an earlier commit of the pull "
             "request than the one merged; the apply will show what differs",
+        )
+
+
+@github_group.command(name="apply-comment")
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The apply's record (default: the artifacts folder's ENV/apply.json).",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The apply's JUnit report, for the runs that did not succeed "
+    "(default: junit.xml beside the record, when there is one).",
+)
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The apply's summary.md, shown folded in the comment.",
+)
+@click.option(
+    "--reviewed-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The folder reviewed-plan --output-dir wrote: every pull request it names is told.",
+)
+@click.option(
+    "--pr",
+    "numbers",
+    multiple=True,
+    type=click.IntRange(1),
+    help="A pull request to tell as well (repeatable).",
+)
+@click.option("--environment", help="Environment (default: --env, then the configured one).")
+@click.option("--run-url", help="The apply run's URL (default: this GitHub Actions run's).")
+@click.option("--sha", "commit", help="The commit of the specs the apply ran from, to show.")
+@click.option(
+    "--expect-digest",
+    help="Post nothing (exit 1) unless the record is for this plan digest: not an older apply's.",
+)
+@AUTHOR_OPTION
+@click.pass_context
+def apply_comment(
+    ctx: click.Context,
+    record_path: Path | None,
+    junit_path: Path | None,
+    summary_path: Path | None,
+    reviewed_dir: Path | None,
+    numbers: tuple[int, ...],
+    environment: str | None,
+    run_url: str | None,
+    commit: str | None,
+    expect_digest: str | None,
+    author: str,
+) -> int:
+    """Post the apply's outcome to each merged pull request it covered.
+
+    One comment per pull request and environment, updated in place by later applies: the
+    counts by outcome, every run that failed, was rejected, is unknown, unsent or still
+    running with its message, the review's status, the plan digest and the apply run. With
+    no pull request to tell, it says so and exits 0.
+    """
+    settings = settings_of(ctx)
+    env = check_environment(environment or settings.environment)
+    context = GitHubContext.from_environ(os.environ)
+    request = usecase.ApplyCommentRequest(
+        record_path=record_path or settings.artifacts_dir / env / "apply.json",
+        environment=env,
+        junit_path=junit_path,
+        summary_path=summary_path,
+        reviewed_dir=reviewed_dir,
+        numbers=numbers,
+        run_url=run_url or context.run_url,
+        commit=commit,
+        expect_digest=expect_digest,
+        author=author or None,
+    )
+    prepared = usecase.prepare_apply_comment(request)
+    if not prepared.bodies:
+        _notice(context, "notice", f"no pull request to tell about this apply ({env})")
+        return ExitCode.OK
+    prepared = usecase.PreparedApplyComment(
+        bodies={n: scrub(body) for n, body in prepared.bodies.items()}  # a sink like any other
+    )
+    done = usecase.post_apply_comments(
+        prepared, env, _client(context), author=author or None,
+        actions=github.Actions.of(context, scrub),
+    )  # fmt: skip
+    failed = [(n, what) for n, what in done.items() if not isinstance(what, usecase.Upserted)]
+    for number, what in done.items():
+        if isinstance(what, usecase.Upserted):
+            extra = f" ({what.duplicates} older duplicate(s) left alone)" if what.duplicates else ""
+            echo(f"apply comment {what.action} on pull request #{number} ({env}){extra}")
+    if failed:
+        number, error = failed[0]
+        more = f" (and {len(failed) - 1} more pull request(s))" if len(failed) > 1 else ""
+        raise GitHubError(
+            f"the apply comment could not be posted on pull request #{number}{more}: {error}"
         )
     return ExitCode.OK
 

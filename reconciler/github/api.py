@@ -54,6 +54,9 @@ class PullRequest:
     merge_commit_sha: str | None
     merged: bool
     state: str
+    url: str = ""  # html_url, as GitHub sent it: untrusted, checked where it is written
+    merged_by: str = ""  # the merger's login, as sent: untrusted
+    title: str = ""  # as sent: untrusted
 
 
 @dataclass(frozen=True)
@@ -369,14 +372,26 @@ def _pull(data: Mapping[str, Any]) -> PullRequest:
     head = data.get("head")
     sha = head.get("sha") if isinstance(head, dict) else None
     merge = data.get("merge_commit_sha")
-    state = data.get("state")
+    merger = data.get("merged_by")
+    login = merger.get("login") if isinstance(merger, dict) else None
     return PullRequest(
         number=_int(data, "number"),
         head_sha=sha if isinstance(sha, str) else "",
         merge_commit_sha=merge if isinstance(merge, str) else None,
         merged=bool(data.get("merged_at")),
-        state=state if isinstance(state, str) else "",
+        state=_str(data, "state"),
+        url=_str(data, "html_url"),
+        merged_by=login[:_FIELD_LIMIT] if isinstance(login, str) else "",
+        title=_str(data, "title"),
     )
+
+
+_FIELD_LIMIT = 1000  # characters kept of a string field; callers bound it further
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value[:_FIELD_LIMIT] if isinstance(value, str) else ""
 
 
 def _artifact(data: Mapping[str, Any]) -> Artifact:

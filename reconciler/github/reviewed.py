@@ -14,6 +14,7 @@ apply then says ``reviewed: none``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +23,7 @@ from reconciler.github.api import Comment, GitHub, PullRequest
 from reconciler.github.comment import PLAN_SIZE_LIMIT, Marker, find_marker, parse_plan
 
 PLAN_MEMBER = "plan.json"
+LEGACY_ARTIFACT = "reconciler-plan"  # the plan artifact's name before one per environment
 
 
 @dataclass(frozen=True)
@@ -46,30 +48,42 @@ async def head_moved(github: GitHub, number: int, head_sha: str) -> Moved | None
     return None if pull.head_sha == head_sha else Moved(head_sha=pull.head_sha)
 
 
-def _ours(comments: list[Comment], environment: str, author: str | None) -> list[Comment]:
-    return [
-        c
-        for c in comments
-        if find_marker(c.body, environment) is not None and (author is None or c.author == author)
-    ]
+def plan_comment(environment: str) -> Callable[[str], bool]:
+    """Whether a comment body is this environment's plan comment (its marker line)."""
+    return lambda body: find_marker(body, environment) is not None
+
+
+def _ours(
+    comments: list[Comment], mine: Callable[[str], bool], author: str | None
+) -> list[Comment]:
+    return [c for c in comments if mine(c.body) and (author is None or c.author == author)]
 
 
 async def upsert_comment(
-    github: GitHub, number: int, environment: str, body: str, *, author: str | None
+    github: GitHub,
+    number: int,
+    body: str,
+    *,
+    mine: Callable[[str], bool],
+    author: str | None,
 ) -> Upserted:
-    """Update this environment's plan comment on ``number`` in place, or create it."""
-    mine = _ours(await github.comments(number), environment, author)
-    if mine:
-        return await _update(github, mine, body)
+    """Update the comment on ``number`` that ``mine`` recognises, in place, or create it.
+
+    ``mine`` reads a marker (the plan comment's per environment, ``plan_comment``, or the
+    apply comment's, ``outcome.apply_comment``); only a comment by ``author`` counts.
+    """
+    found = _ours(await github.comments(number), mine, author)
+    if found:
+        return await _update(github, found, body)
     try:
         created = await github.create_comment(number, body)
     except GitHubError as exc:
         if exc.status_code is None or exc.status_code < 500:
             raise
         # A 5xx after a POST may still have created it: look before trying again.
-        mine = _ours(await github.comments(number), environment, author)
-        if mine:
-            return await _update(github, mine, body)
+        found = _ours(await github.comments(number), mine, author)
+        if found:
+            return await _update(github, found, body)
         created = await github.create_comment(number, body)
     return Upserted(action="created", comment_id=created.id)
 
@@ -100,20 +114,53 @@ class NotFound:
     pull: int | None = None
 
 
+def plan_artifacts(environment: str, artifact: str | None) -> tuple[str, ...]:
+    """The plan artifact's names to look for, in order.
+
+    ``artifact`` if given; else the environment's own (``reconciler-plan-<env>``: a pull
+    request carries one plan per environment), then the name plan runs used before there was
+    one per environment (``reconciler-plan``).
+    """
+    if artifact:
+        return (artifact,)
+    return (f"{LEGACY_ARTIFACT}-{environment}", LEGACY_ARTIFACT)
+
+
+async def merged_pull(github: GitHub, sha: str) -> PullRequest | None:
+    """The pull request merged as commit ``sha`` (or, alone, merged containing it), if any."""
+    return _merged_as(await github.pulls_of_commit(sha), sha)
+
+
 async def find_reviewed_plan(
     github: GitHub,
     sha: str,
     environment: str,
     *,
-    artifact: str,
+    artifacts: Sequence[str],
     author: str | None,
 ) -> Found | NotFound:
     """The plan reviewed on the pull request merged as ``sha``, or why there is none."""
-    pull = _merged_as(await github.pulls_of_commit(sha), sha)
+    pull = await merged_pull(github, sha)
     if pull is None:
         return NotFound(f"no merged pull request for commit {sha[:12]}")
+    return await plan_of_pull(github, pull, environment, artifacts=artifacts, author=author)
+
+
+async def plan_of_pull(
+    github: GitHub,
+    pull: PullRequest,
+    environment: str,
+    *,
+    artifacts: Sequence[str],
+    author: str | None,
+) -> Found | NotFound:
+    """The plan reviewed on merged pull request ``pull``, or why there is none.
+
+    ``artifacts``: the names to try, in order (``plan_artifacts``); the first one the plan
+    run still has is read, and must hold the plan the comment showed.
+    """
     where = f"pull request #{pull.number}"
-    mine = _ours(await github.comments(pull.number), environment, author)
+    mine = _ours(await github.comments(pull.number), plan_comment(environment), author)
     if not mine:
         by = f" by {author}" if author else ""
         return NotFound(f"{where} has no plan comment for {environment}{by}", pull.number)
@@ -121,17 +168,20 @@ async def find_reviewed_plan(
     if marker is None or marker.digest is None or marker.run_id is None:
         return NotFound(f"{where}: its plan comment records no reviewed digest", pull.number)
     try:
-        artifacts = await github.artifacts(marker.run_id)
+        listed = await github.artifacts(marker.run_id)
     except GitHubError as exc:
         if exc.status_code != 404:
             raise
         return NotFound(f"{where}: plan run {marker.run_id} no longer exists", pull.number)
-    chosen = next((a for a in artifacts if a.name == artifact and not a.expired), None)
+    usable = {a.name: a for a in reversed(listed) if not a.expired}
+    chosen = next((usable[name] for name in artifacts if name in usable), None)
+    names = " or ".join(repr(name) for name in artifacts)
     if chosen is None:
         return NotFound(
-            f"{where}: artifact {artifact!r} of plan run {marker.run_id} is missing or expired",
+            f"{where}: artifact {names} of plan run {marker.run_id} is missing or expired",
             pull.number,
         )
+    artifact = chosen.name
     data = await github.artifact_file(chosen, PLAN_MEMBER, PLAN_SIZE_LIMIT)
     if data is None:
         return NotFound(f"{where}: artifact {artifact!r} has no {PLAN_MEMBER}", pull.number)

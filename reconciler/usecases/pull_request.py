@@ -10,12 +10,15 @@ request merged as a commit. Messages and notices are the caller's to print.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.errors import UserError
+from reconciler.errors import GitError, GitHubError, UserError
 from reconciler.files import FileRefused, read_bounded, write_atomic
+from reconciler.git.plumbing import Checkout
 from reconciler.github.api import GitHub
+from reconciler.github.applied import read_apply, read_reviewed
 from reconciler.github.comment import (
     SHA_PATTERN,
     CommentContext,
@@ -25,6 +28,13 @@ from reconciler.github.comment import (
     render_comment,
 )
 from reconciler.github.context import URL_PATTERN
+from reconciler.github.merged import Collection, collect, write_collection
+from reconciler.github.outcome import (
+    ApplyFacts,
+    PullReview,
+    is_apply_comment,
+    render_apply_comment,
+)
 from reconciler.github.reviewed import (
     Found,
     Moved,
@@ -32,10 +42,11 @@ from reconciler.github.reviewed import (
     Upserted,
     find_reviewed_plan,
     head_moved,
+    plan_comment,
     upsert_comment,
 )
 from reconciler.github.workflow import Actions
-from reconciler.plan.document import PLAN_SIZE_LIMIT
+from reconciler.plan.document import DIGEST_PATTERN, PLAN_SIZE_LIMIT
 
 __all__ = [
     "CommentRequest",
@@ -116,7 +127,11 @@ def post_comment(
                 if moved is not None:
                     return moved
             return await upsert_comment(
-                github, request.number, prepared.environment, prepared.body, author=request.author
+                github,
+                request.number,
+                prepared.body,
+                mine=plan_comment(prepared.environment),
+                author=request.author,
             )
 
     done = asyncio.run(work())
@@ -131,7 +146,7 @@ def fetch_reviewed_plan(
     environment: str,
     output_path: Path,
     *,
-    artifact: str,
+    artifacts: Sequence[str],
     author: str | None,
     actions: Actions | None,
 ) -> Found | NotFound:
@@ -144,7 +159,7 @@ def fetch_reviewed_plan(
     async def work() -> Found | NotFound:
         async with github:
             return await find_reviewed_plan(
-                github, sha, environment, artifact=artifact, author=author
+                github, sha, environment, artifacts=artifacts, author=author
             )
 
     found = asyncio.run(work())
@@ -164,3 +179,208 @@ def fetch_reviewed_plan(
             ]
         )
     return found
+
+
+# --- every pull request merged since the last apply ---------------------------------------
+
+MAX_COMMITS = 200  # merged commits walked at most, newest first: a bound on API calls
+
+
+@dataclass(frozen=True)
+class CollectRequest:
+    """The options of ``reconciler github reviewed-plan --output-dir``."""
+
+    root: Path  # the checkout whose history is walked
+    tip: str
+    since: str | None  # None: the tip's pull request only
+    output_dir: Path
+    environment: str
+    artifacts: tuple[str, ...]
+    author: str | None
+    max_commits: int = MAX_COMMITS
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What ``collect_reviewed_plans`` found and wrote."""
+
+    collection: Collection
+    commits: int  # merged commits walked
+    cut: bool  # the range held more than ``max_commits``: the oldest are not covered
+    written: list[Path]
+
+
+def merged_commits(root: Path, since: str | None, tip: str, limit: int) -> tuple[list[str], bool]:
+    """The first-parent commits of ``since..tip``, oldest first, at most the newest ``limit``.
+
+    First parent only: on the default branch each is a merge (or squash, or direct push), the
+    commits a merged branch brought in are not. True as the second value when cut.
+    """
+    git = Checkout(root)
+    if git.run("rev-parse", "--git-dir", check=False).returncode != 0:
+        raise UserError(f"{root} is not inside a git checkout; the merged commits come from git")
+    for option, sha in (("--sha", tip), ("--since", since)):
+        known = (
+            sha is None
+            or not git.run("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode
+        )
+        if not known:
+            raise UserError(
+                f"{option} {sha}: no such commit in this checkout",
+                hint="fetch the whole history (actions/checkout with fetch-depth: 0)",
+            )
+    if since is None:
+        return [tip], False
+    ancestor = git.run("merge-base", "--is-ancestor", since, tip, check=False)
+    if ancestor.returncode == 1:
+        raise UserError(
+            f"--since {since[:12]} is not an ancestor of --sha {tip[:12]}: "
+            "the history was rewritten, or the commits are swapped"
+        )
+    if ancestor.returncode != 0:
+        raise GitError(f"git merge-base failed: {ancestor.stderr.strip()[:200]}")
+    listed = git.run(
+        "rev-list", "--first-parent", f"--max-count={limit + 1}", f"{since}..{tip}"
+    ).stdout.split()
+    return list(reversed(listed[:limit])), len(listed) > limit
+
+
+def collect_reviewed_plans(
+    request: CollectRequest, github: GitHub, actions: Actions | None
+) -> Collected:
+    """Write the reviewed plan of every pull request merged in the range to the folder.
+
+    Step outputs: ``found`` (any plan), ``count``, ``prs`` (space separated), ``missing``
+    (commits no reviewed plan covers) and ``path``.
+    """
+    commits, cut = merged_commits(request.root, request.since, request.tip, request.max_commits)
+
+    async def work() -> Collection:
+        async with github:
+            return await collect(
+                github,
+                commits,
+                request.environment,
+                artifacts=request.artifacts,
+                author=request.author,
+            )
+
+    collection = asyncio.run(work())
+    written = write_collection(
+        collection,
+        request.output_dir,
+        since=request.since,
+        tip=request.tip,
+        cut_at=request.max_commits if cut else None,
+    )
+    if actions is not None:
+        numbers = [str(r.found.pull.number) for r in collection.reviewed]
+        actions.set_outputs(
+            [
+                ("found", "true" if numbers else "false"),
+                ("count", str(len(numbers))),
+                ("prs", " ".join(numbers)),
+                ("missing", str(len(collection.missing))),
+                ("path", str(request.output_dir)),
+            ]
+        )
+    return Collected(collection, len(commits), cut, written)
+
+
+# --- the apply's outcome on the merged pull requests --------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyCommentRequest:
+    """The options of ``reconciler github apply-comment``."""
+
+    record_path: Path
+    environment: str
+    junit_path: Path | None = None  # None: junit.xml beside the record, when there is one
+    summary_path: Path | None = None
+    reviewed_dir: Path | None = None
+    numbers: tuple[int, ...] = ()
+    run_url: str | None = None
+    commit: str | None = None
+    expect_digest: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedApplyComment:
+    """The bodies to post, one per pull request (none: nothing to comment on)."""
+
+    bodies: dict[int, str]
+
+
+def prepare_apply_comment(request: ApplyCommentRequest) -> PreparedApplyComment:
+    """Check the options, read the apply's files and render each comment (no network)."""
+    if request.run_url is not None and not URL_PATTERN.match(request.run_url):
+        raise UserError(f"--run-url {request.run_url!r}: expected an http(s) URL")
+    if request.commit is not None:
+        check_sha("--sha", request.commit)
+    expect = request.expect_digest
+    if expect is not None and not DIGEST_PATTERN.match(expect):
+        raise UserError(f"--expect-digest {expect!r}: expected sha256: and 64 hexadecimal digits")
+    reviews = read_reviewed(request.reviewed_dir) if request.reviewed_dir is not None else {}
+    numbers = sorted(set(reviews) | set(request.numbers))
+    if not numbers:
+        return PreparedApplyComment(bodies={})
+    junit = request.junit_path
+    if junit is None and (request.record_path.parent / "junit.xml").exists():
+        junit = request.record_path.parent / "junit.xml"
+    files = read_apply(request.record_path, junit, request.summary_path)
+    if expect is not None and files.record.plan_digest != expect:
+        raise UserError(
+            f"{request.record_path}: the apply record is for plan "
+            f"{files.record.plan_digest or 'unknown'}, not {expect} (an earlier apply's "
+            "record?): nothing posted"
+        )
+    facts = ApplyFacts(
+        environment=request.environment,
+        record=files.record,
+        issues=files.issues,
+        pulls=tuple(numbers),
+        run_url=request.run_url,
+        commit=request.commit,
+        summary=files.summary,
+    )
+    return PreparedApplyComment(
+        bodies={n: render_apply_comment(facts, n, reviews.get(n, PullReview())) for n in numbers}
+    )
+
+
+def post_apply_comments(
+    prepared: PreparedApplyComment,
+    environment: str,
+    github: GitHub,
+    *,
+    author: str | None,
+    actions: Actions | None,
+) -> dict[int, Upserted | GitHubError]:
+    """Create or update each pull request's apply comment; a failure on one spares the rest.
+
+    Step output ``commented``: the pull requests whose comment is now up to date.
+    """
+
+    async def work() -> dict[int, Upserted | GitHubError]:
+        done: dict[int, Upserted | GitHubError] = {}
+        async with github:
+            for number, body in prepared.bodies.items():
+                try:
+                    done[number] = await upsert_comment(
+                        github,
+                        number,
+                        body,
+                        mine=lambda text: is_apply_comment(text, environment),
+                        author=author,
+                    )
+                except GitHubError as exc:
+                    done[number] = exc
+        return done
+
+    done = asyncio.run(work())
+    if actions is not None:
+        posted = [str(n) for n, what in done.items() if isinstance(what, Upserted)]
+        actions.set_outputs([("commented", " ".join(posted))])
+    return done

@@ -133,7 +133,8 @@ def test_the_artifact_expired(
     _not_found(
         run_cli,
         tmp_path,
-        f"pull request #12: artifact 'reconciler-plan' of plan run {RUN} is missing or expired",
+        f"pull request #12: artifact 'reconciler-plan-default' or 'reconciler-plan' of plan run "
+        f"{RUN} is missing or expired",
     )
 
 
