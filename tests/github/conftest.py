@@ -1,7 +1,8 @@
 """A stand-in for the GitHub REST API on loopback, recording every request it serves.
 
 Only the calls ``reconciler github`` makes: issue comments (paginated with ``Link`` headers, as
-GitHub does), pull requests, the pull requests of a commit, run artifacts and their archives
+GitHub does), pull requests (who merged one only in the full record, as GitHub answers), the
+pull requests of a commit (merged as it, or containing it), run artifacts and their archives
 (answered with a redirect to a "blob" path that must arrive without the token). Faults are
 queued per method and path pattern.
 """
@@ -84,17 +85,30 @@ class FakeGitHub:
         return cid
 
     def add_pull(
-        self, number: int, head_sha: str, *, merge_sha: str | None = None, merged: bool = False
+        self,
+        number: int,
+        head_sha: str,
+        *,
+        merge_sha: str | None = None,
+        merged: bool = False,
+        merged_by: str = "carol",
+        title: str = "",
+        contains: tuple[str, ...] = (),
     ) -> None:
+        """A pull request; merged as ``merge_sha``; ``contains``: further commits it brought
+        (a rebase merge), whose ``commits/{sha}/pulls`` list it as well."""
         self.pulls[number] = {
             "number": number,
             "state": "closed" if merged else "open",
+            "title": title or f"Change {number}",
+            "html_url": f"https://github.com/{REPO}/pull/{number}",
             "head": {"sha": head_sha},
             "merge_commit_sha": merge_sha,
             "merged_at": "2026-11-28T12:00:00Z" if merged else None,
+            "merged_by": {"login": merged_by, "type": "User"} if merged else None,
         }
-        if merge_sha:
-            self.commit_pulls.setdefault(merge_sha, []).append(number)
+        for sha in (merge_sha, *contains) if merge_sha else contains:
+            self.commit_pulls.setdefault(sha, []).append(number)
 
     def add_artifact(
         self, run_id: int, name: str, files: dict[str, bytes], *, expired: bool = False
@@ -187,7 +201,11 @@ def create_app(gh: FakeGitHub) -> Starlette:
                 return JSONResponse({"message": "Not Found"}, status_code=404)
             return JSONResponse(pull)
         if m := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest):
-            return _page(request, [gh.pulls[n] for n in gh.commit_pulls.get(m[1], [])])
+            # GitHub lists "simple" pull requests here: without merged_by, as here.
+            listed = [gh.pulls[n] for n in gh.commit_pulls.get(m[1], [])]
+            return _page(
+                request, [{k: v for k, v in p.items() if k != "merged_by"} for p in listed]
+            )
         if m := re.fullmatch(r"/actions/runs/(\d+)/artifacts", rest):
             run = int(m[1])
             if run not in gh.artifacts:
