@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.github.comment import find_marker
 from reconciler.plan.document import parse_plan_document
-from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, spec
+from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, CliResult, build_tree, git, spec
 from tests.github.conftest import FakeGitHub
 
 Run = Callable[..., CliResult]
@@ -126,3 +126,80 @@ def test_a_reviewed_plan_with_a_hostile_name_is_refused_before_anything_runs(
         assert not line.strip().startswith("::")
     assert sim.submissions() == []
     assert not (workspace / "artifacts").exists()
+
+
+def test_every_merge_since_the_last_apply_reviewed_applied_and_told(
+    gh: FakeGitHub, workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    # Issue #16: the apply covers every pull request merged since the last one, and tells
+    # each how it went.
+    git(workspace, "config", "user.name", "test")
+    git(workspace, "config", "user.email", "test@example.com")
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "base")
+    base = git(workspace, "rev-parse", "HEAD").strip()
+    merged = {}
+    for number, name, process in ((12, "orders", ORDERS), (15, "invoices", INVOICES)):
+        build_tree(workspace, {f"specs/{name}.yaml": spec(name, process, PROD_ATOM)})
+        planned = run_cli("plan", "--output", "json")
+        plan_json = workspace.parent / f"plan-{number}.json"
+        plan_json.write_text(planned.out, encoding="utf-8")
+        gh.add_artifact(
+            RUN + number, "reconciler-plan-default", {"plan.json": planned.out.encode()}
+        )
+        git(workspace, "add", "-A")
+        git(workspace, "commit", "-q", "-m", f"{name} (#{number})")
+        merged[number] = git(workspace, "rev-parse", "HEAD").strip()
+        gh.add_pull(number, HEAD, merge_sha=merged[number], merged=True)
+        commented = run_cli(
+            "github", "comment", "--plan", str(plan_json), "--pr", str(number),
+            "--run-id", str(RUN + number),
+        )  # fmt: skip
+        assert commented.code == 0, commented.err
+    reviewed = workspace.parent / "reviewed"
+    found = run_cli(
+        "github", "reviewed-plan", "--since", base, "--sha", merged[15],
+        "--output-dir", str(reviewed),
+    )  # fmt: skip
+    assert found.code == 0, found.err
+    assert sorted(p.name for p in reviewed.glob("pr-*.json")) == [
+        "pr-12.json", "pr-12.meta.json", "pr-15.json", "pr-15.meta.json",
+    ]  # fmt: skip
+    # (apply --reviewed-plan DIR is the apply's; here the tip's own plan, PR 15's, covers all)
+    applied = run_cli(
+        "apply", "--no-durable-intents", "--reviewed-plan", str(reviewed / "pr-15.json")
+    )
+    assert applied.code == 3, applied.out  # the demo world fails the invoices run
+    digest = json.loads((workspace / "artifacts/default/apply.json").read_text())["planDigest"]
+    told = run_cli(
+        "github", "apply-comment", "--reviewed-dir", str(reviewed), "--sha", merged[15],
+        "--run-url", "https://github.com/acme/specs/actions/runs/9",
+    )  # fmt: skip
+    assert told.code == 0, told.err
+    assert told.out.splitlines() == [
+        "apply comment created on pull request #12 (default)",
+        "apply comment created on pull request #15 (default)",
+    ]
+    for number, other in ((12, 15), (15, 12)):
+        plan_comment, apply_comment = gh.comments_of(number)
+        assert plan_comment["body"].startswith("<!-- reconciler-plan:default ")
+        body = apply_comment["body"]
+        lines = body.splitlines()
+        assert lines[:4] == [
+            "<!-- reconciler-apply:default -->",
+            "### reconciler apply: `default`",
+            "",
+            "**1 succeeded, 1 failed**",
+        ]
+        [row] = [line for line in lines if line.startswith("| `invoices` |")]
+        assert row == (  # the platform's message, inert: md_text escapes its punctuation
+            "| `invoices` | failure | ERROR\\: Connector error\\: SFTP host "
+            "sftp\\.erp\\.example\\.com unreachable \\(connection timed out\\) |"
+        )
+        assert f"Plan digest: `{digest}`" in lines
+        own = json.loads((reviewed / f"pr-{number}.json").read_text())["planDigest"]
+        assert f"This pull request's reviewed plan: `{own}`." in lines
+        assert f"The same apply covered #{other}." in lines
+        assert lines[-1] == (
+            f"<sub>specs `{merged[15][:12]}` · [apply run](https://github.com/acme/specs/actions/runs/9)</sub>"
+        )
