@@ -237,8 +237,8 @@ def test_unreadable_and_removed_versions_are_rows_not_crashes(repo: Path, run_cl
         "other": saved.replace(b'"name": "orders"', b'"name": "inventory"'),
     }
     commits = {}
-    for why, data in versions.items():
-        path.write_bytes(data)
+    for why, contents in versions.items():
+        path.write_bytes(contents)
         git(repo, *IDENTITY, "commit", "-q", "-am", f"bad state: {why}")
         commits[why] = git(repo, "rev-parse", "HEAD").strip()
     git(repo, *IDENTITY, "rm", "-q", str(path))
