@@ -83,6 +83,14 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
 )
 @SHARD_OPTION
 @FETCH_STATE_OPTION
+@click.option(
+    "--reviewed-plan",
+    "reviewed_plans",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Compare with plans reviewed on pull requests (files, or folders of them), execution "
+    "by execution, as apply does; the comparison goes to stderr and the job summary.",
+)
 @VAR_OPTION
 @click.pass_context
 def plan(
@@ -93,6 +101,7 @@ def plan(
     markdown_file: Path | None,
     shard: tuple[int, int] | None,
     fetch_state: bool,
+    reviewed_plans: tuple[Path, ...],
 ) -> int:
     """Show what apply would do, and why. Needs no credentials and no platform access."""
     from reconciler.plan.planner import Selection
@@ -109,9 +118,18 @@ def plan(
         "json": report.plan_json,
     }
     echo(renderers[output](the_plan).rstrip("\n"))
-    publish_plan(
-        the_plan, markdown_file=markdown_file, actions=github.Actions.from_env(os.environ, scrub)
-    )
+    actions = github.Actions.from_env(os.environ, scrub)
+    publish_plan(the_plan, markdown_file=markdown_file, actions=actions)
+    if reviewed_plans:
+        from reconciler.model.digest import plan_digest
+        from reconciler.plan.review import compare_each
+        from reconciler.usecases.reviewed import read_reviewed_plans
+
+        review = compare_each(read_reviewed_plans(reviewed_plans), the_plan, plan_digest(the_plan))
+        echo(review.text(), err=True)
+        if actions is not None:
+            actions.append_summary(f"\n{review.markdown()}\n")
+            actions.set_outputs([("reviewed", review.status)])
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 
