@@ -44,7 +44,12 @@ def checkout(job: Job, with_: dict[str, str], env: dict[str, str]) -> Result:
     run, em = job.run, job.em
     contents = job.permissions.get("contents", "none")
     if em.private and contents == "none":
-        return 1, "remote: Repository not found.\nfatal: repository 'https://github.com/acme/specs/' not found", {}
+        return (
+            1,
+            "remote: Repository not found.\n"
+            "fatal: repository 'https://github.com/acme/specs/' not found",
+            {},
+        )
     if job.workspace.exists():
         shutil.rmtree(job.workspace)
     job.workspace.mkdir(parents=True)
@@ -70,21 +75,51 @@ def checkout(job: Job, with_: dict[str, str], env: dict[str, str]) -> Result:
             sha = None
         else:
             sha = run.sha
-            branch = run.ref.removeprefix("refs/heads/") if run.ref.startswith("refs/heads/") else None
+            branch = (
+                run.ref.removeprefix("refs/heads/") if run.ref.startswith("refs/heads/") else None
+            )
         if depth == 0:
-            git("fetch", "-q", "--prune", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+            git(
+                "fetch",
+                "-q",
+                "--prune",
+                "--no-tags",
+                "origin",
+                "+refs/heads/*:refs/remotes/origin/*",
+            )
         if branch and sha is None:
             if depth > 0:
-                git("fetch", "-q", "--no-tags", *deepen, "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+                git(
+                    "fetch",
+                    "-q",
+                    "--no-tags",
+                    *deepen,
+                    "origin",
+                    f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+                )
             git("checkout", "-q", "--force", "-B", branch, f"refs/remotes/origin/{branch}")
         elif branch and sha:
             if depth > 0:
-                git("fetch", "-q", "--no-tags", *deepen, "origin", f"+{sha}:refs/remotes/origin/{branch}")
+                git(
+                    "fetch",
+                    "-q",
+                    "--no-tags",
+                    *deepen,
+                    "origin",
+                    f"+{sha}:refs/remotes/origin/{branch}",
+                )
             git("checkout", "-q", "--force", "-B", branch, sha)
         else:
             assert sha is not None
             target = run.ref if run.ref.startswith("refs/pull/") else sha
-            git("fetch", "-q", "--no-tags", *deepen, "origin", f"+{sha}:{'refs/remotes/pull/' + target.split('/')[2] + '/merge' if target.startswith('refs/pull/') else 'refs/remotes/origin/detached'}")
+            git(
+                "fetch",
+                "-q",
+                "--no-tags",
+                *deepen,
+                "origin",
+                f"+{sha}:{_tracking(target)}",
+            )
             git("checkout", "-q", "--force", "--detach", sha)
         if em.private:
             git("remote", "set-url", "origin", UNREACHABLE)
@@ -99,38 +134,73 @@ def checkout(job: Job, with_: dict[str, str], env: dict[str, str]) -> Result:
     return 0, "\n".join(log), {}
 
 
+def _tracking(target: str) -> str:
+    """Where checkout fetches a commit it checks out detached."""
+    if target.startswith("refs/pull/"):
+        return f"refs/remotes/pull/{target.split('/')[2]}/merge"
+    return "refs/remotes/origin/detached"
+
+
 class _Failed(Exception):
     pass
 
 
 def upload_artifact(job: Job, with_: dict[str, str], env: dict[str, str]) -> Result:
-    unknown = set(with_) - {"name", "path", "if-no-files-found", "retention-days", "overwrite", "include-hidden-files"}
+    unknown = set(with_) - {
+        "name",
+        "path",
+        "if-no-files-found",
+        "retention-days",
+        "overwrite",
+        "include-hidden-files",
+    }
     if unknown:
-        raise AssertionError(f"{job.key}: upload-artifact inputs {sorted(unknown)} are not emulated")
+        raise AssertionError(
+            f"{job.key}: upload-artifact inputs {sorted(unknown)} are not emulated"
+        )
     name = with_.get("name") or "artifact"
     paths = [p.strip() for p in with_["path"].splitlines() if p.strip()]
     found: dict[str, bytes] = {}
     resolved = [Path(raw) if Path(raw).is_absolute() else job.workspace / raw for raw in paths]
     existing = [p for p in resolved if p.exists()]
     # the artifact's root: the folder given, or the common ancestor of several paths
-    root = existing[0] if len(existing) == 1 else Path(os.path.commonpath(existing)) if existing else job.workspace
+    root = (
+        existing[0]
+        if len(existing) == 1
+        else Path(os.path.commonpath(existing))
+        if existing
+        else job.workspace
+    )
     for path in resolved:
         if path.is_dir():
             for file in sorted(path.rglob("*")):
                 relative = file.relative_to(root)
-                if file.is_file() and (with_.get("include-hidden-files") == "true" or not any(p.startswith(".") for p in relative.parts)):
+                if file.is_file() and (
+                    with_.get("include-hidden-files") == "true"
+                    or not any(p.startswith(".") for p in relative.parts)
+                ):
                     found[str(relative)] = file.read_bytes()
         elif path.is_file():
-            found[str(path.relative_to(root)) if len(existing) > 1 else path.name] = path.read_bytes()
+            found[str(path.relative_to(root)) if len(existing) > 1 else path.name] = (
+                path.read_bytes()
+            )
     if not found:
         mode = with_.get("if-no-files-found", "warn")
-        message = f"No files were found with the provided path: {with_['path']}. No artifacts will be uploaded."
+        message = (
+            f"No files were found with the provided path: {with_['path']}. "
+            "No artifacts will be uploaded."
+        )
         if mode == "error":
             return 1, f"::error::{message}", {}
         return 0, f"::warning::{message}" if mode == "warn" else message, {}
     run = job.run
     if name in run.artifacts and with_.get("overwrite") != "true":
-        return 1, f"::error::Failed to CreateArtifact: an artifact with this name already exists on the workflow run ({name})", {}
+        return (
+            1,
+            "::error::Failed to CreateArtifact: an artifact with this name already exists on "
+            f"the workflow run ({name})",
+            {},
+        )
     run.artifacts[name] = found
     job.em.gh.add_artifact(run.id, name, found)
     return 0, f"uploaded {name}: {sorted(found)}", {"artifact-id": str(len(run.artifacts))}
@@ -139,14 +209,20 @@ def upload_artifact(job: Job, with_: dict[str, str], env: dict[str, str]) -> Res
 def download_artifact(job: Job, with_: dict[str, str], env: dict[str, str]) -> Result:
     unknown = set(with_) - {"name", "path", "run-id", "github-token"}
     if unknown:
-        raise AssertionError(f"{job.key}: download-artifact inputs {sorted(unknown)} are not emulated")
+        raise AssertionError(
+            f"{job.key}: download-artifact inputs {sorted(unknown)} are not emulated"
+        )
     run_id = int(with_.get("run-id") or job.run.id)
     if run_id != job.run.id and not with_.get("github-token"):
         return 1, "::error::run-id needs github-token", {}
     source = job.em.runs_by_id[run_id].artifacts if run_id in job.em.runs_by_id else {}
     name = with_["name"]
     if name not in source:
-        return 1, f"::error::Unable to download artifact(s): Artifact not found for name: {name}", {}
+        return (
+            1,
+            f"::error::Unable to download artifact(s): Artifact not found for name: {name}",
+            {},
+        )
     target = Path(with_["path"]) if with_.get("path") else job.workspace
     if not target.is_absolute():
         target = job.workspace / target
@@ -170,7 +246,11 @@ def junit_report(job: Job, with_: dict[str, str], env: dict[str, str]) -> Result
     for raw in pattern.splitlines() or [pattern]:
         raw = raw.strip()
         if raw:
-            reports.extend(sorted(job.workspace.glob(raw)) if not Path(raw).is_absolute() else sorted(Path("/").glob(raw.lstrip("/"))))
+            reports.extend(
+                sorted(job.workspace.glob(raw))
+                if not Path(raw).is_absolute()
+                else sorted(Path("/").glob(raw.lstrip("/")))
+            )
     if not reports:
         fail = with_.get("require_tests", "false") == "true"
         return (1 if fail else 0), f"no JUnit report matches {pattern}", {}

@@ -10,7 +10,6 @@ and ``production`` (production has required reviewers).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,7 +69,9 @@ spec:
 """
 
 
-def copied_workflows(names: tuple[str, ...] = ("plan", "comment", "apply", "drift", "sharded")) -> dict[str, str]:
+def copied_workflows(
+    names: tuple[str, ...] = ("plan", "comment", "apply", "drift", "sharded"),
+) -> dict[str, str]:
     """The shipped example workflows, with the action pinned as a user pins it."""
     files = {}
     for name in names:
@@ -83,7 +84,7 @@ def copied_workflows(names: tuple[str, ...] = ("plan", "comment", "apply", "drif
 @pytest.fixture
 def github(
     tmp_path: Path, gh: FakeGitHub, sim_server: RunningSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[GitHubEmulator]:
+) -> GitHubEmulator:
     """The emulated GitHub with an empty protected repository (seed it with ``seed``)."""
     for name in ("BOOMI_API_URL", "BOOMI_ACCOUNT_ID", "BOOMI_USERNAME", "BOOMI_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
@@ -97,7 +98,7 @@ def github(
         "test": Environment(secrets=dict(creds)),
         "production": Environment(secrets=dict(creds), reviewers=True),
     }
-    yield em
+    return em
 
 
 def seed(em: GitHubEmulator, sim: RunningSimulator, specs: dict[str, str], **kwargs: object) -> str:

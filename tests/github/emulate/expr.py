@@ -114,11 +114,11 @@ def _equal(left: Any, right: Any) -> bool:
         right = None
     if type(left) is type(right) or (isinstance(left, str) and isinstance(right, str)):
         if isinstance(left, str):
-            return left.lower() == right.lower()
+            return bool(left.lower() == right.lower())
         return bool(left == right)
     if isinstance(left, (dict, list)) or isinstance(right, (dict, list)):
         return left is right
-    return _number(left) == _number(right)
+    return bool(_number(left) == _number(right))
 
 
 class _Parser:

@@ -43,7 +43,7 @@ class Run:
     ref: str
     actor: str
     folder: Path
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
     status: str = "queued"  # queued | pending | in_progress | waiting | completed
     conclusion: str | None = None  # success | failure | cancelled
     group: str | None = None
@@ -85,7 +85,7 @@ class Run:
 
     def inputs_context(self) -> dict[str, Any]:
         """The dispatch inputs; on other events each declared input is null, as on GitHub."""
-        on = self.workflow.get("on", self.workflow.get(True)) or {}
+        on = _on(self.workflow) or {}
         dispatch = (on.get("workflow_dispatch") if isinstance(on, dict) else None) or {}
         declared = {name: None for name in dispatch.get("inputs") or {}}
         return {**declared, **self.inputs}
@@ -134,9 +134,12 @@ class Run:
                 continue
             job = jobs[job_id]
             needs = _needs(job)
-            needs_context = {n: {"result": results[n], "outputs": outputs.get(n, {})} for n in needs}
+            needs_context = {
+                n: {"result": results[n], "outputs": outputs.get(n, {})} for n in needs
+            }
             lookup = lookup_in(
-                {"github": self.github_context(), "needs": needs_context, "inputs": self.inputs_context(),
+                {"github": self.github_context(), "needs": needs_context,
+                 "inputs": self.inputs_context(),
                  "vars": dict(self.em.variables)},
                 f"{self.name}: job {job_id}",
             )  # fmt: skip
@@ -161,7 +164,7 @@ class Run:
                 if env.reviewers and environment not in self.approved:
                     self.status = "waiting"
                     self.em.waiting[self.id] = environment
-                    return
+                    return None
                 self.em.waiting.pop(self.id, None)
                 secrets.update(env.secrets)
             legs = _legs(job.get("strategy", {}).get("matrix"), lookup)
@@ -172,13 +175,23 @@ class Run:
                 if failed and fail_fast:
                     self.jobs[key] = JobResult(key, "cancelled")
                     continue
-                runner = Job(self, job_id, job, key=key, matrix=leg, needs=needs_context, secrets=secrets)
+                runner = Job(
+                    self, job_id, job, key=key, matrix=leg, needs=needs_context, secrets=secrets
+                )
                 self.jobs[key] = runner.execute()
                 self.order.append(key)
                 failed = failed or self.jobs[key].result == "failure"
             return self.advance()
         self.status = "completed"
-        self.conclusion = "failure" if any(r.result == "failure" for r in self.jobs.values()) else "success"
+        self.conclusion = (
+            "failure" if any(r.result == "failure" for r in self.jobs.values()) else "success"
+        )
+        return None
+
+
+def _on(workflow: dict[str, Any]) -> Any:
+    """The workflow's triggers (``on:``; YAML 1.2 keeps it a string)."""
+    return workflow.get("on")
 
 
 def _needs(job: dict[str, Any]) -> list[str]:
@@ -203,14 +216,18 @@ def _legs(matrix: Any, lookup: Any) -> list[dict[str, Any]]:
     if unknown:
         raise AssertionError(f"matrix keys {sorted(unknown)} are not emulated")
     keys = [k for k in matrix if k != "include"]
-    legs = [dict(zip(keys, values, strict=True)) for values in itertools.product(*(matrix[k] for k in keys))]
-    return legs
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(matrix[k] for k in keys))
+    ]
 
 
 class GitHubEmulator:
     """The repository on GitHub: its origin, workflows, secrets, environments and runs."""
 
-    def __init__(self, root: Path, origin: Origin, gh: FakeGitHub, action_root: Path, action_name: str) -> None:
+    def __init__(
+        self, root: Path, origin: Origin, gh: FakeGitHub, action_root: Path, action_name: str
+    ) -> None:
         self.root = root
         self.origin = origin
         self.gh = gh
@@ -243,10 +260,11 @@ class GitHubEmulator:
 
     def _trigger(self, event_name: str, event: dict[str, Any], sha: str, ref: str, *,
                  changed: list[str] | None = None, only: str | None = None,
-                 inputs: dict[str, str] | None = None, actor: str = "octocat") -> list[Run]:  # fmt: skip
+                 inputs: dict[str, Any] | None = None,
+                 actor: str = "octocat") -> list[Run]:  # fmt: skip
         started = []
         for filename, workflow in sorted(self.workflows(sha).items()):
-            on = workflow.get("on", workflow.get(True))
+            on = _on(workflow)
             if only is not None and filename != only:
                 continue
             if not isinstance(on, dict) or event_name not in on:
@@ -260,16 +278,35 @@ class GitHubEmulator:
         return started
 
     def _new_run(self, workflow: dict[str, Any], event_name: str, event: dict[str, Any], sha: str,
-                 ref: str, actor: str, inputs: dict[str, str]) -> Run:  # fmt: skip
+                 ref: str, actor: str, inputs: dict[str, Any]) -> Run:  # fmt: skip
         self.next_run += 1
         folder = self.root / "runs" / str(self.next_run)
         folder.mkdir(parents=True)
-        run = Run(self, self.next_run, workflow["name"], workflow, event_name, event, sha, ref, actor, folder, inputs)
+        run = Run(
+            self,
+            self.next_run,
+            workflow["name"],
+            workflow,
+            event_name,
+            event,
+            sha,
+            ref,
+            actor,
+            folder,
+            inputs,
+        )
         dump_event(run.event_path, event)
         concurrency = workflow.get("concurrency")
         if concurrency is not None:
             spec = concurrency if isinstance(concurrency, dict) else {"group": concurrency}
-            lookup = lookup_in({"github": run.github_context(), "inputs": run.inputs_context(), "vars": dict(self.variables)}, f"{run.name} concurrency")
+            lookup = lookup_in(
+                {
+                    "github": run.github_context(),
+                    "inputs": run.inputs_context(),
+                    "vars": dict(self.variables),
+                },
+                f"{run.name} concurrency",
+            )
             run.group = text_of(render(spec["group"], lookup))
             for other in self.runs:
                 if other.group != run.group or other.status == "completed":
@@ -288,7 +325,9 @@ class GitHubEmulator:
             for run in list(self.runs):
                 if run.status in ("queued", "pending"):
                     busy = run.group is not None and any(
-                        o.group == run.group and o.status in ("in_progress", "waiting") for o in self.runs if o is not run
+                        o.group == run.group and o.status in ("in_progress", "waiting")
+                        for o in self.runs
+                        if o is not run
                     )
                     if busy:
                         run.status = "pending"
@@ -303,20 +342,30 @@ class GitHubEmulator:
                 return
 
     def _completed(self, run: Run) -> None:
+        head = run.event.get("pull_request", {}).get("head", {})
         payload = {
             "action": "completed",
             "workflow_run": {
                 "id": run.id, "name": run.name, "event": run.event_name,
-                "conclusion": run.conclusion, "head_sha": run.event.get("pull_request", {}).get("head", {}).get("sha", run.sha),
-                "html_url": run.html_url, "head_branch": run.event.get("pull_request", {}).get("head", {}).get("ref", run.ref.rsplit("/", 1)[-1]),
+                "conclusion": run.conclusion, "head_sha": head.get("sha", run.sha),
+                "html_url": run.html_url,
+                "head_branch": head.get("ref", run.ref.rsplit("/", 1)[-1]),
             },
         }  # fmt: skip
         main = self.origin.rev("refs/heads/main")
-        for filename, workflow in sorted(self.workflows(main).items()):
-            on = workflow.get("on", workflow.get(True)) or {}
+        for _filename, workflow in sorted(self.workflows(main).items()):
+            on = _on(workflow) or {}
             spec = on.get("workflow_run") if isinstance(on, dict) else None
             if spec and run.name in spec.get("workflows", []):
-                self._new_run(workflow, "workflow_run", payload, main, "refs/heads/main", "github-actions[bot]", {})
+                self._new_run(
+                    workflow,
+                    "workflow_run",
+                    payload,
+                    main,
+                    "refs/heads/main",
+                    "github-actions[bot]",
+                    {},
+                )
 
     # --- what a test does ------------------------------------------------------------------
 
@@ -329,45 +378,74 @@ class GitHubEmulator:
                              "base": {"sha": pull.base, "ref": "main"}},
         }  # fmt: skip
         changed = list(pull.files)
-        return self._trigger("pull_request", event, pull.merge, f"refs/pull/{pull.number}/merge", changed=changed)
+        return self._trigger(
+            "pull_request", event, pull.merge, f"refs/pull/{pull.number}/merge", changed=changed
+        )
 
     def merge(self, pull: PullRequest) -> list[Run]:
         before = self.origin.rev("refs/heads/main")
         sha = self.origin.merge(pull)
         self.gh.add_pull(pull.number, pull.head, merge_sha=sha, merged=True)
-        event = {"before": before, "after": sha, "ref": "refs/heads/main", "head_commit": {"id": sha}}
+        event = {
+            "before": before,
+            "after": sha,
+            "ref": "refs/heads/main",
+            "head_commit": {"id": sha},
+        }
         return self._trigger("push", event, sha, "refs/heads/main", changed=list(pull.files))
 
-    def dispatch(self, workflow: str, inputs: dict[str, str] | None = None) -> Run:
+    def dispatch(self, workflow: str, inputs: dict[str, Any] | None = None) -> Run:
         sha = self.origin.rev("refs/heads/main")
         spec = self.workflows(sha)[workflow]
-        declared = ((spec.get("on", spec.get(True)) or {}).get("workflow_dispatch") or {}).get("inputs") or {}
+        declared = ((_on(spec) or {}).get("workflow_dispatch") or {}).get("inputs") or {}
         values = {}
         for name, item in declared.items():
             value = (inputs or {}).get(name, item.get("default", ""))
-            values[name] = value if item.get("type") == "boolean" and isinstance(value, bool) else str(value)
+            values[name] = (
+                value if item.get("type") == "boolean" and isinstance(value, bool) else str(value)
+            )
         extra = set(inputs or {}) - set(declared)
         assert not extra, f"{workflow}: no inputs {sorted(extra)}"
         event = {"inputs": values, "ref": "refs/heads/main"}
-        [run] = self._trigger("workflow_dispatch", event, sha, "refs/heads/main", only=workflow, inputs=values)
+        [run] = self._trigger(
+            "workflow_dispatch", event, sha, "refs/heads/main", only=workflow, inputs=values
+        )
         return run
 
     def merge_group(self, pull: PullRequest) -> list[Run]:
         self.origin.refresh_merge(pull)
-        event = {"merge_group": {"head_sha": pull.merge, "base_sha": pull.base, "head_ref": f"refs/heads/gh-readonly-queue/main/pr-{pull.number}"}}
-        return self._trigger("merge_group", event, pull.merge, f"refs/heads/gh-readonly-queue/main/pr-{pull.number}")
+        event = {
+            "merge_group": {
+                "head_sha": pull.merge,
+                "base_sha": pull.base,
+                "head_ref": f"refs/heads/gh-readonly-queue/main/pr-{pull.number}",
+            }
+        }
+        return self._trigger(
+            "merge_group", event, pull.merge, f"refs/heads/gh-readonly-queue/main/pr-{pull.number}"
+        )
 
     def runs_of(self, name: str) -> list[Run]:
         return [r for r in self.runs if r.name == name]
 
 
-def _matches(spec: Any, event_name: str, event: dict[str, Any], ref: str, changed: list[str] | None) -> bool:
+def _matches(
+    spec: Any, event_name: str, event: dict[str, Any], ref: str, changed: list[str] | None
+) -> bool:
     if not isinstance(spec, dict):
         return True
     branches = spec.get("branches")
-    if branches and event_name in ("push",) and not any(fnmatch.fnmatch(ref.removeprefix("refs/heads/"), b) for b in branches):
+    if (
+        branches
+        and event_name in ("push",)
+        and not any(fnmatch.fnmatch(ref.removeprefix("refs/heads/"), b) for b in branches)
+    ):
         return False
-    if branches and event_name == "pull_request" and not any(fnmatch.fnmatch(event["pull_request"]["base"]["ref"], b) for b in branches):
+    if (
+        branches
+        and event_name == "pull_request"
+        and not any(fnmatch.fnmatch(event["pull_request"]["base"]["ref"], b) for b in branches)
+    ):
         return False
     types = spec.get("types")
     if types and event.get("action") not in types:
@@ -381,7 +459,10 @@ def _matches(spec: Any, event_name: str, event: dict[str, Any], ref: str, change
 def _glob(pattern: str, path: str) -> bool:
     import re
 
-    regex = "".join(".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in _split(pattern))
+    regex = "".join(
+        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part)
+        for part in _split(pattern)
+    )
     import re
 
     return re.fullmatch(regex, path) is not None

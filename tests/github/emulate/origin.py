@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +95,7 @@ class Origin:
     def log(self, ref: str, *args: str) -> str:
         return git(self.bare, "log", *args, ref)
 
-    def _write(self, files: dict[str, str | None]) -> None:
+    def _write(self, files: Mapping[str, str | None]) -> None:
         for name, text in files.items():
             path = self.work / name
             if text is None:
@@ -121,7 +122,14 @@ class Origin:
         self._write(files)
         git(self.work, "commit", "-q", "-m", f"{title} (#{number})")
         head = git(self.work, "rev-parse", "HEAD").strip()
-        git(self.work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}", f"HEAD:refs/pull/{number}/head")
+        git(
+            self.work,
+            "push",
+            "-q",
+            "origin",
+            f"HEAD:refs/heads/{branch}",
+            f"HEAD:refs/pull/{number}/head",
+        )
         pull = PullRequest(number, branch, head, self.rev("refs/heads/main"), "", files=files)
         self.refresh_merge(pull)
         self.pulls[number] = pull

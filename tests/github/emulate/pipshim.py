@@ -21,11 +21,11 @@ VALUED = {"-r", "--requirement", "-c", "--constraint", "--cache-dir", "-i", "--i
 def main(argv: list[str]) -> int:
     log = os.environ.get("EMULATE_PIP_LOG")
     if log:
-        with open(log, "a", encoding="utf-8") as handle:
+        with Path(log).open("a", encoding="utf-8") as handle:
             handle.write(" ".join(argv) + "\n")
     action_root = Path(os.environ["EMULATE_ACTION_ROOT"]).resolve()
     if not argv or argv[0] != "install":
-        return 0 if argv and argv[0] in ("--version", "cache", "config") else 0
+        return 0  # pip --version, pip cache ...: nothing to check
     args = argv[1:]
     i = 0
     while i < len(args):

@@ -97,7 +97,9 @@ class Job:
         for folder in (self.workspace, self.temp, self.home / "files", self.home / "home"):
             folder.mkdir(parents=True, exist_ok=True)
         self.status = Status()
-        self.steps: dict[str, dict[str, Any]] = {s["id"]: _unrun() for s in job["steps"] if "id" in s}
+        self.steps: dict[str, dict[str, Any]] = {
+            s["id"]: _unrun() for s in job["steps"] if "id" in s
+        }
         self.records: list[StepRecord] = []
         self.env_file_values: dict[str, str] = {}
         self.extra_path: list[str] = []
@@ -134,7 +136,16 @@ class Job:
 
     def base_env(self) -> dict[str, str]:
         venv = str(Path(sys.executable).parent)
-        path = os.pathsep.join([*reversed(self.extra_path), str(HERE / "bin"), venv, "/usr/local/bin", "/usr/bin", "/bin"])
+        path = os.pathsep.join(
+            [
+                *reversed(self.extra_path),
+                str(HERE / "bin"),
+                venv,
+                "/usr/local/bin",
+                "/usr/bin",
+                "/bin",
+            ]
+        )
         run = self.run
         return {
             "PATH": path,
@@ -204,21 +215,31 @@ class Job:
             contexts["github"] = self.github(action_path)
             contexts["inputs"] = inputs or {}
             del contexts["secrets"], contexts["matrix"], contexts["needs"]
-        where = f"{self.key}: step {step.get('name') or step.get('id') or step.get('uses') or step.get('run', '')[:30]!r}"
+        label = step.get("name") or step.get("id") or step.get("uses") or step.get("run", "")[:30]
+        where = f"{self.key}: step {label!r}"
         lookup = lookup_in(contexts, where)
         name = text_of(render(step.get("name") or step.get("uses") or "run", lookup, self.status))
         if not condition(step.get("if"), lookup, self.status):
             self.records.append(StepRecord(name, "skipped"))
             if "id" in step:
-                steps[step["id"]] = {"outputs": Missing(), "outcome": "skipped", "conclusion": "skipped"}
+                steps[step["id"]] = {
+                    "outputs": Missing(),
+                    "outcome": "skipped",
+                    "conclusion": "skipped",
+                }
             return
         step_env = dict(env)
         for key, value in (step.get("env") or {}).items():
-            step_env[key] = text_of(render(value, lookup_in({**contexts, "env": step_env}, where), self.status))
+            step_env[key] = text_of(
+                render(value, lookup_in({**contexts, "env": step_env}, where), self.status)
+            )
         if "run" in step:
             code, log, outputs = self._script(step, step_env, lookup, action_path)
         else:
-            with_ = {k: text_of(render(v, lookup, self.status)) for k, v in (step.get("with") or {}).items()}
+            with_ = {
+                k: text_of(render(v, lookup, self.status))
+                for k, v in (step.get("with") or {}).items()
+            }
             code, log, outputs = self._uses(step["uses"], with_, step_env, where)
         ok = code == 0
         if not ok and step.get("continue-on-error"):
@@ -238,7 +259,12 @@ class Job:
         self.counter += 1
         folder = self.home / "files" / str(self.counter)
         folder.mkdir()
-        names = {"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary"}
+        names = {
+            "GITHUB_OUTPUT": "output",
+            "GITHUB_ENV": "env",
+            "GITHUB_PATH": "path",
+            "GITHUB_STEP_SUMMARY": "summary",
+        }
         files = {}
         for variable, filename in names.items():
             files[variable] = folder / filename
@@ -259,7 +285,9 @@ class Job:
         script.write_text(step["run"], encoding="utf-8")
         workdir = self.workspace
         if "working-directory" in step:
-            workdir = self.workspace / text_of(render(step["working-directory"], lookup, self.status))
+            workdir = self.workspace / text_of(
+                render(step["working-directory"], lookup, self.status)
+            )
         process_env = {**self.base_env(), **env, **{k: str(v) for k, v in files.items()}}
         if action_path is not None:
             process_env["GITHUB_ACTION_PATH"] = str(action_path)
@@ -286,7 +314,12 @@ class Job:
         if uses == "./" or uses.startswith("./"):
             local = self.workspace / uses
             if not (local / "action.yml").exists():
-                return 1, f"Error: Can't find 'action.yml' under '{local}'. Did you forget to run actions/checkout?", {}
+                return (
+                    1,
+                    f"Error: Can't find 'action.yml' under '{local}'. "
+                    "Did you forget to run actions/checkout?",
+                    {},
+                )
             return self._composite(local, with_, env, where)
         if name == self.em.action_name:
             return self._composite(self.em.action_root, with_, env, where)
@@ -311,7 +344,9 @@ class Job:
             elif spec.get("required") and "default" not in spec:
                 raise AssertionError(f"{where}: the required input {name} is not given")
             else:
-                inputs[name] = text_of(render(spec.get("default", ""), defaults_lookup, self.status))
+                inputs[name] = text_of(
+                    render(spec.get("default", ""), defaults_lookup, self.status)
+                )
         inner: dict[str, Any] = {s["id"]: _unrun() for s in action["runs"]["steps"] if "id" in s}
         outer_status = self.status
         self.status = Status()
