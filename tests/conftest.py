@@ -28,7 +28,13 @@ TESTS = ROOT / "tests"
 # (e2e, the benchmark's quick mode), the fault-injection scenarios (chaos) and the forked
 # worker pools of the parallel loader (about 3 s a test). Measured on two idle cores: 42 of 560
 # tests and 60 % of the suite's time.
-SLOW = ("e2e", "chaos", "bench_smoke", "specs/test_parallel.py")
+SLOW = (
+    "e2e",
+    "chaos",
+    "bench_smoke",
+    "specs/test_parallel.py",
+    "github/emulate/test_scenarios.py",
+)
 
 
 def tier_of(path: Path) -> str:

@@ -196,7 +196,7 @@ class _Actions:
             try:
                 entry = await self._submitter.submit(run, current, meter)
             except NotSent as exc:
-                return RunResult(name=run.name, outcome="pending", message=str(exc))
+                return RunResult(name=run.name, outcome="unsent", message=str(exc))
             if entry.phase is not Phase.SUBMITTED:
                 return follow.result(entry, follow.outcome(entry, run), meter)
             result = await self._follower.follow(entry, action, meter)

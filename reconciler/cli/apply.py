@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -35,16 +36,15 @@ from reconciler.cli.base import (
 )
 from reconciler.cli.progress import ProgressDisplay
 from reconciler.clock import SystemClock
-from reconciler.errors import UserError
-from reconciler.files import FileRefused, read_bounded
 from reconciler.github import workflow as github
 from reconciler.model import ApplyResult, Plan
-from reconciler.plan.document import PLAN_SIZE_LIMIT
 from reconciler.plan.planner import Selection
-from reconciler.plan.review import Review, ReviewedPlan, parse_reviewed
+from reconciler.plan.review import Review
 from reconciler.report import renderers as report
-from reconciler.usecases.apply import Applied, ApplyRequest, ReviewMismatch
+from reconciler.usecases.apply import Applied, ApplyRequest, PlanMoved, ReviewMismatch
 from reconciler.usecases.apply import apply as apply_plan
+from reconciler.usecases.reviewed import read_reviewed_plans
+from reconciler.usecases.statebranch import Merged
 
 
 def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -77,14 +77,37 @@ def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 )
 @click.option(
     "--reviewed-plan",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The plan reviewed on the pull request (plan --output json): report whether this "
-    "apply does the same, and what differs.",
+    "reviewed_plans",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A plan reviewed on a pull request (plan --output json), or a folder of them "
+    "(github reviewed-plan --output-dir). Repeatable. Each change this apply sends is checked "
+    "against them, execution by execution.",
 )
 @click.option(
     "--require-reviewed",
     is_flag=True,
-    help="Apply nothing unless the plan matches --reviewed-plan.",
+    help="Apply nothing unless every change this apply sends was reviewed (--reviewed-plan).",
+)
+@click.option(
+    "--expect-digest",
+    metavar="sha256:HEX",
+    help="Apply nothing unless the plan has this digest (the plan an approver saw).",
+)
+@click.option(
+    "--expect-commit",
+    metavar="SHA",
+    help="Apply nothing unless the checkout is at this commit (the one that was planned).",
+)
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Apply although specs/ or reconciler.yaml differ from the checked-out commit.",
+)
+@click.option(
+    "--fetch-state/--no-fetch-state",
+    default=True,
+    help="With git.stateBranch: fetch the state branch and merge it first (default: on).",
 )
 @click.option(
     "--durable-intents/--no-durable-intents",
@@ -100,8 +123,12 @@ def apply(
     shard: tuple[int, int] | None,
     adopt: tuple[str, ...],
     resubmit: tuple[str, ...],
-    reviewed_plan: Path | None,
+    reviewed_plans: tuple[Path, ...],
     require_reviewed: bool,
+    expect_digest: str | None,
+    expect_commit: str | None,
+    allow_dirty: bool,
+    fetch_state: bool,
     durable_intents: bool | None,
 ) -> int:
     """Submit pending runs, poll them to a final status, save state and artifacts."""
@@ -111,9 +138,13 @@ def apply(
             patterns=select, adopt=_adoptions(adopt), resubmit=resubmit, shard=shard
         ),
         context=spec_context(ctx, settings),
-        reviewed=_read_reviewed(reviewed_plan) if reviewed_plan is not None else None,
+        reviewed=read_reviewed_plans(reviewed_plans),
         require_reviewed=require_reviewed,
         durable_intents=durable_intents,
+        expect_digest=_digest_option(expect_digest),
+        expect_commit=_commit_option(expect_commit),
+        allow_dirty=allow_dirty,
+        fetch_state=fetch_state,
     )
     actions = github.Actions.from_env(os.environ, scrub)
     progress = ProgressDisplay(
@@ -128,12 +159,12 @@ def apply(
             environ=os.environ,
             clock=SystemClock(),
             run=_run_interruptible,
-            listener=_Listener(actions, shown_review=request.reviewed is not None),
+            listener=_Listener(actions, shown_review=bool(request.reviewed)),
             progress=progress,
             on_finished=progress.close,
             cwd=Path.cwd(),
         )
-    except ReviewMismatch as exc:
+    except (ReviewMismatch, PlanMoved) as exc:
         _set_outputs(actions, exc.applied, None)
         raise
     if applied.result is None:
@@ -144,7 +175,7 @@ def apply(
     echo("")
     echo(report.apply_text(result))
     if actions is not None:
-        notes = f"\n{applied.review.markdown()}\n" if request.reviewed is not None else ""
+        notes = f"\n{applied.review.markdown()}\n" if request.reviewed else ""
         actions.append_summary(report.summary_markdown(result, applied.stats) + notes)
         failed = [
             (r.name, r.status or r.outcome.upper(), r.message or "")
@@ -173,6 +204,9 @@ class _Listener:
         if self._shown_review:
             echo(review.text())
 
+    def pulled(self, merged: Merged) -> None:
+        echo(merged.text(), err=True)
+
     def secrets(self, named: Mapping[str, str]) -> None:
         redactor = add_secrets(named)  # scrubbed from every later line, summary and log
         if self._actions is not None:  # and masked by the runner too, in every form (A3)
@@ -180,18 +214,22 @@ class _Listener:
                 echo_mask(value)
 
 
-def _read_reviewed(path: Path) -> ReviewedPlan:
-    try:
-        data = read_bounded(path, limit=PLAN_SIZE_LIMIT)
-    except FileRefused as exc:
-        raise UserError(f"{path}: not a reviewed plan: the file {exc.reason}") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the reviewed plan ({exc.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a reviewed plan: not UTF-8 text") from None
-    return parse_reviewed(text, str(path))
+def _digest_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+        raise click.BadParameter("expected sha256: and 64 hex digits", param_hint="--expect-digest")
+    return value
+
+
+def _commit_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value):
+        raise click.BadParameter(
+            "expected a full commit id (40 hex digits)", param_hint="--expect-commit"
+        )
+    return value
 
 
 def _set_outputs(actions: github.Actions | None, applied: Applied, summary: Path | None) -> None:
@@ -207,6 +245,8 @@ def _set_outputs(actions: github.Actions | None, applied: Applied, summary: Path
 def _apply_exit(result: ApplyResult) -> ExitCode:
     if result.count("unknown"):
         return ExitCode.UNKNOWN
+    if result.count("unsent"):  # nothing was sent for them: an error, not a run's outcome
+        return ExitCode.ERROR
     if result.count("failure") or result.count("rejected"):
         return ExitCode.FAILED
     if result.count("pending"):

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "reconciler.cli.github_cmds",
         "The plan on a pull request: the sticky comment, and the reviewed plan at merge.",
     ),
+    "history": (
+        "reconciler.cli.history",
+        "Every run of execution NAME recorded in git: when, specs commit, plan, outcome, who.",
+    ),
     "plan": (
         "reconciler.cli.planning",
         "Show what apply would do, and why. Needs no credentials and no network.",

@@ -14,7 +14,10 @@ from reconciler.usecases.commit import commit as commit_state
 @cli.command()
 @click.option("--message", "-m", "subject", help="Subject line (default: one naming the apply).")
 @click.option("--remote", help="Remote to push to (default: git.remote, origin).")
-@click.option("--branch", help="Branch to push to (default: the checked-out branch).")
+@click.option(
+    "--branch",
+    help="Branch to push to (default: git.stateBranch, else the checked-out branch).",
+)
 @click.option(
     "--attempts",
     type=click.IntRange(1, 20),
@@ -28,6 +31,11 @@ from reconciler.usecases.commit import commit as commit_state
     show_default=True,
     hidden=True,  # the backoff base in seconds; tests make it small
 )
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Commit although specs/ or reconciler.yaml differ from the checked-out commit.",
+)
 @SHARD_OPTION
 @click.pass_context
 def commit(
@@ -38,6 +46,7 @@ def commit(
     attempts: int | None,
     push: bool,
     retry_delay: float,
+    allow_dirty: bool,
     shard: tuple[int, int] | None,
 ) -> int:
     """Commit only this environment's state and artifacts, with trailers naming the apply.
@@ -47,7 +56,9 @@ def commit(
     Run it after a failed apply too: failures belong in the record.
     """
     settings = settings_of(ctx)
-    request = CommitRequest(subject, remote, branch, attempts, push, retry_delay, shard)
+    request = CommitRequest(
+        subject, remote, branch, attempts, push, retry_delay, shard, allow_dirty=allow_dirty
+    )
     done = commit_state(settings, request, os.environ)
     if done.published is None:
         echo(
@@ -56,7 +67,9 @@ def commit(
         )
         return ExitCode.OK
     published, policy = done.published, done.policy
-    where = f"pushed to {policy.remote}" if policy else "committed locally (not pushed)"
+    on = f" on {done.branch}" if done.branch else ""
+    where = f"pushed to {policy.remote}{on}" if policy else f"committed locally{on} (not pushed)"
     tries = f" after {published.attempts} attempts" if published.attempts > 1 else ""
-    echo(f"{published.commit[:12]}: {len(published.files)} file(s) {where}{tries}.")
+    applies = f", recording {done.applies} applies" if done.applies > 1 else ""
+    echo(f"{published.commit[:12]}: {len(published.files)} file(s) {where}{tries}{applies}.")
     return ExitCode.OK

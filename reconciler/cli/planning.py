@@ -28,12 +28,19 @@ from reconciler.cli.base import (
     settings_of,
     spec_context,
 )
+from reconciler.config.settings import Settings
 from reconciler.errors import InvalidSpecs
 from reconciler.github import workflow as github
 from reconciler.model import Plan
 from reconciler.report import renderers as report
 from reconciler.usecases import specs as spec_usecases
 from reconciler.usecases.inputs import plan_requests, secret_values
+
+FETCH_STATE_OPTION = click.option(
+    "--fetch-state/--no-fetch-state",
+    default=True,
+    help="With git.stateBranch: fetch the state branch and merge it first (default: on).",
+)
 
 
 @cli.command()
@@ -75,6 +82,15 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     help="Also write the plan as markdown to this file (one plan, two renderings).",
 )
 @SHARD_OPTION
+@FETCH_STATE_OPTION
+@click.option(
+    "--reviewed-plan",
+    "reviewed_plans",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Compare with plans reviewed on pull requests (files, or folders of them), execution "
+    "by execution, as apply does; the comparison goes to stderr and the job summary.",
+)
 @VAR_OPTION
 @click.pass_context
 def plan(
@@ -84,12 +100,15 @@ def plan(
     select: tuple[str, ...],
     markdown_file: Path | None,
     shard: tuple[int, int] | None,
+    fetch_state: bool,
+    reviewed_plans: tuple[Path, ...],
 ) -> int:
-    """Show what apply would do, and why. Needs no credentials and no network."""
+    """Show what apply would do, and why. Needs no credentials and no platform access."""
     from reconciler.plan.planner import Selection
     from reconciler.usecases.plan import make_plan, publish_plan
 
     settings = settings_of(ctx)
+    _pull(settings, fetch_state)
     selection = Selection(patterns=select, shard=shard)
     the_plan = make_plan(settings, selection, spec_context(ctx, settings), cwd=Path.cwd())
     add_secrets(secret_values(plan_requests(the_plan), os.environ))  # state may hold echoes
@@ -99,9 +118,18 @@ def plan(
         "json": report.plan_json,
     }
     echo(renderers[output](the_plan).rstrip("\n"))
-    publish_plan(
-        the_plan, markdown_file=markdown_file, actions=github.Actions.from_env(os.environ, scrub)
-    )
+    actions = github.Actions.from_env(os.environ, scrub)
+    publish_plan(the_plan, markdown_file=markdown_file, actions=actions)
+    if reviewed_plans:
+        from reconciler.model.digest import plan_digest
+        from reconciler.plan.review import compare_each
+        from reconciler.usecases.reviewed import read_reviewed_plans
+
+        review = compare_each(read_reviewed_plans(reviewed_plans), the_plan, plan_digest(the_plan))
+        echo(review.text(), err=True)
+        if actions is not None:
+            actions.append_summary(f"\n{review.markdown()}\n")
+            actions.set_outputs([("reviewed", review.status)])
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 
@@ -121,12 +149,26 @@ def render(ctx: click.Context, name: str) -> int:
 
 
 @cli.command()
+@FETCH_STATE_OPTION
 @click.pass_context
-def status(ctx: click.Context) -> int:
+def status(ctx: click.Context, fetch_state: bool) -> int:
     """Show the recorded state of every execution."""
     from reconciler.usecases.status import status as recorded
 
-    environment, entries = recorded(settings_of(ctx))
+    settings = settings_of(ctx)
+    _pull(settings, fetch_state)
+    environment, entries = recorded(settings)
     add_secrets(secret_values((entry.request for entry in entries.values()), os.environ))
     echo(report.status_text(entries, environment))
     return ExitCode.OK
+
+
+def _pull(settings: Settings, fetch: bool) -> None:
+    """With git.stateBranch: merge the state branch into the folders first (said on stderr)."""
+    if not fetch or settings.git.state_branch is None:
+        return
+    from reconciler.usecases.statebranch import pull_state
+
+    merged = pull_state(settings, os.environ)
+    if merged is not None:
+        echo(merged.text(), err=True)

@@ -60,6 +60,27 @@ _SECRET_LIKE = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE|_KE
 EnvName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 AliasName = Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
 Guid = Annotated[str, StringConstraints(pattern=GUID_PATTERN)]
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
+
+
+def _branch_name(value: str) -> str:
+    """A git branch name we accept: segments of safe characters, as ``reconciler/state``.
+
+    Never an option to git (no leading ``-``), and none of git's forbidden shapes (``..``,
+    ``//``, a trailing ``/`` or ``.``, a ``.lock`` end).
+    """
+    if (
+        not _BRANCH.fullmatch(value)
+        or ".." in value
+        or "//" in value
+        or value.endswith(("/", ".", ".lock"))
+        or "/." in value
+    ):
+        raise ValueError("expected a branch name such as reconciler/state")
+    return value
+
+
+BranchName = Annotated[str, AfterValidator(_branch_name)]
 VarName = Annotated[str, StringConstraints(pattern=VAR_PATTERN)]
 
 
@@ -107,6 +128,9 @@ class GitConfig(_ConfigModel):
     remote: str = Field(default="origin", min_length=1)
     durable_intents: bool | Literal["auto"] = Field(default="auto", alias="durableIntents")
     push_attempts: int = Field(default=5, ge=1, le=20, alias="pushAttempts")
+    #: A branch of ``remote`` that holds state, artifacts and durable intents (e.g.
+    #: ``reconciler/state``): for a protected default branch. None: the checked-out branch.
+    state_branch: BranchName | None = Field(default=None, alias="stateBranch")
 
     def durable(self, *, in_actions: bool) -> bool:
         """Whether applies push their intents first (``auto``: inside GitHub Actions)."""

@@ -10,14 +10,17 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from reconciler.git.publish import Git, PushPolicy, Supersedes, commit_message
+from reconciler.errors import GitError
+from reconciler.git.publish import Git, Published, PushPolicy, Supersedes, commit_message
+from reconciler.git.statebranch import StateBranch
 from reconciler.model import StateEntry
 
 
 class GitIntentJournal:
     """Durable intents in git: each wave of intents is one commit, pushed before any POST.
 
-    The commits chain from the checkout without moving it (the apply keeps writing its files);
+    The commits chain from the checkout (or from the state branch's tip, with
+    ``git.stateBranch``) without moving the checkout (the apply keeps writing its files);
     ``reconciler commit`` later publishes the final state on top, which supersedes them.
     """
 
@@ -31,8 +34,10 @@ class GitIntentJournal:
         guarded: Sequence[Path],
         supersedes: Supersedes,
         trailers: Mapping[str, str] | None = None,
+        state_branch: StateBranch | None = None,
     ) -> None:
         self._git = git
+        self._state_branch = state_branch
         self._path_for = path_for
         self._environment = environment
         self._policy = policy
@@ -40,6 +45,7 @@ class GitIntentJournal:
         self._supersedes = supersedes
         self._trailers = dict(trailers or {})
         self._base: str | None = None
+        self._failed: GitError | None = None
         self.commits: list[str] = []
 
     async def record(self, intents: Sequence[StateEntry]) -> None:
@@ -47,6 +53,17 @@ class GitIntentJournal:
         await asyncio.to_thread(self._record, [i.name for i in intents])
 
     def _record(self, names: Sequence[str]) -> None:
+        if self._failed is not None:  # the remote refused a wave: the next would wait as long
+            raise GitError(
+                f"{self._failed.message} (an earlier wave of this apply)", hint=self._failed.hint
+            )
+        try:
+            self._publish(names)
+        except GitError as exc:
+            self._failed = exc
+            raise
+
+    def _publish(self, names: Sequence[str]) -> None:
         subject = f"reconciler: intents of {len(names)} run(s) ({self._environment})"
         body = "Saved before submitting, so no runner can lose them:\n" + "\n".join(
             f"- {name}" for name in sorted(names)[:50]
@@ -55,15 +72,28 @@ class GitIntentJournal:
             body += f"\n- … and {len(names) - 50} more"
         trailers = {"Reconciler-Environment": self._environment, **self._trailers}
         trailers["Reconciler-Intents"] = str(len(names))
-        published = self._git.publish(
-            [self._path_for(name) for name in names],
-            commit_message(subject, body, trailers),
-            policy=self._policy,
-            guarded=self._guarded,
-            supersedes=self._supersedes,
-            base=self._base,
-            update_checkout=False,
-        )
+        paths = [self._path_for(name) for name in names]
+        message = commit_message(subject, body, trailers)
+        published: Published | None
+        if self._state_branch is not None:  # a branch of their own: the checkout never moves
+            published = self._state_branch.publish(
+                paths,
+                message,
+                policy=self._policy,
+                guarded=self._guarded,
+                supersedes=self._supersedes,
+                base=self._base,
+            )
+        else:
+            published = self._git.publish(
+                paths,
+                message,
+                policy=self._policy,
+                guarded=self._guarded,
+                supersedes=self._supersedes,
+                base=self._base,
+                update_checkout=False,
+            )
         if published is not None:
             self._base = published.commit
             self.commits.append(published.commit)

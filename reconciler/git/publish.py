@@ -150,10 +150,17 @@ class Git(Checkout):
             last = pushed.stderr
             if attempt + 1 < policy.attempts:
                 self.sleep(policy.backoff.delay(attempt, rng))
+        hint = "nothing is lost: the files are here; run reconciler commit again later"
+        if "GH006" in last or "protected branch" in last.lower():
+            hint = (
+                f"{branch} is protected: keep state on a branch of its own (git.stateBranch: "
+                "reconciler/state), or push with a token allowed to bypass the protection "
+                "(docs/github-actions.md, branch protection)"
+            )
         raise GitError(
             f"push to {policy.remote}/{branch} still rejected after {policy.attempts} attempts "
             f"({_push_reason(last)})",
-            hint="nothing is lost: the files are here; run reconciler commit again later",
+            hint=hint,
         )
 
     def _fetch(self, remote: str, branch: str) -> str | None:
@@ -197,6 +204,13 @@ class Git(Checkout):
 def _push_reason(stderr: str) -> str:
     """The line of a failed push's output that says why: the remote's words, or git's."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    said = [line for line in lines if line.startswith("remote:") and line != "remote:"]
+    said = [line.removeprefix("remote:").strip() for line in lines if line.startswith("remote:")]
+    said = [line for line in said if line]
     rejected = [line.lstrip("! ") for line in lines if line.startswith("!")]
-    return (said or rejected or lines or ["no message"])[-1]
+    if said:  # the remote's own words, all of them (GitHub: the rule, then what to do)
+        return _cut("remote: " + " ".join(said[:4]), 400)
+    return (rejected or lines or ["no message"])[-1]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

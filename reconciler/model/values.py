@@ -341,7 +341,7 @@ class PlatformRecord(Frozen):
     message: str | None = None
 
 
-Outcome = Literal["success", "failure", "rejected", "unknown", "pending", "skipped"]
+Outcome = Literal["success", "failure", "rejected", "unknown", "pending", "unsent", "skipped"]
 
 
 class RunResult(Frozen):

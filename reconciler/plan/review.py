@@ -13,6 +13,7 @@ prints quotes only names, kinds and digests, and goes through ``outbound`` for i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,9 +29,21 @@ from reconciler.plan.document import (
     shown,
 )
 
-ReviewStatus = Literal["match", "differs", "none"]
+ReviewStatus = Literal["match", "covered", "differs", "none"]
 
-__all__ = ["Item", "Review", "ReviewStatus", "ReviewedPlan", "compare", "parse_reviewed"]
+__all__ = [
+    "Item",
+    "Review",
+    "ReviewStatus",
+    "Reviewed",
+    "ReviewedPlan",
+    "compare",
+    "compare_each",
+    "parse_reviewed",
+]
+
+#: The actions that send a new request: each needs a review (see ``compare_each``).
+_SENDS = ("submit", "rerun", "retry")
 
 
 #: The reviewed plan: a plan document (``plan.document``), compared by its ``items``.
@@ -45,6 +58,10 @@ class Review:
     reviewed_digest: str | None = None
     digest: str | None = None
     differences: tuple[str, ...] = field(default_factory=tuple)
+    #: Per execution (``compare_each``): name -> who reviewed it, and the names nobody did.
+    covered: tuple[tuple[str, str], ...] = ()
+    uncovered: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
 
     def text(self) -> str:
         """One headline, then one line per difference (inert in a terminal and a CI log)."""
@@ -52,8 +69,17 @@ class Review:
             return "Reviewed plan: none given; applying the plan as computed."
         if self.status == "match":
             return log(f"Reviewed plan: matches ({self.digest}).")
+        if self.reviewed_digest is None:
+            return log("\n".join(self._each_lines()))
+        if self.status == "covered":
+            head = (
+                f"Reviewed plan: differs (reviewed {self.reviewed_digest}, now {self.digest}), "
+                "but every change it sends was reviewed:"
+            )
+        else:
+            head = f"Reviewed plan: DIFFERS (reviewed {self.reviewed_digest}, now {self.digest}):"
         lines = [
-            f"Reviewed plan: DIFFERS (reviewed {self.reviewed_digest}, now {self.digest}):",
+            head,
             *(f"  {line}" for line in self.differences),
         ]
         return log("\n".join(lines))
@@ -64,14 +90,40 @@ class Review:
             return "**Reviewed plan:** none given."
         if self.status == "match":
             return f"**Reviewed plan:** matches ({md_code(self.digest or '')})."
+        if self.reviewed_digest is None:
+            head, *rest = self._each_lines()
+            return "\n".join([f"**{head}**", "", md_fence("\n".join(rest), "diff")])
+        covered = ", but every change it sends was reviewed" if self.status == "covered" else ""
         return "\n".join(
             [
-                f"**Reviewed plan: differs** (reviewed {md_code(self.reviewed_digest or '')}, "
+                f"**Reviewed plan: differs{covered}** (reviewed "
+                f"{md_code(self.reviewed_digest or '')}, "
                 f"applied {md_code(self.digest or '')})",
                 "",
                 md_fence("\n".join(self.differences), "diff"),
             ]
         )
+
+    def _each_lines(self) -> list[str]:
+        by = ", ".join(self.reviewers) or "nobody"
+        if self.uncovered:
+            head = (
+                f"Reviewed plans: {len(self.uncovered)} change(s) NOT reviewed; "
+                f"{len(self.covered)} reviewed by {by}"
+            )
+        else:
+            head = f"Reviewed plans: every change was reviewed ({len(self.covered)}, by {by})"
+        lines = [head, *(f"+ {line}" for line in self.uncovered)]
+        lines += [f"  {name}: reviewed in {who}" for name, who in self.covered]
+        return lines
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """One reviewed plan and who reviewed it (e.g. ``#12 merged by alice``)."""
+
+    plan: ReviewedPlan
+    label: str
 
 
 def parse_reviewed(text: str, source: str) -> ReviewedPlan:
@@ -157,3 +209,57 @@ def _changed(old: PlanItem, new: PlanItem) -> str:
 
 def _short(digest: str | None) -> str:
     return digest.rsplit(":", 1)[-1][:12] if digest else "(none)"
+
+
+def compare_each(reviewed: Sequence[Reviewed], plan: Plan, digest: str) -> Review:
+    """Whether every change ``plan`` sends was reviewed, execution by execution.
+
+    An action that sends a request the state never recorded for its execution (a ``submit``
+    or a ``rerun``/``retry`` of another run digest) needs a reviewed plan, of any of the pull
+    requests merged since the last apply, that planned the same execution with the same run
+    digest to send (``submit``, ``rerun`` or ``retry``). An action that sends again a run digest
+    the state already holds (a ``retry`` or an ``always`` re-run of an applied run) is its
+    reviewed policy at work and needs none; nor do ``resume``, ``unknown`` and the rest, which
+    send nothing new. A smaller plan than the reviewed ones is fully covered.
+    """
+    if not reviewed:
+        return Review(status="none", digest=digest)
+    single = compare(reviewed[0].plan, plan, digest) if len(reviewed) == 1 else None
+    if single is not None and single.status == "match":
+        return Review(
+            status="match", reviewed_digest=digest, digest=digest, reviewers=(reviewed[0].label,)
+        )
+    seen: dict[tuple[str, str], str] = {}
+    for one in reviewed:
+        if one.plan.environment != plan.environment:
+            continue
+        for item in one.plan.items:
+            if item.action in _SENDS and item.run is not None:
+                seen.setdefault((item.name, item.run), one.label)
+    covered: list[tuple[str, str]] = []
+    uncovered: list[str] = []
+    for action in plan.actions:
+        if action.kind.value not in _SENDS or action.desired is None:
+            continue
+        run = action.desired.digest
+        if action.current is not None and action.current.digest == run:
+            continue  # the same request again, by its policy: reviewed when it was first sent
+        who = seen.get((action.name, run))
+        if who is None:
+            uncovered.append(f"{action.name}: {action.kind.value} run {_short(run)}")
+        else:
+            covered.append((action.name, who))
+    labels = tuple(dict.fromkeys(one.label for one in reviewed))
+    return Review(
+        status="differs" if uncovered else "covered",
+        reviewed_digest=single.reviewed_digest if single is not None else None,
+        digest=digest,
+        differences=(
+            single.differences
+            if single is not None
+            else tuple(f"+ {line} (not in any reviewed plan)" for line in uncovered)
+        ),
+        covered=tuple(covered),
+        uncovered=tuple(uncovered),
+        reviewers=labels,
+    )

@@ -20,7 +20,7 @@ from reconciler.errors import UserError
 from reconciler.plan.document import DIGEST_PATTERN
 from reconciler.report.renderers import OUTCOMES
 
-_REVIEWED = ("match", "differs", "none")
+_REVIEWED = ("match", "covered", "differs", "none")
 _SHARD = re.compile(r"[1-9][0-9]{0,3}/[1-9][0-9]{0,3}\Z")
 _COUNT_LIMIT = 10**9
 

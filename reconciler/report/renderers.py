@@ -186,13 +186,14 @@ def apply_text(result: ApplyResult) -> str:
 
 
 def _apply_counts(result: ApplyResult) -> str:
-    names = ("success", "failure", "rejected", "unknown", "pending", "skipped")
+    names = ("success", "failure", "rejected", "unknown", "pending", "unsent", "skipped")
     words = {
         "success": "succeeded",
         "failure": "failed",
         "rejected": "rejected",
         "unknown": "unknown",
         "pending": "still running",
+        "unsent": "not submitted",
         "skipped": "skipped",
     }
     counts = [f"{result.count(n)} {words[n]}" for n in names if result.count(n)]  # type: ignore[arg-type]
@@ -224,7 +225,15 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
     return "\n".join(lines) + "\n"
 
 
-OUTCOMES: tuple[Outcome, ...] = ("success", "failure", "rejected", "unknown", "pending", "skipped")
+OUTCOMES: tuple[Outcome, ...] = (
+    "success",
+    "failure",
+    "rejected",
+    "unknown",
+    "pending",
+    "unsent",
+    "skipped",
+)
 
 
 def apply_record_json(
@@ -267,7 +276,7 @@ def junit_xml(result: ApplyResult) -> str:
         name=x(f"reconciler.{result.environment}"),
         tests=str(len(result.results)),
         failures=str(result.count("failure")),
-        errors=str(result.count("rejected") + result.count("unknown") + result.count("pending")),
+        errors=str(sum(result.count(o) for o in ("rejected", "unknown", "pending", "unsent"))),
         skipped=str(result.count("skipped")),
         timestamp=_ts(result.started_at),
         time=f"{(result.finished_at - result.started_at).total_seconds():.3f}",

@@ -69,7 +69,7 @@ __all__ = [
     "supersedes",
 ]
 
-IGNORED = f"# written by reconciler\n{LOCK_NAME}\n{HOLDER_NAME}\n.*.tmp\n"
+IGNORED = f"# written by reconciler\n{LOCK_NAME}\n{HOLDER_NAME}\n.*.tmp\n.applies-*.jsonl\n"
 #: The largest state file read: one execution's record is a few kilobytes.
 STATE_FILE_LIMIT = 16 * 1024 * 1024
 

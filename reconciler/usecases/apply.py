@@ -25,11 +25,12 @@ from reconciler.model import ApplyResult, Plan
 from reconciler.model.digest import plan_digest
 from reconciler.outbound import Redactor
 from reconciler.plan.planner import Selection
-from reconciler.plan.review import Review, ReviewedPlan, compare
+from reconciler.plan.review import Review, Reviewed, compare_each
 from reconciler.report import renderers as report
 from reconciler.specs.expand import SpecContext
 from reconciler.store.artifacts import write_apply_artifacts
 from reconciler.store.state import StateStore, supersedes
+from reconciler.usecases.applies import AppliesLog
 from reconciler.usecases.inputs import (
     credential_values,
     load_plan,
@@ -37,6 +38,7 @@ from reconciler.usecases.inputs import (
     plan_requests,
     secret_values,
 )
+from reconciler.usecases.statebranch import Merged, pull_state, state_branch
 
 #: Runs the apply's coroutine to its end, then awaits the cleanup (closing the client).
 Runner = Callable[[Coroutine[Any, Any, ApplyResult], Callable[[], Awaitable[None]]], ApplyResult]
@@ -51,6 +53,9 @@ class Listener(Protocol):
     def secrets(self, named: Mapping[str, str]) -> None:
         """Name → value of each secret this apply resolves (to scrub and mask its output)."""
 
+    def pulled(self, merged: Merged) -> None:
+        """What was merged from the state branch before planning."""
+
 
 @dataclass(frozen=True)
 class ApplyRequest:
@@ -58,9 +63,15 @@ class ApplyRequest:
 
     selection: Selection
     context: SpecContext
-    reviewed: ReviewedPlan | None = None
+    #: The plans reviewed on the pull requests merged since the last apply (``compare_each``);
+    #: one plan compares by digest first.
+    reviewed: tuple[Reviewed, ...] = ()
     require_reviewed: bool = False
     durable_intents: bool | None = None  # None: git.durableIntents (on in GitHub Actions)
+    expect_digest: str | None = None  # refuse unless the plan has this digest
+    expect_commit: str | None = None  # refuse unless the checkout is at this commit
+    allow_dirty: bool = False  # apply specs that differ from the checked-out commit
+    fetch_state: bool = True  # with git.stateBranch: fetch and merge it first
 
 
 @dataclass(frozen=True)
@@ -87,19 +98,31 @@ def apply(
     cwd: Path,
 ) -> Applied:
     """Apply the plan of ``request``; see the module docstring. Raises ``UserError``s."""
-    if request.require_reviewed and request.reviewed is None:
-        raise UserError("--require-reviewed needs --reviewed-plan FILE")
     shard = request.selection.shard
+    specs_commit = checked_out(settings, environ, allow_dirty=request.allow_dirty)
+    if request.expect_commit is not None and specs_commit != request.expect_commit:
+        raise UserError(
+            f"the checkout is at {_short(specs_commit)}, not {_short(request.expect_commit)} "
+            "(--expect-commit): the branch moved since the plan; nothing was applied",
+            hint="the run for the newer commit applies it; or plan again",
+        )
     # Written from the engine's event loop: through the store's writer thread.
     store = StateStore(settings.state_dir, settings.environment, background=True, clock=clock)
     store.ignore_own_files()  # the lock and a kill -9's temp files are never history's
     with store.lock(command="reconciler apply"):
+        if request.fetch_state:
+            pulled = pull_state(settings, environ)
+            if pulled is not None:
+                listener.pulled(pulled)
         the_plan, store = load_plan(
             settings, request.selection, request.context, cwd=cwd, store=store
         )
-        review = compare(request.reviewed, the_plan, plan_digest(the_plan))
+        digest = plan_digest(the_plan)
+        review = compare_each(request.reviewed, the_plan, digest)
         listener.planned(the_plan, review)
-        if review.status == "differs" and request.require_reviewed:
+        if request.expect_digest is not None and digest != request.expect_digest:
+            raise PlanMoved(Applied(plan=the_plan, review=review), request.expect_digest, digest)
+        if request.require_reviewed and review.status in ("differs", "none"):
             raise ReviewMismatch(Applied(plan=the_plan, review=review))
         if not the_plan.has_changes:
             return Applied(plan=the_plan, review=review)
@@ -117,7 +140,10 @@ def apply(
         durable = request.durable_intents
         if durable is None:
             durable = settings.git.durable(in_actions=github.in_actions)
-        journal = _journal(settings, store, github.run_url) if durable else None
+        trailers = {"Reconciler-Specs-Commit": specs_commit} if specs_commit else {}
+        if github.run_url:
+            trailers["Reconciler-Run-URL"] = github.run_url
+        journal = _journal(settings, store, environ, trailers) if durable else None
         secrets = EnvSecrets(environ, reserved=settings.reserved_secrets)
         engine = Engine(
             client,
@@ -160,8 +186,19 @@ def apply(
         record_json=report.apply_record_json(
             result, plan=the_plan, review=review, shard=shard, stats=stats
         ),
-        notes=review.markdown() if request.reviewed is not None else "",
+        notes=review.markdown() if request.reviewed else "",
         redactor=redactor,
+    )
+    AppliesLog(settings.state_dir, settings.environment).append(
+        specs_commit=specs_commit,
+        plan_digest=review.digest,
+        reviewed=review.status,
+        reviewers=review.reviewers,
+        counts={o: result.count(o) for o in report.OUTCOMES if result.count(o)},
+        shard=f"{shard[0]}/{shard[1]}" if shard else None,
+        run_url=github.run_url,
+        actor=environ.get("GITHUB_ACTOR"),
+        at=clock.now(),
     )
     return Applied(
         plan=the_plan,
@@ -173,21 +210,84 @@ def apply(
 
 
 class ReviewMismatch(UserError):
-    """``--require-reviewed`` and the plan differs from the reviewed one: nothing was applied."""
+    """``--require-reviewed`` and a change nobody reviewed: nothing was applied."""
 
     def __init__(self, applied: Applied) -> None:
+        review = applied.review
+        hint = (
+            "review these changes on a pull request, or apply without --require-reviewed "
+            "(the workflows: the allow-unreviewed input, with a reason)"
+        )
+        if review.status == "none":
+            message = "--require-reviewed: no reviewed plan was given; nothing was applied"
+            hint = "pass the reviewed plans (--reviewed-plan FILE or FOLDER)"
+        else:
+            named = "; ".join(review.uncovered[:10]) or "; ".join(review.differences[:10])
+            more = len(review.uncovered) - 10
+            message = (
+                "--require-reviewed: not every change was reviewed; nothing was applied: "
+                f"{named}{f'; and {more} more' if more > 0 else ''}"
+            )
+        super().__init__(message, hint=hint)
+        self.applied = applied
+
+
+class PlanMoved(UserError):
+    """``--expect-digest`` and the plan computed now is another one: nothing was applied."""
+
+    def __init__(self, applied: Applied, expected: str, digest: str) -> None:
         super().__init__(
-            "the plan differs from the reviewed plan; nothing was applied",
-            hint="plan again on a pull request and review it, or apply without --require-reviewed",
+            f"the plan is {digest}, not {expected} (--expect-digest): the state or the specs "
+            "changed since that plan was shown; nothing was applied",
+            hint="plan again and approve the new plan",
         )
         self.applied = applied
 
 
-def _journal(settings: Settings, store: StateStore, url: str | None) -> GitIntentJournal:
-    git = Git(settings.root)
+def checked_out(settings: Settings, environ: Mapping[str, str], *, allow_dirty: bool) -> str | None:
+    """The commit the specs are applied from; a ``UserError`` if they differ from it.
+
+    None outside a git checkout (nothing to compare with). The specs folder and the
+    configuration file must match the checked-out commit unless ``allow_dirty``: state
+    recorded from specs that are in no commit could not be traced back to them.
+    """
+    git = Git(settings.root, dict(environ))
+    try:
+        git.toplevel()
+        head = git.head()
+    except GitError:
+        return None
+    if allow_dirty:
+        return head
+    paths = [str(settings.specs_dir)]
+    if settings.config_file is not None:
+        paths.append(str(settings.config_file))
+    changed = git.run(
+        "status", "--porcelain", "-z", "--untracked-files=all", "--", *paths, check=False
+    )
+    names = [entry[3:] for entry in changed.stdout.split("\0") if len(entry) > 3]
+    if changed.returncode == 0 and names:
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise UserError(
+            f"the specs differ from the checked-out commit {head[:12]} ({listed}); nothing was "
+            "applied: the state would record runs of specs that are in no commit",
+            hint="commit them first, or pass --allow-dirty",
+        )
+    return head
+
+
+def _short(commit: str | None) -> str:
+    return commit[:12] if commit else "no commit"
+
+
+def _journal(
+    settings: Settings, store: StateStore, environ: Mapping[str, str], trailers: dict[str, str]
+) -> GitIntentJournal:
+    git = Git(settings.root, dict(environ))
     try:  # say what is missing before anything is submitted
         git.toplevel()
-        git.head()
+        if settings.git.state_branch is None:
+            git.head()
         git.check_remote(settings.git.remote)
     except GitError as exc:
         raise UserError(
@@ -202,5 +302,6 @@ def _journal(settings: Settings, store: StateStore, url: str | None) -> GitInten
         policy=PushPolicy(remote=settings.git.remote, attempts=settings.git.push_attempts),
         guarded=[settings.state_dir],
         supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
-        trailers={"Reconciler-Run-URL": url} if url else None,
+        trailers=trailers,
+        state_branch=state_branch(settings, environ),
     )

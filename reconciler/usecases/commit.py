@@ -19,6 +19,9 @@ from reconciler.plan.document import PLAN_SIZE_LIMIT
 from reconciler.report.apply_record import ApplyRecord, parse_apply_record
 from reconciler.retry import Backoff
 from reconciler.store.state import supersedes
+from reconciler.usecases.applies import Applied, AppliesLog
+from reconciler.usecases.apply import checked_out
+from reconciler.usecases.statebranch import pull_state, state_branch
 
 #: apply.json holds counts, digests and the review's differences (a name each): the cap of a
 #: reviewed plan is ample.
@@ -36,6 +39,7 @@ class CommitRequest:
     push: bool = True
     retry_delay: float = 1.0
     shard: tuple[int, int] | None = None
+    allow_dirty: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,16 +48,26 @@ class Committed:
 
     published: Published | None
     policy: PushPolicy | None
+    branch: str | None = None  # the state branch, when state lives on one
+    applies: int = 0  # applies the commit recorded
 
 
 def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str]) -> Committed:
-    """Commit (and push) the state and artifacts of ``settings.environment``."""
+    """Commit (and push) the state and artifacts of ``settings.environment``.
+
+    With ``git.stateBranch`` the commit goes on that branch (pulled first, so the folders
+    hold every file it has: nothing there is deleted by a commit from a fresh checkout) and
+    the checkout never moves; otherwise on the checked-out branch.
+    """
     environment = settings.environment
+    checked_out(settings, environ, allow_dirty=request.allow_dirty)
     record = _apply_record(settings, request.shard)
+    log = AppliesLog(settings.state_dir, environment)
+    applies = log.read()
     message = commit_message(
-        request.subject or _subject(environment, record),
-        "",
-        _trailers(environment, record, GitHubContext.from_environ(environ).run_url),
+        request.subject or _subject(environment, record, len(applies)),
+        _body(applies),
+        _trailers(environment, record, applies, GitHubContext.from_environ(environ).run_url),
     )
     paths = [
         settings.state_dir / environment,
@@ -69,17 +83,36 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
             attempts=request.attempts or settings.git.push_attempts,
             backoff=Backoff(base=delay, cap=max(delay, 30.0 * delay)),
         )
+    branch = state_branch(settings, environ)
     try:
-        published = Git(settings.root).publish(
-            paths,
-            message,
-            policy=policy,
-            guarded=[settings.state_dir],
-            supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
-        )
+        if branch is not None:
+            if request.push:
+                pull_state(settings, environ)
+            published = branch.publish(
+                paths,
+                message,
+                policy=policy,
+                guarded=[settings.state_dir],
+                supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
+            )
+        else:
+            published = Git(settings.root, dict(environ)).publish(
+                paths,
+                message,
+                policy=policy,
+                guarded=[settings.state_dir],
+                supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
+            )
     except GitError as exc:
         raise UserError(exc.message, hint=exc.hint) from None
-    return Committed(published=published, policy=policy)
+    if published is not None or not applies:
+        log.clear()
+    return Committed(
+        published=published,
+        policy=policy,
+        branch=branch.branch if branch else None,
+        applies=len(applies),
+    )
 
 
 def _apply_record(settings: Settings, shard: tuple[int, int] | None) -> ApplyRecord:
@@ -98,16 +131,30 @@ def _apply_record(settings: Settings, shard: tuple[int, int] | None) -> ApplyRec
     return parse_apply_record(text, str(path))
 
 
-def _subject(environment: str, record: ApplyRecord) -> str:
+def _subject(environment: str, record: ApplyRecord, applies: int) -> str:
     if record.outcomes is None:
         return f"reconciler: record state of {environment}"
     counts = ", ".join(f"{n} {o}" for o, n in record.outcomes.items() if n)
     shard = f" shard {record.shard}" if record.shard else ""
-    return f"reconciler: apply {environment}{shard}: {counts or 'nothing ran'}"
+    more = f" (and {applies - 1} earlier applies)" if applies > 1 else ""
+    return f"reconciler: apply {environment}{shard}: {counts or 'nothing ran'}{more}"
 
 
-def _trailers(environment: str, record: ApplyRecord, url: str | None) -> dict[str, str]:
+def _body(applies: list[Applied]) -> str:
+    if len(applies) < 2:
+        return ""
+    return f"The {len(applies)} applies since the last commit:\n" + "\n".join(
+        a.line() for a in applies
+    )
+
+
+def _trailers(
+    environment: str, record: ApplyRecord, applies: list[Applied], url: str | None
+) -> dict[str, str]:
     trailers = {"Reconciler-Environment": environment}
+    newest = applies[-1] if applies else None
+    if newest is not None and newest.specs_commit:
+        trailers["Reconciler-Specs-Commit"] = newest.specs_commit
     if record.plan_digest is not None:
         trailers["Reconciler-Plan-Digest"] = record.plan_digest
     if record.reviewed is not None:
@@ -116,6 +163,15 @@ def _trailers(environment: str, record: ApplyRecord, url: str | None) -> dict[st
         trailers["Reconciler-Counts"] = " ".join(f"{o}={n}" for o, n in record.outcomes.items())
     if record.shard:
         trailers["Reconciler-Shard"] = record.shard
+    if newest is not None and newest.reviewers:
+        numbers = [r.split()[0].lstrip("#") for r in newest.reviewers if r.startswith("#")]
+        if numbers:
+            trailers["Reconciler-Pull-Requests"] = " ".join(numbers)
+    if newest is not None and newest.actor:
+        trailers["Reconciler-Actor"] = newest.actor
+    if applies:
+        trailers["Reconciler-Applies"] = str(len(applies))
+    url = url or (newest.run_url if newest else None)
     if url:
         trailers["Reconciler-Run-URL"] = url
     return trailers

@@ -73,6 +73,7 @@ def test_commit_records_only_state_and_artifacts_with_trailers(
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/runs")
     monkeypatch.setenv("GITHUB_RUN_ID", "42")
     monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
+    applied_at = git(workspace, "rev-parse", "HEAD").strip()
     assert run_cli("apply").code == 0
     digest = json.loads((workspace / "artifacts/default/apply.json").read_text())["planDigest"]
     # Unrelated work in the checkout: an untracked file and a staged edit stay out of the commit.
@@ -90,9 +91,12 @@ def test_commit_records_only_state_and_artifacts_with_trailers(
     assert message == (
         "reconciler: apply default: 2 success\n\n"
         "Reconciler-Environment: default\n"
+        f"Reconciler-Specs-Commit: {applied_at}\n"
         f"Reconciler-Plan-Digest: {digest}\n"
         "Reconciler-Reviewed: none\n"
-        "Reconciler-Counts: success=2 failure=0 rejected=0 unknown=0 pending=0 skipped=0\n"
+        "Reconciler-Counts: success=2 failure=0 rejected=0 unknown=0 pending=0 unsent=0 "
+        "skipped=0\n"
+        "Reconciler-Applies: 1\n"
         "Reconciler-Run-URL: https://github.example/acme/runs/actions/runs/42/attempts/2\n\n"
     )
     committed = git(remote, "show", "--name-only", "--format=", "main").split()

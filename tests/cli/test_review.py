@@ -69,9 +69,12 @@ def test_require_reviewed_refuses_a_different_plan_and_submits_nothing(
     build_tree(workspace, {"specs/n.yaml": spec("n", ORDERS, PROD_ATOM, {"X": "1"})})
     result = run_cli("apply", "--reviewed-plan", str(reviewed), "--require-reviewed")
     assert result.code == 1
+    n_run = json.loads(run_cli("plan", "--output", "json").out)
+    digest = next(a["digest"] for a in n_run["actions"] if a["name"] == "n")
     assert result.err == (
-        "error: the plan differs from the reviewed plan; nothing was applied; plan again on a "
-        "pull request and review it, or apply without --require-reviewed\n"
+        "error: --require-reviewed: not every change was reviewed; nothing was applied: "
+        f"n: submit run {digest[-64:][:12]}; review these changes on a pull request, or apply "
+        "without --require-reviewed (the workflows: the allow-unreviewed input, with a reason)\n"
     )
     assert sim.submissions() == []
     assert not (workspace / "state/default").exists()
@@ -124,7 +127,7 @@ def test_apply_outputs_in_actions_byte_for_byte(
     assert lines[end + 1] == f"Reviewed plan: matches ({digest})."
     assert output.read_text(encoding="utf-8") == (
         "count-success=2\ncount-failure=0\ncount-rejected=0\ncount-unknown=0\n"
-        "count-pending=0\ncount-skipped=0\n"
+        "count-pending=0\ncount-unsent=0\ncount-skipped=0\n"
         f"plan-digest={digest}\nreviewed=match\n"
         f"summary-path={workspace}/artifacts/default/summary.md\n"
     )

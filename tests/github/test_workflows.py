@@ -87,28 +87,48 @@ def test_the_action_reads_inputs_only_through_env() -> None:
     assert action["inputs"]["python-version"]["default"] == "3.11"
 
 
-def test_the_plan_workflow_is_read_only_and_has_no_secrets() -> None:
+ENVIRONMENTS = ["test", "production"]
+
+
+def _checkouts(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+
+
+def test_the_plan_workflow_is_read_only_always_reports_and_plans_each_environment() -> None:
     plan = example("plan")
-    assert list(plan["on"]) == ["pull_request"]
+    assert list(plan["on"]) == ["pull_request", "merge_group"]
+    assert plan["on"]["pull_request"] is None, "no paths: filter: a required check must report"
     assert plan["permissions"] == {"contents": "read"}
-    for job in plan["jobs"].values():
-        assert "permissions" not in job
+    [job] = plan["jobs"].values()
+    assert "permissions" not in job
+    assert job["strategy"]["matrix"]["environment"] == ENVIRONMENTS
     assert "secrets." not in (WORKFLOWS / "reconcile-plan.yml").read_text(encoding="utf-8")
+    changed = next(s for s in job["steps"] if s.get("id") == "changed")
+    assert 'git diff --quiet "$BASE...$HEAD_SHA" -- specs reconciler.yaml' in changed["run"]
+    later = job["steps"][job["steps"].index(changed) + 1 :]
+    assert all("steps.changed.outputs.changed == 'true'" in s["if"] for s in later)
     uploads = [s for s in steps(plan) if s.get("uses", "").startswith("actions/upload-artifact@")]
-    assert [u["with"]["name"] for u in uploads] == ["reconciler-plan"]
+    assert [u["with"]["name"] for u in uploads] == ["reconciler-plan-${{ matrix.environment }}"]
 
 
-def test_the_comment_workflow_treats_the_artifact_as_data() -> None:
+def test_the_comment_workflow_treats_the_artifact_as_data_and_installs_from_the_action() -> None:
     comment = example("comment")
     assert comment["on"]["workflow_run"]["workflows"] == ["reconcile-plan"]
     assert comment["permissions"] == {}
     [job] = comment["jobs"].values()
-    assert job["permissions"] == {"pull-requests": "write", "actions": "read"}
-    for step in job["steps"]:
-        if step.get("uses", "").startswith("actions/checkout@"):
-            assert "ref" not in step.get("with", {}), "never check out the pull request"
+    assert job["permissions"] == {
+        "contents": "read",
+        "actions": "read",
+        "pull-requests": "write",
+    }
+    assert job["strategy"]["matrix"]["environment"] == ENVIRONMENTS
+    for step in _checkouts(job):
+        assert "ref" not in step.get("with", {}), "never check out the pull request"
     text = (WORKFLOWS / "reconcile-comment.yml").read_text(encoding="utf-8")
     assert "secrets." not in text
+    assert "pip install" not in text
+    installs = [s for s in job["steps"] if s.get("uses") == "./"]
+    assert [s["with"] for s in installs] == [{"command": "install"}]
     script = next(s["run"] for s in job["steps"] if "reconciler github comment" in s.get("run", ""))
     assert "--head-sha" in script
     assert "^[1-9][0-9]{0,9}$" in script
@@ -116,39 +136,60 @@ def test_the_comment_workflow_treats_the_artifact_as_data() -> None:
     assert "bash " not in script
 
 
-def test_the_apply_workflow_is_serialised_protected_and_commits_after_failure() -> None:
+def test_the_apply_workflow_plans_the_tip_without_secrets_then_applies_it_per_environment() -> None:
     apply = example("apply")
-    assert apply["on"]["push"]["branches"] == ["main"]
-    assert apply["concurrency"]["group"].startswith("reconciler-apply-")
-    assert apply["concurrency"]["cancel-in-progress"] is False
-    [job] = apply["jobs"].values()
-    assert job["environment"]
-    assert job["permissions"] == {"contents": "write", "pull-requests": "read", "actions": "read"}
-    names = [s.get("name") for s in job["steps"]]
-    reviewed, run, commit, fail = (
-        names.index("find the reviewed plan"),
-        names.index("apply"),
-        names.index("commit state and artifacts"),
-        names.index("fail when the apply failed"),
-    )
-    assert reviewed < run < commit < fail
-    assert job["steps"][run]["with"]["fail-on-error"] == "false"
-    assert job["steps"][run]["with"]["reviewed-plan"]
-    assert job["steps"][commit]["if"] == "always()"
-    assert job["steps"][commit]["with"]["command"] == "commit"
-    assert "reviewed-plan --sha" in job["steps"][reviewed]["run"]
-    secrets = [s for s in job["steps"] if "secrets." in json.dumps(s)]
-    assert [s.get("name") for s in secrets] == ["apply"], "credentials only where needed"
+    assert apply["on"]["push"] == {"branches": ["main"]}
+    dispatch = apply["on"]["workflow_dispatch"]["inputs"]
+    assert dispatch["reason"]["required"] is True
+    assert dispatch["allow-unreviewed"]["default"] is False
+    assert apply["permissions"] == {}
+    assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
+    jobs = apply["jobs"]
+    assert list(jobs) == ["plan-test", "apply-test", "plan-production", "apply-production"]
+    assert jobs["plan-production"]["needs"] == ["plan-test", "apply-test"]
+    for job in jobs.values():
+        for checkout in _checkouts(job):
+            assert checkout["with"]["ref"] == "main", "the tip, never GITHUB_SHA"
+    for env in ENVIRONMENTS:
+        plan, run = jobs[f"plan-{env}"], jobs[f"apply-{env}"]
+        assert "environment" not in plan
+        assert "secrets." not in json.dumps(plan)
+        assert plan["permissions"]["contents"] == "read"
+        assert run["environment"] == env
+        assert run["needs"] == f"plan-{env}"
+        assert run["permissions"]["contents"] == "write"
+        reviewed = next(s for s in plan["steps"] if s.get("id") == "reviewed")
+        assert "github reviewed-plan --since-applied" in reviewed["run"]
+        assert "--output-dir" in reviewed["run"]
+        names = [s.get("name") for s in run["steps"]]
+        applied = run["steps"][names.index("apply")]
+        assert applied["with"]["expect-digest"] == f"${{{{ needs.plan-{env}.outputs.digest }}}}"
+        assert applied["with"]["expect-commit"] == f"${{{{ needs.plan-{env}.outputs.head-sha }}}}"
+        assert applied["with"]["require-reviewed"] == (
+            "${{ inputs.allow-unreviewed == true && 'false' || 'true' }}"
+        )
+        assert applied["with"]["fail-on-error"] == "false"
+        commit = run["steps"][names.index("commit state and artifacts to the state branch")]
+        assert commit["if"] == "always()"
+        saved = run["steps"][names.index("keep the state when it could not be pushed")]
+        assert saved["with"]["name"] == f"reconciler-state-{env}"
+        assert names.index("apply") < names.index("post the outcome to the merged pull requests")
+        secrets = [s.get("name") for s in run["steps"] if "secrets." in json.dumps(s)]
+        assert secrets == ["apply"], "credentials only where needed"
+    junit = [s for s in steps(apply) if s.get("uses", "").startswith("mikepenz/")]
+    assert len(junit) == 2
 
 
 def test_the_sharded_workflow() -> None:
     sharded = example("sharded")
     assert sharded["concurrency"] == example("apply")["concurrency"]
-    [job] = sharded["jobs"].values()
+    job = sharded["jobs"]["apply"]
+    assert job["needs"] == "plan"
     assert job["strategy"]["fail-fast"] is False
     assert job["strategy"]["max-parallel"] >= 1
     assert job["strategy"]["matrix"]["shard"] == [1, 2, 3, 4]
-    assert job["environment"]
+    assert job["environment"] == "${{ inputs.environment }}"
+    assert "environment" not in sharded["jobs"]["plan"]
     shards = [s["with"].get("shard") for s in job["steps"] if s.get("uses") == "./"]
     assert shards == ["${{ matrix.shard }}/4", "${{ matrix.shard }}/4"]
 
@@ -159,7 +200,11 @@ def test_the_drift_workflow_is_scheduled_and_read_only() -> None:
     assert drift["permissions"] == {"contents": "read"}
     [job] = drift["jobs"].values()
     plan = next(s for s in job["steps"] if s.get("id") == "plan")
-    assert plan["with"] == {"command": "plan", "detailed-exitcode": "true"}
+    assert plan["with"] == {
+        "command": "plan",
+        "environment": "${{ matrix.environment }}",
+        "detailed-exitcode": "true",
+    }
     assert "secrets." not in (WORKFLOWS / "reconcile-drift.yml").read_text(encoding="utf-8")
 
 

@@ -112,7 +112,7 @@ def test_apply_use_case_runs_without_click(sim: Admin, workspace: Path) -> None:
 def test_require_reviewed_without_a_reviewed_plan_is_a_user_error(workspace: Path) -> None:
     environ = dict(os.environ)
     settings = load_settings(None, workspace, environ, None)
-    with pytest.raises(UserError, match="--require-reviewed needs --reviewed-plan FILE"):
+    with pytest.raises(UserError, match="--require-reviewed: no reviewed plan was given"):
         apply(
             settings,
             ApplyRequest(

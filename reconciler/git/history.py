@@ -1,0 +1,231 @@
+"""One file's history in git, as plain data: each commit that changed it, its trailers, its bytes.
+
+An edge (runs ``git``). ``reconciler history`` reads a state file's versions from here. Git is
+the audit trail, and what it holds came from whoever could push: messages, trailers and file
+versions are hostile text. So every read is plumbing with fixed shapes:
+
+- ``git log -z`` with NUL between fields and records (git itself stops a message at a NUL, so
+  no message can spell a second field), output read as bytes and decoded leniently, each field
+  cut at ``FIELD_LIMIT`` characters;
+- one field per trailer key (``%(trailers:key=…,valueonly,unfold)``), so a value cannot pose
+  as another key;
+- file versions through ``git cat-file``: sizes first (``--batch-check``), then the bytes of
+  those under the caller's limit, by object id (``--batch``, length-prefixed), in one process
+  per page of commits rather than one ``git show`` each.
+
+Nothing here decodes a state file or knows what a run is: that is the use case's.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from reconciler.errors import GitError
+from reconciler.git.plumbing import Checkout
+
+__all__ = ["MAX_COMMITS", "TRAILER_KEYS", "FileHistory", "FileVersion"]
+
+#: The trailers read from each commit (``commit`` and durable intents write them).
+TRAILER_KEYS = (
+    "Reconciler-Environment",
+    "Reconciler-Specs-Commit",
+    "Reconciler-Plan-Digest",
+    "Reconciler-Reviewed",
+    "Reconciler-Counts",
+    "Reconciler-Run-URL",
+    "Reconciler-Actor",
+    "Reconciler-Pull-Requests",
+    "Reconciler-Applies",
+    "Reconciler-Intents",
+)
+#: The most commits of one file read: years of applies; older ones are reported as cut.
+MAX_COMMITS = 5000
+#: The longest subject, author or trailer value kept, in characters.
+FIELD_LIMIT = 500
+#: Commits whose file versions are read with one ``git cat-file`` process.
+PAGE = 200
+
+_FIELDS = (
+    "%H",
+    "%ct",
+    "%aN",
+    "%s",
+    *(f"%(trailers:key={key},valueonly,unfold,separator=%x1f)" for key in TRAILER_KEYS),
+)
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """One commit that changed the file, and the file as that commit left it.
+
+    ``data`` is None when the commit removed the file (``removed``) or the version was not
+    read (``refused`` says why: too large, or not a file).
+    """
+
+    commit: str
+    committed_at: datetime
+    author: str
+    subject: str
+    trailers: dict[str, str] = field(default_factory=dict)
+    data: bytes | None = None
+    removed: bool = False
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The commits of one file, newest first, without their versions yet."""
+
+    versions: tuple[FileVersion, ...]
+    cut: bool  # more than MAX_COMMITS commits changed the file
+
+
+@dataclass
+class FileHistory(Checkout):
+    """Reads one checkout's history of a file: on HEAD, or on a branch fetched from a remote."""
+
+    def fetch_branch(self, remote: str, branch: str) -> str | None:
+        """Fetch ``branch`` of ``remote``; its commit, or None when the remote has no such branch.
+
+        Any other failure (no such remote, no network) is a ``GitError`` saying so.
+        """
+        self.check_remote(remote)
+        fetched = self.run("fetch", "--quiet", remote, f"refs/heads/{branch}", check=False)
+        if fetched.returncode != 0:
+            said = fetched.stderr.lower()
+            if "couldn't find remote ref" in said or "could not find remote ref" in said:
+                return None
+            lines = [line for line in fetched.stderr.splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else "no message"
+            raise GitError(f"cannot fetch {branch!r} from {remote!r}: {reason}")
+        return self.run("rev-parse", "--verify", "--quiet", "FETCH_HEAD").stdout.strip()
+
+    def names_in(self, ref: str, folder: str) -> list[str]:
+        """The file names directly in ``folder`` at ``ref`` (none when it is not there)."""
+        listed = self._bytes("ls-tree", "-z", "--name-only", f"{ref}:{_plain(folder)}", check=False)
+        return [n.decode("utf-8", "replace") for n in listed.split(b"\0") if n]
+
+    def commits(self, ref: str, path: str) -> Listed:
+        """Every commit reachable from ``ref`` that changed ``path``, newest first."""
+        out = self._bytes(
+            "--literal-pathspecs",
+            "log",
+            "-z",
+            "--encoding=UTF-8",
+            f"--max-count={MAX_COMMITS + 1}",
+            "--format=" + "%x00".join(_FIELDS),
+            ref,
+            "--",
+            _plain(path),
+        )
+        values = out.decode("utf-8", "replace").split("\0")
+        if values and values[-1] == "":
+            values.pop()  # the terminator of the last record
+        width = len(_FIELDS)
+        if len(values) % width:
+            raise GitError(f"git log of {path} is not in the shape asked for")
+        versions = [_version(values[at : at + width]) for at in range(0, len(values), width)]
+        return Listed(tuple(versions[:MAX_COMMITS]), cut=len(versions) > MAX_COMMITS)
+
+    def with_data(
+        self, versions: Sequence[FileVersion], path: str, *, limit: int
+    ) -> Iterator[FileVersion]:
+        """``versions`` with the file's bytes at each, read a page at a time (up to ``limit``)."""
+        for start in range(0, len(versions), PAGE):
+            page = versions[start : start + PAGE]
+            yield from self._page(page, _plain(path), limit)
+
+    def _page(self, page: Sequence[FileVersion], path: str, limit: int) -> list[FileVersion]:
+        names = "".join(f"{v.commit}:{path}\n" for v in page).encode()
+        checked = self._bytes("cat-file", "--batch-check", stdin=names).decode("utf-8", "replace")
+        lines = checked.splitlines()
+        if len(lines) != len(page):
+            raise GitError(f"git cat-file listed {len(lines)} versions of {path}, not {len(page)}")
+        wanted: dict[int, str] = {}
+        done: list[FileVersion] = []
+        for index, (version, line) in enumerate(zip(page, lines, strict=True)):
+            parts = line.split()
+            if line.endswith(" missing") or len(parts) != 3:
+                done.append(replace(version, removed=True))
+            elif parts[1] != "blob":
+                done.append(replace(version, refused=f"is a {parts[1]}, not a file"))
+            elif int(parts[2]) > limit:
+                size = int(parts[2])
+                done.append(replace(version, refused=f"is {size:,} bytes, over {limit:,}"))
+            else:
+                wanted[index] = parts[0]
+                done.append(version)
+        blobs = self._read_blobs(list(dict.fromkeys(wanted.values())))
+        for index, oid in wanted.items():
+            done[index] = replace(done[index], data=blobs[oid])
+        return done
+
+    def _read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of each blob, read in one ``git cat-file --batch``."""
+        if not oids:
+            return {}
+        out = self._bytes("cat-file", "--batch", stdin="".join(f"{o}\n" for o in oids).encode())
+        blobs: dict[str, bytes] = {}
+        at = 0
+        for oid in oids:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[0].decode() != oid:
+                raise GitError(f"git cat-file answered {out[at:end][:80]!r} for {oid}")
+            size = int(header[2])
+            blobs[oid] = out[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1  # the content, then a line feed
+        return blobs
+
+    def _bytes(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
+        """Run git with bytes in and out: hostile text need not be UTF-8."""
+        env = {**self.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        try:
+            result = subprocess.run(  # noqa: S603 - fixed program, arguments are ours
+                ["git", *args],  # noqa: S607 - git from PATH, as a user runs it
+                cwd=self.root,
+                env=env,
+                input=stdin,
+                capture_output=True,
+                timeout=300,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} did not finish in 300s") from None
+        if check and result.returncode != 0:
+            said = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            command = next(a for a in args if not a.startswith("-"))
+            raise GitError(f"git {command} failed: {said[-1] if said else 'no message'}")
+        return result.stdout
+
+
+def _version(values: Sequence[str]) -> FileVersion:
+    commit, seconds, author, subject, *trailers = values
+    if not _OBJECT_ID.fullmatch(commit) or not seconds.isdigit() or len(seconds) > 12:
+        raise GitError(f"git log answered {commit[:80]!r} where a commit id was expected")
+    found = {}
+    for key, value in zip(TRAILER_KEYS, trailers, strict=True):
+        first = value.split("\x1f")[0].strip()
+        if first:
+            found[key] = first[:FIELD_LIMIT]
+    return FileVersion(
+        commit=commit,
+        committed_at=datetime.fromtimestamp(int(seconds), UTC),
+        author=author[:FIELD_LIMIT],
+        subject=subject[:FIELD_LIMIT],
+        trailers=found,
+    )
+
+
+def _plain(path: str) -> str:
+    """``path`` for git's line-based input: never a line break or a NUL in it."""
+    if any(c in path for c in "\n\r\0"):
+        raise GitError(f"{path!r}: a path with a line break cannot be read from git")
+    return path

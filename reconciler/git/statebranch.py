@@ -1,0 +1,224 @@
+"""The state branch: state, artifacts and durable intents on a branch of their own.
+
+An edge (runs ``git``). With ``git.stateBranch`` (for example ``reconciler/state``) the
+environment's state and artifacts do not live on the checked-out branch, which a team protects,
+but on a branch of the remote that only the workflows write. Its tree holds the same paths as
+the checkout (``state/<env>/NAME.json``, ``artifacts/<env>/...``) and nothing else, so ``git
+log`` on it is the audit trail of every apply.
+
+- ``fetch`` brings the branch's tip into ``refs/remotes/<remote>/<branch>`` (None while it does
+  not exist yet: the first apply creates it);
+- ``files`` reads the files under some folders of a commit, in one ``git cat-file`` process,
+  each bounded, for the store to merge into the checkout's folders;
+- ``publish`` commits paths of the working tree on top of the branch's tip and pushes, with the
+  same rebuild-and-retry rules as the checked-out branch (``publish.Git``), never moving the
+  checkout; the first publication starts the branch with an empty root commit;
+- ``last_applied_commit`` reads the ``Reconciler-Specs-Commit`` trailer of the newest apply of
+  an environment: where "merged since the last apply" begins.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import GitError
+from reconciler.git.plumbing import BOT_EMAIL, BOT_NAME
+from reconciler.git.publish import Git, Published, PushPolicy, Supersedes
+
+__all__ = ["StateBranch", "last_applied_commit"]
+
+#: Trailers that tie a state commit to the specs it ran from.
+SPECS_TRAILER = "Reconciler-Specs-Commit"
+ENV_TRAILER = "Reconciler-Environment"
+#: How many commits of the state branch ``last_applied_commit`` looks through.
+LOG_LIMIT = 2000
+
+
+@dataclass
+class StateBranch:
+    """One branch of one remote that holds state, seen from a checkout."""
+
+    git: Git
+    remote: str
+    branch: str
+
+    @property
+    def ref(self) -> str:
+        """The remote-tracking ref the tip is fetched into."""
+        return f"refs/remotes/{self.remote}/{self.branch}"
+
+    def fetch(self) -> str | None:
+        """Fetch the branch's tip; None when the remote has no such branch yet.
+
+        Any other failure (no remote, no network, no permission) is a ``GitError``: reading
+        state from a stale or missing copy could submit a run twice.
+        """
+        spec = f"+refs/heads/{self.branch}:{self.ref}"
+        fetched = self.git.run("fetch", "--quiet", "--no-tags", self.remote, spec, check=False)
+        if fetched.returncode != 0:
+            if "couldn't find remote ref" in fetched.stderr:
+                return None
+            raise GitError(
+                f"cannot fetch the state branch {self.branch} from {self.remote}: "
+                f"{_last_line(fetched.stderr)}",
+                hint="the state lives there (git.stateBranch); check the remote and the token, "
+                "or pass --no-fetch-state to plan from the local folders",
+            )
+        return self.git.run("rev-parse", "--verify", f"{self.ref}^{{commit}}").stdout.strip()
+
+    def files(self, commit: str, folders: Sequence[str], *, limit: int) -> dict[str, bytes]:
+        """The regular files under ``folders`` (paths from the top) in ``commit``: name → bytes.
+
+        One ``git cat-file --batch`` for all of them. A file over ``limit`` bytes, a link or a
+        submodule is refused with a ``GitError`` naming it (the branch is written only by
+        reconciler: anything else there is tampering).
+        """
+        if not folders:
+            return {}
+        listed = self.git.run(
+            "ls-tree", "-r", "-z", "--full-tree", commit, "--", *folders
+        ).stdout.split("\0")
+        entries = []
+        for line in listed:
+            if not line:
+                continue
+            meta, _, name = line.partition("\t")
+            mode, kind, obj = meta.split()
+            if kind != "blob" or mode not in ("100644", "100755"):
+                raise GitError(f"the state branch holds {name} as {kind} {mode}; expected a file")
+            entries.append((name, obj))
+        return dict(
+            zip([n for n, _ in entries], self._blobs([o for _, o in entries], limit), strict=True)
+        )
+
+    def _blobs(self, objects: Sequence[str], limit: int) -> list[bytes]:
+        if not objects:
+            return []
+        try:
+            done = subprocess.run(
+                ["git", "cat-file", "--batch"],  # noqa: S607 - git from PATH
+                cwd=self.git.root,
+                input=("\n".join(objects) + "\n").encode(),
+                capture_output=True,
+                env={**self.git.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+                timeout=300,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitError(f"git cat-file failed: {exc}") from None
+        if done.returncode != 0:
+            raise GitError(
+                f"git cat-file failed: {_last_line(done.stderr.decode(errors='replace'))}"
+            )
+        out, at, blobs = done.stdout, 0, []
+        for obj in objects:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise GitError(f"the state branch has no readable blob {obj}")
+            size = int(header[2])
+            if size > limit:
+                raise GitError(
+                    f"the state branch holds a {size}-byte file; at most {limit} expected"
+                )
+            blobs.append(out[end + 1 : end + 1 + size])
+            at = end + 1 + size + 1
+        return blobs
+
+    def publish(
+        self,
+        paths: Sequence[Path],
+        message: str,
+        *,
+        policy: PushPolicy | None,
+        guarded: Sequence[Path],
+        supersedes: Supersedes | None,
+        base: str | None = None,
+    ) -> Published | None:
+        """Commit ``paths`` on the state branch and push it; the checkout does not move.
+
+        ``base`` is the commit to build on (the last one this process published); by default
+        the fetched tip, or a new empty root commit when the branch does not exist yet.
+        """
+        if base is None:
+            base = self.fetch() if policy is not None else self._local_tip()
+        if base is None:
+            base = self._root_commit()
+        pushing = PushPolicy(
+            remote=self.remote,
+            branch=self.branch,
+            attempts=policy.attempts,
+            backoff=policy.backoff,
+            seed=policy.seed,
+        ) if policy is not None else None  # fmt: skip
+        published = self.git.publish(
+            paths,
+            message,
+            policy=pushing,
+            guarded=guarded,
+            supersedes=supersedes,
+            base=base,
+            update_checkout=False,
+        )
+        if published is not None:  # the next read sees what we wrote, even before a fetch
+            self.git.run("update-ref", self.ref, published.commit)
+        return published
+
+    def _local_tip(self) -> str | None:
+        found = self.git.run(
+            "rev-parse", "--verify", "--quiet", f"{self.ref}^{{commit}}", check=False
+        )
+        return found.stdout.strip() if found.returncode == 0 else None
+
+    def _root_commit(self) -> str:
+        tree = self.git.run("mktree", stdin="").stdout.strip()
+        message = (
+            "reconciler: state branch\n\nState, artifacts and durable intents of reconciler "
+            "(git.stateBranch). Written only by reconciler.\n"
+        )
+        return self.git.run(
+            "commit-tree", tree, "-F", "-", stdin=message, env=_identity(self.git)
+        ).stdout.strip()
+
+
+def _identity(git: Git) -> dict[str, str]:
+    if git.run("config", "user.email", check=False).stdout.strip():
+        return {}
+    return {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+    }
+
+
+def last_applied_commit(git: Git, ref: str, environment: str) -> str | None:
+    """The specs commit of the newest apply of ``environment`` recorded on ``ref``.
+
+    None when no commit on ``ref`` (among the newest ``LOG_LIMIT``) names one.
+    """
+    fmt = (
+        f"%(trailers:key={ENV_TRAILER},valueonly,separator=%x20)%x1f"
+        f"%(trailers:key={SPECS_TRAILER},valueonly,separator=%x20)%x1e"
+    )
+    found = git.run("log", f"--max-count={LOG_LIMIT}", f"--format={fmt}", ref, "--", check=False)
+    if found.returncode != 0:
+        return None
+    for record in found.stdout.split("\x1e"):
+        env, _, specs = record.strip().partition("\x1f")
+        specs = specs.strip()
+        if env.strip() == environment and _is_commit_id(specs):
+            return specs
+    return None
+
+
+def _is_commit_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
