@@ -21,6 +21,7 @@ from reconciler.github import workflow as github
 from reconciler.github.api import GitHub
 from reconciler.github.comment import check_environment
 from reconciler.github.context import GitHubContext
+from reconciler.github.merged import MISSING_FILE
 from reconciler.github.reviewed import plan_artifacts
 from reconciler.usecases import pull_request as usecase
 
@@ -111,12 +112,18 @@ def comment(
     "--output-dir",
     type=click.Path(path_type=Path, file_okay=False),
     help="Write the plan of every pull request merged since --since to this folder "
-    "(pr-N.json, pr-N.meta.json, missing.json).",
+    "(pr-N.json, pr-N.meta.json, missing.meta.json).",
 )
 @click.option(
     "--since",
     help="With --output-dir: the last commit applied (excluded); the first-parent commits "
     "after it, up to --sha, are read. Without it, only --sha's pull request.",
+)
+@click.option(
+    "--since-applied",
+    is_flag=True,
+    help="With --output-dir: since the specs commit of the environment's last recorded apply "
+    "(on the state branch, or in this checkout's history).",
 )
 @click.option(
     "--max-commits",
@@ -139,6 +146,7 @@ def reviewed_plan(
     output_path: Path | None,
     output_dir: Path | None,
     since: str | None,
+    since_applied: bool,
     max_commits: int,
     environment: str | None,
     artifact: str | None,
@@ -155,16 +163,23 @@ def reviewed_plan(
     usecase.check_sha("--sha", sha)
     if (output_path is None) == (output_dir is None):
         raise UserError("expected one of --output FILE (one pull request) or --output-dir DIR")
+    if since is not None and since_applied:
+        raise UserError("expected --since SHA or --since-applied, not both")
     if since is not None:
         usecase.check_sha("--since", since)
-        if output_dir is None:
-            raise UserError("--since needs --output-dir: it reads every pull request since then")
+    if (since is not None or since_applied) and output_dir is None:
+        raise UserError("--since and --since-applied need --output-dir: they read every merge")
     settings = settings_of(ctx)
     env = check_environment(environment or settings.environment)
     artifacts = plan_artifacts(env, artifact)
     context = GitHubContext.from_environ(os.environ)
     actions = github.Actions.of(context, scrub)
     if output_dir is not None:
+        if since_applied:
+            settings = settings.model_copy(update={"environment": env})
+            since, note = usecase.since_applied(settings, os.environ, sha)
+            if note is not None:
+                _notice(context, "notice", note)
         request = usecase.CollectRequest(
             settings.root, sha, since, output_dir, env, artifacts, author or None, max_commits
         )
@@ -213,7 +228,7 @@ def _collect(
     echo(
         f"{found} reviewed plan{'s' if found != 1 else ''} ({env}) of {done.commits} merged "
         f"commit{'s' if done.commits != 1 else ''} {since} written to {folder}"
-        + (f"; {uncovered} without one, listed in {folder / 'missing.json'}" if uncovered else "")
+        + (f"; {uncovered} without one, listed in {folder / MISSING_FILE}" if uncovered else "")
     )
     return ExitCode.OK
 

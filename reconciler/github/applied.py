@@ -4,7 +4,7 @@ An edge (reads files). ``read_apply`` reads ``apply.json`` (``report.apply_recor
 that did not succeed from ``junit.xml`` (``outcome.parse_junit``) and optionally
 ``summary.md``, each through the one bounded reader, refusing links; ``read_reviewed`` reads
 the folder ``reconciler github reviewed-plan --output-dir`` wrote: which pull requests the
-apply covered (``pr-<N>.meta.json``, and the pull requests ``missing.json`` names) and what
+apply covered (``pr-<N>.meta.json``, and the pull requests ``missing.meta.json`` names) and what
 each one's review was. Those files are the workflow's own, but a job may be handed a folder
 from elsewhere, so each is held to its form, and a file that is not is an error naming it and
 the field, never a guess.

@@ -12,8 +12,9 @@ commit, with the same checks. ``write_collection`` writes what was found to a fo
 - ``pr-<N>.meta.json``: ``{"number", "url", "mergedBy", "headSha", "title", "commit",
   "planDigest"}`` about it, every value GitHub sent held to its form (a URL, a login, a commit
   id, a one-line title of at most 200 characters) or null;
-- ``missing.json``: the commits with no pull request, or whose pull request has no usable
-  plan, each with the reason, so the apply can name what no review covers.
+- ``missing.meta.json``: the commits with no pull request, or whose pull request has no usable
+  plan, each with the reason, so the apply can name what no review covers (named ``.meta.json``
+  because ``apply --reviewed-plan DIR`` reads every other ``*.json`` there as a plan).
 
 Everything else GitHub sent stays out of the folder.
 """
@@ -35,7 +36,7 @@ from reconciler.github.context import URL_PATTERN
 from reconciler.github.reviewed import Found, NotFound, merged_pull, plan_of_pull
 from reconciler.outbound import cut, one_line
 
-MISSING_FILE = "missing.json"
+MISSING_FILE = "missing.meta.json"
 PLAN_FILE = re.compile(r"pr-([1-9][0-9]{0,9})(\.meta)?\.json\Z")
 TITLE_LIMIT = 200
 URL_LIMIT = 500
@@ -118,9 +119,9 @@ def pull_meta(pull: PullRequest, commit: str, digest: str | None) -> dict[str, A
 def write_collection(
     collection: Collection, folder: Path, *, since: str | None, tip: str, cut_at: int | None
 ) -> list[Path]:
-    """Write the plans, their metadata and ``missing.json`` to ``folder``; the paths written.
+    """Write the plans, their metadata and ``missing.meta.json`` to ``folder``; the paths written.
 
-    The folder's earlier ``pr-*.json``, ``pr-*.meta.json`` and ``missing.json`` are removed
+    The folder's earlier ``pr-*.json``, ``pr-*.meta.json`` and ``missing.meta.json`` are removed
     first, so it holds exactly this collection (nothing else in it is touched).
     ``cut_at``: the walk stopped after that many commits (the older ones are not covered).
     """

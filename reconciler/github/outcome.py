@@ -45,6 +45,7 @@ _WORDS = {
 }
 _REVIEW = {
     "match": "the apply ran the plan that was reviewed",
+    "covered": "every change the apply sent was in a reviewed plan",
     "differs": "the apply's plan differed from the reviewed plan (the run lists each difference)",
     "none": "no reviewed plan covered this apply",
 }

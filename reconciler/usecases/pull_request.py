@@ -10,10 +10,11 @@ request merged as a commit. Messages and notices are the caller's to print.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.config.settings import Settings
 from reconciler.errors import GitError, GitHubError, UserError
 from reconciler.files import FileRefused, read_bounded, write_atomic
 from reconciler.git.plumbing import Checkout
@@ -47,6 +48,7 @@ from reconciler.github.reviewed import (
 )
 from reconciler.github.workflow import Actions
 from reconciler.plan.document import DIGEST_PATTERN, PLAN_SIZE_LIMIT
+from reconciler.usecases.statebranch import last_applied
 
 __all__ = [
     "CommentRequest",
@@ -216,33 +218,68 @@ def merged_commits(root: Path, since: str | None, tip: str, limit: int) -> tuple
     First parent only: on the default branch each is a merge (or squash, or direct push), the
     commits a merged branch brought in are not. True as the second value when cut.
     """
-    git = Checkout(root)
-    if git.run("rev-parse", "--git-dir", check=False).returncode != 0:
-        raise UserError(f"{root} is not inside a git checkout; the merged commits come from git")
-    for option, sha in (("--sha", tip), ("--since", since)):
-        known = (
-            sha is None
-            or not git.run("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode
-        )
-        if not known:
-            raise UserError(
-                f"{option} {sha}: no such commit in this checkout",
-                hint="fetch the whole history (actions/checkout with fetch-depth: 0)",
-            )
+    git = _checkout(root)
+    _known(git, "--sha", tip)
     if since is None:
         return [tip], False
-    ancestor = git.run("merge-base", "--is-ancestor", since, tip, check=False)
-    if ancestor.returncode == 1:
+    _known(git, "--since", since)
+    if not _ancestor(git, since, tip):
         raise UserError(
             f"--since {since[:12]} is not an ancestor of --sha {tip[:12]}: "
             "the history was rewritten, or the commits are swapped"
         )
-    if ancestor.returncode != 0:
-        raise GitError(f"git merge-base failed: {ancestor.stderr.strip()[:200]}")
     listed = git.run(
         "rev-list", "--first-parent", f"--max-count={limit + 1}", f"{since}..{tip}"
     ).stdout.split()
     return list(reversed(listed[:limit])), len(listed) > limit
+
+
+def since_applied(
+    settings: Settings, environ: Mapping[str, str], tip: str
+) -> tuple[str | None, str | None]:
+    """Where the merges to collect begin: the last apply's specs commit, and a note if none.
+
+    The specs commit of the environment's newest recorded apply (``statebranch.last_applied``:
+    the state branch, or the checkout's history). None, with a note saying why, when no apply
+    is recorded yet or the one recorded is not in the tip's history (then only the tip's pull
+    request is read).
+    """
+    last = last_applied(settings, environ)
+    env = settings.environment
+    only = f"only the pull request merged as {tip[:12]} is read"
+    if last is None:
+        return None, f"no apply of {env} is recorded yet: {only}"
+    git = _checkout(settings.root)
+    _known(git, "--sha", tip)
+    _known(git, f"the last apply's commit (Reconciler-Specs-Commit of {env})", last)
+    if not _ancestor(git, last, tip):
+        return None, (
+            f"the last apply of {env} ran from {last[:12]}, which is not in the history of "
+            f"{tip[:12]}: {only}"
+        )
+    return last, None
+
+
+def _checkout(root: Path) -> Checkout:
+    git = Checkout(root)
+    if git.run("rev-parse", "--git-dir", check=False).returncode != 0:
+        raise UserError(f"{root} is not inside a git checkout; the merged commits come from git")
+    return git
+
+
+def _known(git: Checkout, what: str, sha: str) -> None:
+    if git.run("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode != 0:
+        raise UserError(
+            f"{what} {sha}: no such commit in this checkout",
+            hint="fetch the whole history (actions/checkout with fetch-depth: 0)",
+        )
+
+
+def _ancestor(git: Checkout, since: str, tip: str) -> bool:
+    ancestor = git.run("merge-base", "--is-ancestor", since, tip, check=False)
+    if ancestor.returncode not in (0, 1):
+        raise GitError(f"git merge-base failed: {ancestor.stderr.strip()[:200]}")
+    return ancestor.returncode == 0
 
 
 def collect_reviewed_plans(

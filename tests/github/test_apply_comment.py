@@ -67,7 +67,7 @@ def reviewed_dir(folder: Path, numbers: list[int], missing: Sequence[dict[str, A
         (folder / f"pr-{n}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
         (folder / f"pr-{n}.json").write_text("{}", encoding="utf-8")
     listed = {"since": None, "tip": "a" * 40, "cutAt": None, "commits": list(missing)}
-    (folder / "missing.json").write_text(json.dumps(listed), encoding="utf-8")
+    (folder / "missing.meta.json").write_text(json.dumps(listed), encoding="utf-8")
     return folder
 
 
@@ -298,14 +298,14 @@ def test_in_actions_the_run_is_linked_and_outputs_set(
             "reviewed/pr-12.meta.json: planDigest: expected sha256: and 64 hexadecimal digits",
         ),
         (
-            lambda d: (d / "reviewed/missing.json").write_text(
+            lambda d: (d / "reviewed/missing.meta.json").write_text(
                 '{"commits": [{"pullRequest": "12; rm -rf /", "reason": "x"}]}'
             ),
-            "reviewed/missing.json: commits[0].pullRequest: expected a pull request number",
+            "reviewed/missing.meta.json: commits[0].pullRequest: expected a pull request number",
         ),
         (
-            lambda d: (d / "reviewed/missing.json").write_text("[" * 100_000),
-            "reviewed/missing.json: not a readable list of uncovered commits",
+            lambda d: (d / "reviewed/missing.meta.json").write_text("[" * 100_000),
+            "reviewed/missing.meta.json: not a readable list of uncovered commits",
         ),
         (
             lambda d: (d / "artifacts/default/junit.xml").write_text(

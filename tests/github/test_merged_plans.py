@@ -97,7 +97,7 @@ def test_every_pull_request_merged_since_the_commit(
     assert result.code == 0, result.err
     out = Path("out")
     assert sorted(p.name for p in out.iterdir()) == [
-        "missing.json",
+        "missing.meta.json",
         "pr-12.json",
         "pr-12.meta.json",
         "pr-15.json",
@@ -119,7 +119,7 @@ def test_every_pull_request_merged_since_the_commit(
     }
     assert read(out / "pr-17.meta.json")["commit"] == rebased[0]
     assert read(out / "pr-17.meta.json")["title"] == "Inv"
-    assert read(out / "missing.json") == {
+    assert read(out / "missing.meta.json") == {
         "since": base,
         "tip": rebased[1],
         "cutAt": None,
@@ -139,7 +139,7 @@ def test_every_pull_request_merged_since_the_commit(
     lines = result.out.splitlines()
     assert lines[-1] == (
         f"3 reviewed plans (default) of 6 merged commits since {base[:12]} written to out; "
-        "2 without one, listed in out/missing.json"
+        "2 without one, listed in out/missing.meta.json"
     )
     assert lines[0].startswith("reviewed plan of pull request #12 (default, sha256:")
     assert result.err.splitlines() == [
@@ -169,7 +169,7 @@ def test_the_walk_is_bounded(gh: FakeGitHub, run_cli: Run, repo: Path) -> None:
         "warning: more than 3 commits merged since "
         f"{base[:12]}: only the newest 3 were read, no review of the older ones is collected"
     ) in result.err.splitlines()
-    missing = read(Path("out/missing.json"))
+    missing = read(Path("out/missing.meta.json"))
     assert missing["cutAt"] == 3
     assert [c["commit"] for c in missing["commits"]] == pushed[2:]
 
@@ -183,7 +183,7 @@ def test_without_since_only_the_tips_pull_request(gh: FakeGitHub, run_cli: Run, 
     assert result.out.splitlines()[-1] == (
         f"1 reviewed plan (default) of 1 merged commit as {tip[:12]} written to out"
     )
-    assert read(Path("out/missing.json"))["commits"] == []
+    assert read(Path("out/missing.meta.json"))["commits"] == []
 
 
 def test_nothing_merged_since_the_tip(gh: FakeGitHub, run_cli: Run, repo: Path) -> None:
@@ -195,7 +195,7 @@ def test_nothing_merged_since_the_tip(gh: FakeGitHub, run_cli: Run, repo: Path) 
         == f"0 reviewed plans (default) of 0 merged commits since {tip[:12]} written to out\n"
     )
     assert gh.requests == []
-    assert sorted(p.name for p in Path("out").iterdir()) == ["missing.json"]
+    assert sorted(p.name for p in Path("out").iterdir()) == ["missing.meta.json"]
 
 
 def test_earlier_plans_in_the_folder_are_replaced(gh: FakeGitHub, run_cli: Run, repo: Path) -> None:
@@ -203,10 +203,10 @@ def test_earlier_plans_in_the_folder_are_replaced(gh: FakeGitHub, run_cli: Run, 
     tip = commit(repo, "push")
     out = Path("out")
     out.mkdir()
-    for name in ("pr-3.json", "pr-3.meta.json", "missing.json", "notes.txt"):
+    for name in ("pr-3.json", "pr-3.meta.json", "missing.meta.json", "notes.txt"):
         (out / name).write_text("{}", encoding="utf-8")
     assert collect(run_cli, base, tip).code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["missing.json", "notes.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["missing.meta.json", "notes.txt"]
 
 
 def test_per_environment_plans_on_one_pull_request(
@@ -264,7 +264,7 @@ def test_a_hostile_plan_is_named_missing_and_printed_inert(
     result = collect(run_cli, base, tip)
     assert result.code == 0, result.err
     assert not Path("out/pr-12.json").exists()
-    [entry] = read(Path("out/missing.json"))["commits"]
+    [entry] = read(Path("out/missing.meta.json"))["commits"]
     assert entry["pullRequest"] == 12
     assert entry["reason"].startswith("pull request #12: reconciler-plan-default/plan.json:")
     for line in result.out.splitlines():
@@ -306,7 +306,12 @@ def test_step_outputs_name_the_pull_requests(
     [
         (("--output", "x.json", "--output-dir", "out"), "expected one of --output FILE"),
         ((), "expected one of --output FILE"),
-        (("--output", "x.json", "--since", "a" * 40), "--since needs --output-dir"),
+        (("--output", "x.json", "--since", "a" * 40), "--since and --since-applied need --outp"),
+        (("--output", "x.json", "--since-applied"), "--since and --since-applied need --output"),
+        (
+            ("--output-dir", "out", "--since-applied", "--since", "a" * 40),
+            "expected --since SHA or --since-applied, not both",
+        ),
         (("--output-dir", "out", "--since", "HEAD~3"), "--since 'HEAD~3': expected 40"),
     ],
 )
@@ -349,3 +354,62 @@ def test_outside_a_git_checkout(gh: FakeGitHub, run_cli: Run, tmp_path: Path) ->
     assert result.err.startswith("error: ")
     assert "is not inside a git checkout" in result.err
     assert gh.requests == []
+
+
+def test_since_the_last_recorded_apply(gh: FakeGitHub, run_cli: Run, repo: Path) -> None:
+    commit(repo, "base")
+    first = commit(repo, "orders (#12)")
+    git(
+        repo, "commit", "-q", "--allow-empty", "-m",
+        f"reconciler: apply\n\nReconciler-Environment: default\nReconciler-Specs-Commit: {first}",
+    )  # fmt: skip
+    tip = commit(repo, "inv (#15)")
+    reviewed_pull(gh, run_cli, 12, first, 501, [submit("orders")])
+    reviewed_pull(gh, run_cli, 15, tip, 502, [submit("inv")])
+    result = run_cli(
+        "github", "reviewed-plan", "--since-applied", "--sha", tip, "--output-dir", "out"
+    )
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in Path("out").glob("pr-*")) == ["pr-15.json", "pr-15.meta.json"]
+    assert result.out.splitlines()[-1].startswith(
+        f"1 reviewed plan (default) of 2 merged commits since {first[:12]} written to out; "
+        "1 without one"  # the state commit of the apply itself
+    )
+    # no apply of another environment is recorded: only the tip's pull request
+    prod = plan_file(Path("plan-prod.json"), [submit("inv")], environment="prod")
+    gh.add_artifact(503, "reconciler-plan-prod", {"plan.json": prod.read_bytes()})
+    assert (
+        run_cli("github", "comment", "--plan", str(prod), "--pr", "15", "--run-id", "503").code == 0
+    )
+    result = run_cli(
+        "github", "reviewed-plan", "--since-applied", "--sha", tip, "--output-dir", "out",
+        "--environment", "prod",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == (
+        f"notice: no apply of prod is recorded yet: only the pull request merged as {tip[:12]} "
+        "is read"
+    )
+    assert sorted(p.name for p in Path("out").glob("pr-*")) == ["pr-15.json", "pr-15.meta.json"]
+    assert Path("out/pr-15.json").read_bytes() == prod.read_bytes()
+
+
+def test_a_last_apply_outside_the_tips_history(gh: FakeGitHub, run_cli: Run, repo: Path) -> None:
+    commit(repo, "base")
+    git(repo, "checkout", "-q", "-b", "elsewhere")
+    other = commit(repo, "elsewhere")
+    git(repo, "checkout", "-q", "main")
+    git(
+        repo, "commit", "-q", "--allow-empty", "-m",
+        f"reconciler: apply\n\nReconciler-Environment: default\nReconciler-Specs-Commit: {other}",
+    )  # fmt: skip
+    tip = commit(repo, "inv (#15)")
+    result = run_cli(
+        "github", "reviewed-plan", "--since-applied", "--sha", tip, "--output-dir", "out"
+    )
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == (
+        f"notice: the last apply of default ran from {other[:12]}, which is not in the history "
+        f"of {tip[:12]}: only the pull request merged as {tip[:12]} is read"
+    )
+    assert [r.path.split("/")[5] for r in gh.calls("GET", "/pulls$")] == [tip]
