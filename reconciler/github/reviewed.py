@@ -1,11 +1,13 @@
 """The plan on a pull request: keeping one sticky comment, and finding what was reviewed.
 
 An edge over ``api`` and ``comment``. ``upsert_comment`` finds the comment whose first line is
-this environment's marker (``comment.find_marker``: plan text shown below it cannot make one),
-written by the expected author (anyone can paste a marker into a comment of their own; only
-ours counts), and updates it in place or creates it: repeated runs leave exactly one.
+a marker (this environment's plan comment, ``comment.find_marker``, or its apply comment,
+``outcome.is_apply_comment``: text shown below cannot make one), written by the expected
+author (anyone can paste a marker into a comment of their own; only ours counts), and updates
+it in place or creates it: repeated runs leave exactly one.
 ``find_reviewed_plan`` goes from a commit on the default branch to the pull request merged as
-it, to its plan comment, to the plan artifact of the run the comment names, and checks that
+it; ``plan_of_pull`` from a merged pull request to its plan comment, to the plan artifact of
+the run the comment names (``plan_artifacts``: the environment's own name first), and checks that
 the artifact is the plan the comment showed (same digest, digest consistent with its actions,
 which the digest covers with their reasons and field changes). Whatever is missing is a
 ``NotFound`` with a reason, not an error: applying without a reviewed plan is allowed, and the
