@@ -21,6 +21,7 @@ from reconciler.errors import GitError, UserError
 from reconciler.git.journal import GitIntentJournal
 from reconciler.git.publish import Git, PushPolicy
 from reconciler.github.context import GitHubContext
+from reconciler.github.workflow import workspace
 from reconciler.model import ApplyResult, Plan
 from reconciler.model.digest import plan_digest
 from reconciler.outbound import Redactor
@@ -28,7 +29,7 @@ from reconciler.plan.planner import Selection
 from reconciler.plan.review import Review, ReviewedPlan, compare
 from reconciler.report import renderers as report
 from reconciler.specs.expand import SpecContext
-from reconciler.store.artifacts import write_apply_artifacts
+from reconciler.store.artifacts import spec_sources, write_apply_artifacts, write_noop_artifacts
 from reconciler.store.state import StateStore, supersedes
 from reconciler.usecases.inputs import (
     credential_values,
@@ -101,8 +102,16 @@ def apply(
         listener.planned(the_plan, review)
         if review.status == "differs" and request.require_reviewed:
             raise ReviewMismatch(Applied(plan=the_plan, review=review))
-        if not the_plan.has_changes:
-            return Applied(plan=the_plan, review=review)
+        if not the_plan.has_changes:  # a fresh report, not the last apply's published again
+            written = write_noop_artifacts(
+                settings.artifacts_dir / store.environment,
+                the_plan,
+                review=review,
+                at=clock.now(),
+                shard=shard,
+                sources=spec_sources(the_plan, cwd=cwd, root=workspace(environ)),
+            )
+            return Applied(plan=the_plan, review=review, summary_path=written[0])
         # Every secret this apply resolves, and the tokens: scrubbed from what the platform
         # answers (on arrival), from state and artifacts (again before writing), and from
         # everything the caller prints (the listener hears them before the first submit).
@@ -162,6 +171,7 @@ def apply(
         ),
         notes=review.markdown() if request.reviewed is not None else "",
         redactor=redactor,
+        sources=spec_sources(the_plan, cwd=cwd, root=workspace(environ)),
     )
     return Applied(
         plan=the_plan,
