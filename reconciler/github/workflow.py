@@ -19,7 +19,7 @@ from pathlib import Path
 
 from reconciler.github.context import GitHubContext
 from reconciler.model import Diagnostic
-from reconciler.outbound import log, unchanged
+from reconciler.outbound import log, one_line, unchanged
 from reconciler.report.locations import repository_path
 
 ANNOTATION_LIMIT = 10
@@ -103,13 +103,14 @@ def unannotated(
 ) -> list[str]:
     """The problems ``diagnostic_annotations`` leaves out, one log line each.
 
-    ``file:line:col: message``, the file named as in the annotations, each line defused
-    (``outbound.log``) so a file name or a message cannot be read as a workflow command. They
-    follow the warning that counts them; empty when every problem is annotated.
+    ``file:line:col: message``, the file named as in the annotations, one line each (a line
+    break in a key name would start another) and defused (``outbound.log``), so neither a file
+    name nor a message can be read as a workflow command. They follow the warning that counts
+    them; empty when every problem is annotated.
     """
     where = _Where.of(cwd, workspace)
     return [
-        log(f"{where.file(d)}:{d.location.line}:{d.location.col}: {d.message}")
+        log(one_line(f"{where.file(d)}:{d.location.line}:{d.location.col}: {d.message}"))
         for d in diagnostics[ANNOTATION_LIMIT:]
     ]
 
