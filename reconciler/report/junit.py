@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from xml.etree import ElementTree
 
-from reconciler.model import ActionKind, ApplyResult, Location, Plan
+from reconciler.model import Action, ActionKind, ApplyResult, Location, Plan
 from reconciler.outbound import xml_text as x
 from reconciler.report.renderers import run_status, timestamp
 
@@ -55,9 +55,10 @@ def junit_xml(result: ApplyResult, sources: Mapping[str, Location] | None = None
 def noop_junit_xml(plan: Plan, at: datetime, sources: Mapping[str, Location] | None = None) -> str:
     """The report of an apply with nothing to do: every execution a skipped case saying why.
 
-    Skipped, not passed: nothing ran in this apply. An up-to-date execution says
-    ``up to date: <reason>``; one the plan skips gives the planner's reason. Orphans (in state,
-    in no spec) are no execution of the specs and have no case.
+    Skipped, not passed: nothing ran in this apply (a failed last run is not reported again).
+    An up-to-date execution says ``up to date: <reason>`` (its last run and how it ended); one
+    the plan skips gives ``skip: <reason>``. Orphans (in state, in no spec) are no execution of
+    the specs and have no case.
     """
     actions = [a for a in plan.actions if a.kind is not ActionKind.ORPHAN]
     suite = _suite(
@@ -72,9 +73,16 @@ def noop_junit_xml(plan: Plan, at: datetime, sources: Mapping[str, Location] | N
     for action in actions:
         case = _case(suite, plan.environment, action.name, (sources or {}).get(action.name))
         case.set("time", "0.000")
-        what = "up to date" if action.kind is ActionKind.NOOP else action.kind.value
-        ElementTree.SubElement(case, "skipped", message=x(f"{what}: {action.reason}"))
+        ElementTree.SubElement(case, "skipped", message=x(_why(action)))
     return _document(suite)
+
+
+def _why(action: Action) -> str:
+    if action.kind is not ActionKind.NOOP:
+        return f"{action.kind.value}: {action.reason}"
+    # The planner's own "up to date: ran ..., ended COMPLETE" says it already.
+    up = "up to date"
+    return action.reason if action.reason.startswith(up) else f"{up}: {action.reason}"
 
 
 def _suite(

@@ -53,6 +53,12 @@ def _plan() -> Plan:
                 reason="manual\x00 <b>\n::error::x",
                 desired=_desired("b", "s/b.yaml", 9),
             ),
+            Action(
+                name="c",
+                kind=ActionKind.NOOP,
+                reason="up to date: ran 2026-01-15T10:00:00Z, ended ERROR",
+                desired=_desired("c", "s/c.yaml", 2),
+            ),
             Action(name="gone", kind=ActionKind.ORPHAN, reason="in state only", current=entry),
         ),
         environment="prod",
@@ -84,10 +90,10 @@ def test_a_noop_report_skips_every_execution_of_the_specs_saying_why() -> None:
     assert suite is not None
     assert suite.attrib == {
         "name": "reconciler.prod",
-        "tests": "2",
+        "tests": "3",
         "failures": "0",
         "errors": "0",
-        "skipped": "2",
+        "skipped": "3",
         "timestamp": "2026-01-15T10:00:00Z",
         "time": "0.000",
     }
@@ -95,16 +101,21 @@ def test_a_noop_report_skips_every_execution_of_the_specs_saying_why() -> None:
     assert [(c.get("name"), c.get("file"), c.get("line")) for c in cases] == [
         ("a", "sub/s/a.yaml", "4"),
         ("b", "sub/s/b.yaml", "9"),
+        ("c", None, None),
     ]
     messages = [c.find("skipped").get("message") for c in cases]  # type: ignore[union-attr]
-    assert messages == ["up to date: succeeded", "skip: manual <b>\n::error::x"]
+    assert messages == [
+        "up to date: succeeded",
+        "skip: manual <b>\n::error::x",
+        "up to date: ran 2026-01-15T10:00:00Z, ended ERROR",  # said once, the failure not again
+    ]
 
 
 def test_a_noop_summary_says_nothing_ran() -> None:
     summary = report.noop_summary_markdown(_plan(), T)
     assert summary.startswith(
         "# reconciler apply (prod)\n\nChecked 2026-01-15T10:00:00Z. Nothing ran: nothing to do "
-        "(1 up to date, 1 skipped, 1 orphaned).\n"
+        "(2 up to date, 1 skipped, 1 orphaned).\n"
     )
     assert "| `a` | noop | succeeded |" in summary
     assert not any(line.startswith("::") for line in summary.splitlines())
