@@ -203,3 +203,14 @@ def test_a_noop_shard_writes_its_own_report(workspace: Path, sim: Admin, run_cli
     record = json.loads((shard / "apply.json").read_text(encoding="utf-8"))
     assert record["shard"] == "1/1"
     assert _cases(shard / "junit.xml")["o"].find("skipped") is not None
+
+
+def test_plan_annotations_name_files_from_the_repository_root_in_a_working_directory(
+    workspace: Path, in_actions: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_tree(workspace, {"sub/reconciler.yaml": CONFIG, "sub/specs/o.yaml": _bad("o")})
+    monkeypatch.chdir(workspace / "sub")
+    result = run_cli("plan")
+    assert result.code == 1
+    assert result.out.startswith("::error file=sub/specs/o.yaml,line=7,col=11::")
+    assert result.err.startswith("specs/o.yaml:7:11: ")  # the log names it as the tool shows it
