@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest test-fast test-slow clean schema chaos workflows
+.PHONY: demo test lint typecheck layers pytest test-fast test-slow clean schema chaos workflows lock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ layers: $(STAMP)
 workflows: $(STAMP)
 	$(BIN)/actionlint -no-color .github/workflows/*.yml
 	$(BIN)/zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows action.yml
+
+# The action's pinned, hashed install: pyproject.toml's dependencies and its build backend
+# (requirements/action.in), resolved for every platform and Python 3.11+, every file hashed. Run it
+# after changing a dependency (tests/github/test_action_install.py fails until then); it needs the
+# network and keeps the pins it can. `make lock LOCK_ARGS=--upgrade` moves every pin to the newest.
+LOCK_ARGS ?=
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml requirements/action.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS) \
+		--output-file requirements/action.txt
 
 # pytest-xdist: one worker per core (`PYTEST_WORKERS=0` runs in this process); worksteal
 # keeps both cores busy when the long tests come last.

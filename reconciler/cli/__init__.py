@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from reconciler.report import renderers as report
 
         if GitHubContext.from_environ(os.environ).in_actions:
-            for line in github.diagnostic_annotations(exc.diagnostics):
+            cwd, root = Path.cwd(), github.workspace(os.environ)
+            for line in github.diagnostic_annotations(exc.diagnostics, cwd=cwd, workspace=root):
                 echo_command(line)
         echo(report.diagnostics_text(exc.diagnostics), err=True)
         echo(f"error: {exc.message}", err=True)

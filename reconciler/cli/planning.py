@@ -57,8 +57,12 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     if output == "json":
         echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:
-        for line in github.diagnostic_annotations(loaded.diagnostics):
+        # Annotations (capped) name files from the repository root; the rest are listed.
+        cwd, root = Path.cwd(), github.workspace(os.environ)
+        for line in github.diagnostic_annotations(loaded.diagnostics, cwd=cwd, workspace=root):
             echo_command(line)
+        for line in github.unannotated(loaded.diagnostics, cwd=cwd, workspace=root):
+            echo(line)
     if loaded.diagnostics:
         if output == "text":
             raise InvalidSpecs(loaded.diagnostics)

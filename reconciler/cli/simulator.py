@@ -19,7 +19,7 @@ from reconciler.cli.base import (
 from reconciler.errors import UserError
 
 SERVER_LIBRARIES = frozenset({"starlette", "uvicorn"})
-INSTALL_HINT = "pip install 'reconciler[sim]'"
+INSTALL_HINT = "pip install 'boomi-reconciler[sim]'"
 
 
 @cli.group()

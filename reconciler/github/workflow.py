@@ -2,9 +2,12 @@
 
 An edge, active when ``GITHUB_ACTIONS=true``. Builds workflow-command lines (annotations,
 groups, masks) with the documented escaping, so a platform message can never inject a
-command of its own, caps annotations (GitHub shows about ten per step) and writes
+command of its own, caps annotations (GitHub shows about ten per step; the problems past the
+cap are listed as plain log lines, so every one reaches the log) and writes
 ``$GITHUB_STEP_SUMMARY`` (1 MiB per step) and ``$GITHUB_OUTPUT`` in their documented formats
-(practices.md A2, A3). The environment arrives as a mapping; nothing here prints.
+(practices.md A2, A3). An annotation names its file relative to the repository root
+(``$GITHUB_WORKSPACE``), where GitHub looks it up, whatever folder the tool ran in. The
+environment arrives as a mapping; nothing here prints.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 
 from reconciler.github.context import GitHubContext
 from reconciler.model import Diagnostic
-from reconciler.outbound import log, unchanged
+from reconciler.outbound import log, one_line, unchanged
+from reconciler.report.locations import repository_path
 
 ANNOTATION_LIMIT = 10
 SUMMARY_LIMIT = 1024 * 1024
@@ -61,20 +65,71 @@ def annotation(
     return f"::{level}{joined}::{escape_data(message)}"
 
 
-def diagnostic_annotations(diagnostics: Sequence[Diagnostic]) -> list[str]:
-    """Error annotations for spec problems, capped, with a note about the rest."""
+def workspace(environ: Mapping[str, str]) -> Path | None:
+    """The repository's root on the runner (``GITHUB_WORKSPACE``), or None when unset.
+
+    Read here, not in ``context``: only the workflow commands and the artifacts' locations
+    need it, and the action's ``working-directory`` makes it differ from the tool's folder.
+    """
+    value = environ.get("GITHUB_WORKSPACE", "")
+    return Path(value) if value else None
+
+
+def diagnostic_annotations(
+    diagnostics: Sequence[Diagnostic], *, cwd: Path | None = None, workspace: Path | None = None
+) -> list[str]:
+    """Error annotations for spec problems, capped, with a warning saying how many are not.
+
+    With ``workspace`` (the repository root) each file is named relative to it, the file
+    being relative to ``cwd`` (the folder the specs were loaded from, by default the process's
+    own); a file outside the workspace keeps its name. The problems past the cap are
+    ``unannotated``: the caller lists them in the log.
+    """
+    where = _Where.of(cwd, workspace)
     lines = [
-        annotation(
-            "error", d.message, file=d.location.file, line=d.location.line, col=d.location.col
-        )
+        annotation("error", d.message, file=where.file(d), line=d.location.line, col=d.location.col)
         for d in diagnostics[:ANNOTATION_LIMIT]
     ]
     hidden = len(diagnostics) - ANNOTATION_LIMIT
     if hidden > 0:
         lines.append(
-            annotation("warning", f"{hidden} more problems not annotated; see the job log")
+            annotation("warning", f"{hidden} more problems, not annotated; listed in the job log")
         )
     return lines
+
+
+def unannotated(
+    diagnostics: Sequence[Diagnostic], *, cwd: Path | None = None, workspace: Path | None = None
+) -> list[str]:
+    """The problems ``diagnostic_annotations`` leaves out, one log line each.
+
+    ``file:line:col: message``, the file named as in the annotations, one line each (a line
+    break in a key name would start another) and defused (``outbound.log``), so neither a file
+    name nor a message can be read as a workflow command. They follow the warning that counts
+    them; empty when every problem is annotated.
+    """
+    where = _Where.of(cwd, workspace)
+    return [
+        log(one_line(f"{where.file(d)}:{d.location.line}:{d.location.col}: {d.message}"))
+        for d in diagnostics[ANNOTATION_LIMIT:]
+    ]
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Names a diagnostic's file relative to the repository root, when there is one."""
+
+    cwd: Path
+    root: Path | None
+
+    @classmethod
+    def of(cls, cwd: Path | None, workspace: Path | None) -> _Where:
+        if workspace is None:
+            return cls(Path(), None)
+        return cls((cwd or Path.cwd()).resolve(), workspace.resolve())
+
+    def file(self, diagnostic: Diagnostic) -> str:
+        return repository_path(diagnostic.location.file, cwd=self.cwd, root=self.root)
 
 
 def group(title: str) -> str:

@@ -220,10 +220,22 @@ def compare_each(reviewed: Sequence[Reviewed], plan: Plan, digest: str) -> Revie
     digest to send (``submit``, ``rerun`` or ``retry``). An action that sends again a run digest
     the state already holds (a ``retry`` or an ``always`` re-run of an applied run) is its
     reviewed policy at work and needs none; nor do ``resume``, ``unknown`` and the rest, which
-    send nothing new. A smaller plan than the reviewed ones is fully covered.
+    send nothing new. A smaller plan than the reviewed ones is fully covered. ``uncovered``
+    names every change that needs a review and has none (also when no plan was given).
     """
+    needing = [
+        (action.name, action.kind.value, action.desired.digest)
+        for action in plan.actions
+        if action.kind.value in _SENDS
+        and action.desired is not None
+        and not (action.current is not None and action.current.digest == action.desired.digest)
+    ]
     if not reviewed:
-        return Review(status="none", digest=digest)
+        return Review(
+            status="none",
+            digest=digest,
+            uncovered=tuple(f"{name}: {kind} run {_short(run)}" for name, kind, run in needing),
+        )
     single = compare(reviewed[0].plan, plan, digest) if len(reviewed) == 1 else None
     if single is not None and single.status == "match":
         return Review(
@@ -238,17 +250,12 @@ def compare_each(reviewed: Sequence[Reviewed], plan: Plan, digest: str) -> Revie
                 seen.setdefault((item.name, item.run), one.label)
     covered: list[tuple[str, str]] = []
     uncovered: list[str] = []
-    for action in plan.actions:
-        if action.kind.value not in _SENDS or action.desired is None:
-            continue
-        run = action.desired.digest
-        if action.current is not None and action.current.digest == run:
-            continue  # the same request again, by its policy: reviewed when it was first sent
-        who = seen.get((action.name, run))
+    for name, kind, run in needing:
+        who = seen.get((name, run))
         if who is None:
-            uncovered.append(f"{action.name}: {action.kind.value} run {_short(run)}")
+            uncovered.append(f"{name}: {kind} run {_short(run)}")
         else:
-            covered.append((action.name, who))
+            covered.append((name, who))
     labels = tuple(dict.fromkeys(one.label for one in reviewed))
     return Review(
         status="differs" if uncovered else "covered",

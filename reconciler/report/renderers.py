@@ -1,4 +1,4 @@
-"""Plans, apply results and diagnostics → text, markdown, JSON and JUnit XML.
+"""Plans, apply results and diagnostics → text, markdown and JSON (JUnit XML: ``junit``).
 
 Pure: every function returns a string; ``artifacts`` writes them and ``cli`` prints them.
 Output formats are part of the interface: JSON documents carry ``formatVersion``.
@@ -7,7 +7,7 @@ Names, reasons, field changes, statuses, ids and platform messages are untrusted
 inert here for the channel each report is written to (``outbound``): one line per table cell
 in the terminal tables; ``md_code`` for names, ``md_text`` for prose and cells, ``html_text``
 inside ``<summary>``, ``md_fence`` for field changes in the Markdown reports (``plan.md``,
-``summary.md``, the job summary); ``xml_text`` for every string in ``junit.xml``.
+``summary.md``, the job summary).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from xml.etree import ElementTree
 
 from reconciler.model import (
     ActionKind,
@@ -28,7 +27,7 @@ from reconciler.model import (
     StateEntry,
 )
 from reconciler.model.digest import canonical_request, plan_digest
-from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line, xml_text
+from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line
 from reconciler.plan.review import Review
 
 FORMAT_VERSION = 1
@@ -175,7 +174,7 @@ def diagnostics_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
 def apply_text(result: ApplyResult) -> str:
     """Names and final statuses after an apply, with the platform's message."""
     rows = [
-        (r.name, _status(r), _seconds(r.duration_ms), one_line(r.message or ""))
+        (r.name, run_status(r), _seconds(r.duration_ms), one_line(r.message or ""))
         for r in result.results
     ]
     if not rows:
@@ -205,7 +204,7 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
     lines = [
         f"# reconciler apply ({result.environment})",
         "",
-        f"Started {_ts(result.started_at)}, finished {_ts(result.finished_at)}. "
+        f"Started {timestamp(result.started_at)}, finished {timestamp(result.finished_at)}. "
         + _apply_counts(result),
         "",
         "| Execution | Status | Duration | Polls | HTTP calls | Waiting for record | Message |",
@@ -213,7 +212,7 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
     ]
     for r in result.results:
         lines.append(
-            f"| {md_code(r.name, table=True)} | {md_text(_status(r))} | "
+            f"| {md_code(r.name, table=True)} | {md_text(run_status(r))} | "
             f"{_seconds(r.duration_ms)} | {r.polls} | {r.http_calls} | "
             f"{r.waited_for_record_s:.1f}s | {md_text(r.message or '')} |"
         )
@@ -221,6 +220,26 @@ def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None
         lines += ["", "| HTTP | |", "|---|---|"]
         lines += [
             f"| {md_text(str(key))} | {md_text(str(value))} |" for key, value in stats.items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def noop_summary_markdown(plan: Plan, at: datetime) -> str:
+    """``summary.md`` of an apply with nothing to do: it says so, and why for each execution.
+
+    Written in place of the last apply's summary, which would otherwise be published again as
+    if it were this apply's.
+    """
+    lines = [
+        f"# reconciler apply ({plan.environment})",
+        "",
+        f"Checked {timestamp(at)}. Nothing ran: nothing to do ({plan_counts(plan)}).",
+    ]
+    if plan.actions:
+        lines += ["", "| Execution | Action | Reason |", "|---|---|---|"]
+        lines += [
+            f"| {md_code(a.name, table=True)} | {a.kind.value} | {md_text(a.reason)} |"
+            for a in plan.actions
         ]
     return "\n".join(lines) + "\n"
 
@@ -255,61 +274,13 @@ def apply_record_json(
             "differences": list(review.differences),
         },
         "shard": f"{shard[0]}/{shard[1]}" if shard else None,
-        "startedAt": _ts(result.started_at),
-        "finishedAt": _ts(result.finished_at),
+        "startedAt": timestamp(result.started_at),
+        "finishedAt": timestamp(result.finished_at),
         "actions": {kind.value: plan.count(kind) for kind in ActionKind if plan.count(kind)},
         "outcomes": {outcome: result.count(outcome) for outcome in OUTCOMES},
         "stats": dict(stats or {}),
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-
-
-def junit_xml(result: ApplyResult) -> str:
-    """JUnit XML: one test case per execution, the platform's message as failure text.
-
-    Every string passes ``xml_text`` (ElementTree escapes markup but writes the control
-    characters XML 1.0 forbids, and JUnit readers then reject the whole file).
-    """
-    x = xml_text
-    suite = ElementTree.Element(
-        "testsuite",
-        name=x(f"reconciler.{result.environment}"),
-        tests=str(len(result.results)),
-        failures=str(result.count("failure")),
-        errors=str(sum(result.count(o) for o in ("rejected", "unknown", "pending", "unsent"))),
-        skipped=str(result.count("skipped")),
-        timestamp=_ts(result.started_at),
-        time=f"{(result.finished_at - result.started_at).total_seconds():.3f}",
-    )
-    for r in result.results:
-        case = ElementTree.SubElement(
-            suite,
-            "testcase",
-            classname=x(f"reconciler.{result.environment}"),
-            name=x(r.name),
-            time=f"{(r.duration_ms or 0) / 1000:.3f}",
-        )
-        text = x(f"{_status(r)}: {r.message or 'no message'}")
-        if r.outcome == "failure":
-            failure = ElementTree.SubElement(case, "failure", message=text, type=x(r.status or ""))
-            failure.text = text
-        elif r.outcome == "skipped":
-            ElementTree.SubElement(case, "skipped", message=x(r.message or "skipped"))
-        elif r.outcome != "success":
-            error = ElementTree.SubElement(case, "error", message=text, type=r.outcome)
-            error.text = text
-        if r.execution_id:
-            ElementTree.SubElement(case, "system-out").text = x(
-                f"requestId={r.request_id} executionId={r.execution_id}"
-            )
-    root = ElementTree.Element("testsuites")
-    root.append(suite)
-    ElementTree.indent(root)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        + ElementTree.tostring(root, encoding="unicode")
-        + "\n"
-    )
 
 
 def run_record_json(entry: StateEntry, result: RunResult | None = None) -> str:
@@ -323,10 +294,10 @@ def run_record_json(entry: StateEntry, result: RunResult | None = None) -> str:
         "executionId": entry.execution_id,
         "status": entry.status,
         "message": entry.message,
-        "intentAt": _ts(entry.intent_at) or None,
-        "submittedAt": _ts(entry.submitted_at) or None,
-        "executionTime": _ts(entry.execution_time) or None,
-        "finishedAt": _ts(entry.finished_at) or None,
+        "intentAt": timestamp(entry.intent_at) or None,
+        "submittedAt": timestamp(entry.submitted_at) or None,
+        "executionTime": timestamp(entry.execution_time) or None,
+        "finishedAt": timestamp(entry.finished_at) or None,
         "durationMs": entry.duration_ms,
         "attempts": entry.attempts,
     }
@@ -344,7 +315,7 @@ def status_text(entries: Mapping[str, StateEntry], environment: str) -> str:
             e.name,
             e.phase.value,
             e.status or "-",
-            _ts(e.execution_time or e.submitted_at or e.intent_at) or "-",
+            timestamp(e.execution_time or e.submitted_at or e.intent_at) or "-",
             e.execution_id or e.request_id or "-",
         )
         for e in entries.values()
@@ -354,7 +325,8 @@ def status_text(entries: Mapping[str, StateEntry], environment: str) -> str:
     return table(("EXECUTION", "PHASE", "STATUS", "WHEN", "ID"), rows)
 
 
-def _status(result: RunResult) -> str:
+def run_status(result: RunResult) -> str:
+    """The status a report shows for a run: the platform's, or the outcome in capitals."""
     if result.status and result.outcome in ("success", "failure"):
         return result.status
     if result.outcome == "pending" and result.status:
@@ -366,5 +338,6 @@ def _seconds(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f}s"
 
 
-def _ts(moment: datetime | None) -> str:
+def timestamp(moment: datetime | None) -> str:
+    """``2026-01-15T10:00:00Z``, or the empty string for no time."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""

@@ -21,6 +21,7 @@ from reconciler.errors import GitError, UserError
 from reconciler.git.journal import GitIntentJournal
 from reconciler.git.publish import Git, PushPolicy
 from reconciler.github.context import GitHubContext
+from reconciler.github.workflow import workspace
 from reconciler.model import ApplyResult, Plan
 from reconciler.model.digest import plan_digest
 from reconciler.outbound import Redactor
@@ -28,7 +29,7 @@ from reconciler.plan.planner import Selection
 from reconciler.plan.review import Review, Reviewed, compare_each
 from reconciler.report import renderers as report
 from reconciler.specs.expand import SpecContext
-from reconciler.store.artifacts import write_apply_artifacts
+from reconciler.store.artifacts import spec_sources, write_apply_artifacts, write_noop_artifacts
 from reconciler.store.state import StateStore, supersedes
 from reconciler.usecases.applies import AppliesLog
 from reconciler.usecases.inputs import (
@@ -122,10 +123,18 @@ def apply(
         listener.planned(the_plan, review)
         if request.expect_digest is not None and digest != request.expect_digest:
             raise PlanMoved(Applied(plan=the_plan, review=review), request.expect_digest, digest)
-        if request.require_reviewed and review.status in ("differs", "none"):
+        if request.require_reviewed and review.uncovered:
             raise ReviewMismatch(Applied(plan=the_plan, review=review))
-        if not the_plan.has_changes:
-            return Applied(plan=the_plan, review=review)
+        if not the_plan.has_changes:  # a fresh report, not the last apply's published again
+            written = write_noop_artifacts(
+                settings.artifacts_dir / store.environment,
+                the_plan,
+                review=review,
+                at=clock.now(),
+                shard=shard,
+                sources=spec_sources(the_plan, cwd=cwd, root=workspace(environ)),
+            )
+            return Applied(plan=the_plan, review=review, summary_path=written[0])
         # Every secret this apply resolves, and the tokens: scrubbed from what the platform
         # answers (on arrival), from state and artifacts (again before writing), and from
         # everything the caller prints (the listener hears them before the first submit).
@@ -188,6 +197,7 @@ def apply(
         ),
         notes=review.markdown() if request.reviewed else "",
         redactor=redactor,
+        sources=spec_sources(the_plan, cwd=cwd, root=workspace(environ)),
     )
     AppliesLog(settings.state_dir, settings.environment).append(
         specs_commit=specs_commit,
@@ -218,12 +228,15 @@ class ReviewMismatch(UserError):
             "review these changes on a pull request, or apply without --require-reviewed "
             "(the workflows: the allow-unreviewed input, with a reason)"
         )
+        named = "; ".join(review.uncovered[:10])
+        more = len(review.uncovered) - 10
         if review.status == "none":
-            message = "--require-reviewed: no reviewed plan was given; nothing was applied"
+            message = (
+                "--require-reviewed: no reviewed plan was given; nothing was applied: "
+                f"{named}{f'; and {more} more' if more > 0 else ''}"
+            )
             hint = "pass the reviewed plans (--reviewed-plan FILE or FOLDER)"
         else:
-            named = "; ".join(review.uncovered[:10]) or "; ".join(review.differences[:10])
-            more = len(review.uncovered) - 10
             message = (
                 "--require-reviewed: not every change was reviewed; nothing was applied: "
                 f"{named}{f'; and {more} more' if more > 0 else ''}"

@@ -88,7 +88,7 @@ def test_sim_serve_says_how_to_install_the_extra(
     assert done.stdout == ""
     assert done.stderr == (
         "error: the simulator needs uvicorn, which is not installed; install it with: "
-        "pip install 'reconciler[sim]'\n"
+        "pip install 'boomi-reconciler[sim]'\n"
     )
 
 

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 from reconciler.model import Action, ActionKind, ApplyResult, Plan, RunResult
 from reconciler.report import renderers as report
+from reconciler.report.junit import junit_xml
 
 T = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
 HOSTILE = "bad\n::error::pwned\r\x1b[2J|cell"
@@ -108,7 +109,7 @@ def test_a_terminal_table_row_is_one_line() -> None:
 
 
 def test_junit_xml_is_valid_xml_whatever_the_platform_says() -> None:
-    xml = report.junit_xml(_result(TAKEOVER))
+    xml = junit_xml(_result(TAKEOVER))
     root = ElementTree.fromstring(xml)  # the raw file failed here: \x00, \x0b, \x1b
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None

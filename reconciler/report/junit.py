@@ -1,0 +1,127 @@
+"""``junit.xml``: one test case per execution, for the test-report readers of CI systems.
+
+Pure: returns the document as a string; ``store.artifacts`` writes it. Every test case
+carries ``file`` and ``line``, where its spec declares the execution (relative to the
+repository root: ``report.locations``), so a reader that annotates failures points at the
+spec. Every string passes ``xml_text``: ElementTree escapes markup but writes the control
+characters XML 1.0 forbids, and JUnit readers then reject the whole file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from xml.etree import ElementTree
+
+from reconciler.model import Action, ActionKind, ApplyResult, Location, Plan
+from reconciler.outbound import xml_text as x
+from reconciler.report.renderers import run_status, timestamp
+
+
+def junit_xml(result: ApplyResult, sources: Mapping[str, Location] | None = None) -> str:
+    """One test case per execution the apply ran; the platform's message as failure text.
+
+    ``sources`` maps a name to where its spec declares it (``file``, ``line``); a name it
+    lacks (or none given) gets no location.
+    """
+    suite = _suite(
+        result.environment,
+        tests=len(result.results),
+        failures=result.count("failure"),
+        errors=sum(result.count(o) for o in ("rejected", "unknown", "pending", "unsent")),
+        skipped=result.count("skipped"),
+        at=result.started_at,
+        seconds=(result.finished_at - result.started_at).total_seconds(),
+    )
+    for r in result.results:
+        case = _case(suite, result.environment, r.name, (sources or {}).get(r.name))
+        case.set("time", f"{(r.duration_ms or 0) / 1000:.3f}")
+        text = x(f"{run_status(r)}: {r.message or 'no message'}")
+        if r.outcome == "failure":
+            failure = ElementTree.SubElement(case, "failure", message=text, type=x(r.status or ""))
+            failure.text = text
+        elif r.outcome == "skipped":
+            ElementTree.SubElement(case, "skipped", message=x(r.message or "skipped"))
+        elif r.outcome != "success":
+            error = ElementTree.SubElement(case, "error", message=text, type=r.outcome)
+            error.text = text
+        if r.execution_id:
+            ElementTree.SubElement(case, "system-out").text = x(
+                f"requestId={r.request_id} executionId={r.execution_id}"
+            )
+    return _document(suite)
+
+
+def noop_junit_xml(plan: Plan, at: datetime, sources: Mapping[str, Location] | None = None) -> str:
+    """The report of an apply with nothing to do: every execution a skipped case saying why.
+
+    Skipped, not passed: nothing ran in this apply (a failed last run is not reported again).
+    An up-to-date execution says ``up to date: <reason>`` (its last run and how it ended); one
+    the plan skips gives ``skip: <reason>``. Orphans (in state, in no spec) are no execution of
+    the specs and have no case.
+    """
+    actions = [a for a in plan.actions if a.kind is not ActionKind.ORPHAN]
+    suite = _suite(
+        plan.environment,
+        tests=len(actions),
+        failures=0,
+        errors=0,
+        skipped=len(actions),
+        at=at,
+        seconds=0.0,
+    )
+    for action in actions:
+        case = _case(suite, plan.environment, action.name, (sources or {}).get(action.name))
+        case.set("time", "0.000")
+        ElementTree.SubElement(case, "skipped", message=x(_why(action)))
+    return _document(suite)
+
+
+def _why(action: Action) -> str:
+    if action.kind is not ActionKind.NOOP:
+        return f"{action.kind.value}: {action.reason}"
+    # The planner's own "up to date: ran ..., ended COMPLETE" says it already.
+    up = "up to date"
+    return action.reason if action.reason.startswith(up) else f"{up}: {action.reason}"
+
+
+def _suite(
+    environment: str,
+    *,
+    tests: int,
+    failures: int,
+    errors: int,
+    skipped: int,
+    at: datetime,
+    seconds: float,
+) -> ElementTree.Element:
+    return ElementTree.Element(
+        "testsuite",
+        name=x(f"reconciler.{environment}"),
+        tests=str(tests),
+        failures=str(failures),
+        errors=str(errors),
+        skipped=str(skipped),
+        timestamp=timestamp(at),
+        time=f"{seconds:.3f}",
+    )
+
+
+def _case(
+    suite: ElementTree.Element, environment: str, name: str, source: Location | None
+) -> ElementTree.Element:
+    attributes = {"classname": x(f"reconciler.{environment}"), "name": x(name)}
+    if source is not None:
+        attributes |= {"file": x(source.file), "line": str(source.line)}
+    return ElementTree.SubElement(suite, "testcase", attributes)
+
+
+def _document(suite: ElementTree.Element) -> str:
+    root = ElementTree.Element("testsuites")
+    root.append(suite)
+    ElementTree.indent(root)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + ElementTree.tostring(root, encoding="unicode")
+        + "\n"
+    )
