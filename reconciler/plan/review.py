@@ -241,21 +241,32 @@ def compare_each(reviewed: Sequence[Reviewed], plan: Plan, digest: str) -> Revie
         return Review(
             status="match", reviewed_digest=digest, digest=digest, reviewers=(reviewed[0].label,)
         )
-    seen: dict[tuple[str, str], str] = {}
+    # What each reviewer was shown of each run: a pull request's artifact is written by its own
+    # code, so the run digest alone is not enough; the action, the reason and the field
+    # changes it showed must be what this plan says too (issue #15: no invented "changes").
+    shown: dict[tuple[str, str], list[tuple[str, PlanItem]]] = {}
     for one in reviewed:
         if one.plan.environment != plan.environment:
             continue
         for item in one.plan.items:
             if item.action in _SENDS and item.run is not None:
-                seen.setdefault((item.name, item.run), one.label)
+                shown.setdefault((item.name, item.run), []).append((one.label, item))
+    ours = {item.name: item for item in plan_items(plan)}
     covered: list[tuple[str, str]] = []
     uncovered: list[str] = []
     for name, kind, run in needing:
-        who = seen.get((name, run))
-        if who is None:
-            uncovered.append(f"{name}: {kind} run {_short(run)}")
-        else:
+        seen = shown.get((name, run), [])
+        mine = ours[name]
+        who = next((label for label, item in seen if _same_view(item, mine)), None)
+        if who is not None:
             covered.append((name, who))
+        elif seen:
+            label, item = seen[0]
+            uncovered.append(
+                f"{name}: {kind} run {_short(run)} ({label} showed {_shown_diff(item, mine)})"
+            )
+        else:
+            uncovered.append(f"{name}: {kind} run {_short(run)}")
     labels = tuple(dict.fromkeys(one.label for one in reviewed))
     return Review(
         status="differs" if uncovered else "covered",
@@ -270,3 +281,22 @@ def compare_each(reviewed: Sequence[Reviewed], plan: Plan, digest: str) -> Revie
         uncovered=tuple(uncovered),
         reviewers=labels,
     )
+
+
+def _same_view(item: PlanItem, mine: PlanItem) -> bool:
+    return (item.action, item.reason, tuple(item.changes)) == (
+        mine.action,
+        mine.reason,
+        tuple(mine.changes),
+    )
+
+
+def _shown_diff(item: PlanItem, mine: PlanItem) -> str:
+    shown = []
+    if item.action != mine.action:
+        shown.append(f"{item.action}, not {mine.action}")
+    if item.reason != mine.reason:
+        shown.append("another reason")
+    if tuple(item.changes) != tuple(mine.changes):
+        shown.append("other field changes")
+    return " and ".join(shown) or "something else"

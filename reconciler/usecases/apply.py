@@ -207,7 +207,7 @@ def apply(
         counts={o: result.count(o) for o in report.OUTCOMES if result.count(o)},
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
         run_url=github.run_url,
-        actor=environ.get("GITHUB_ACTOR"),
+        actor=github.actor or None,
         at=clock.now(),
     )
     return Applied(

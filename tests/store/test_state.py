@@ -192,7 +192,12 @@ def test_taking_the_lock_removes_a_killed_writers_temp_files(tmp_path: Path) -> 
     assert not (tmp_path / "state" / ".gitignore").exists()  # only when asked
     store.ignore_own_files()
     ignore = (tmp_path / "state" / ".gitignore").read_text(encoding="utf-8")
-    assert ignore.splitlines()[1:] == [".reconciler.lock", ".reconciler.lock.holder", ".*.tmp"]
+    assert ignore.splitlines()[1:] == [
+        ".reconciler.lock",
+        ".reconciler.lock.holder",
+        ".*.tmp",
+        ".applies-*.jsonl",
+    ]
 
 
 @pytest.mark.anyio

@@ -25,6 +25,7 @@ from reconciler.usecases import status as status_usecases
 from reconciler.usecases.apply import ApplyRequest, apply
 from reconciler.usecases.inputs import spec_context
 from reconciler.usecases.plan import make_plan
+from reconciler.usecases.statebranch import Merged
 from tests.conftest import INVOICES, ORDERS, PROD_ATOM, Admin, build_tree, read_state, spec
 
 
@@ -34,12 +35,16 @@ class Heard:
     def __init__(self) -> None:
         self.plans: list[tuple[Plan, Review]] = []
         self.secret_values: list[str] = []
+        self.pulls: list[Merged] = []
 
     def planned(self, plan: Plan, review: Review) -> None:
         self.plans.append((plan, review))
 
     def secrets(self, named: Mapping[str, str]) -> None:
         self.secret_values.extend(named.values())
+
+    def pulled(self, merged: Merged) -> None:
+        self.pulls.append(merged)
 
 
 def run_to_end(
@@ -109,10 +114,16 @@ def test_apply_use_case_runs_without_click(sim: Admin, workspace: Path) -> None:
     assert (environment, sorted(entries)) == ("default", ["invoices", "orders"])
 
 
-def test_require_reviewed_without_a_reviewed_plan_is_a_user_error(workspace: Path) -> None:
+def test_require_reviewed_without_a_reviewed_plan_is_a_user_error(
+    workspace: Path, sim: Admin
+) -> None:
+    build_tree(workspace, {"specs/o.yaml": spec("orders", ORDERS, PROD_ATOM)})
     environ = dict(os.environ)
     settings = load_settings(None, workspace, environ, None)
-    with pytest.raises(UserError, match="--require-reviewed: no reviewed plan was given"):
+    with pytest.raises(
+        UserError,
+        match="no reviewed plan was given; nothing was applied: orders: submit run ",
+    ):
         apply(
             settings,
             ApplyRequest(
@@ -149,3 +160,24 @@ def test_plan_and_validate_use_cases_return_values(workspace: Path) -> None:
     build_tree(workspace, {"specs/bad.yaml": "apiVersion: reconciler/v1\nkind: Execution\n"})
     with pytest.raises(InvalidSpecs):
         make_plan(settings, Selection(), context, cwd=workspace)
+
+
+def test_require_reviewed_with_nothing_to_review_applies_nothing_and_passes(
+    workspace: Path, sim: Admin
+) -> None:
+    environ = dict(os.environ)
+    settings = load_settings(None, workspace, environ, None)
+    applied = apply(
+        settings,
+        ApplyRequest(
+            selection=Selection(), context=spec_context(settings, environ), require_reviewed=True
+        ),
+        environ=environ,
+        clock=SystemClock(),
+        run=run_to_end,
+        listener=Heard(),
+        cwd=workspace,
+    )
+    assert applied.result is None
+    assert applied.review.status == "none"
+    assert sim.submissions() == []
