@@ -61,14 +61,14 @@ def _earn(action: Action, run: DesiredRun, environment: str) -> Action:
     ):
         return action
     before = (
-        f"the last run here was revision {short_revision(entry.revision)}"
+        f"was revision {short_revision(entry.revision)}"
         if entry.revision
-        else "the last run here recorded no revision"
+        else "recorded no revision"
     )
     reason = (
-        f"revision {short_revision(run.revision)} has not run here ({before}, ended "
-        f"{_shown(entry.status)}); runs again, though the request is unchanged, so that it can "
-        "be promoted"
+        f"revision {short_revision(run.revision)} has not run here (the last run here {before}; "
+        f"ended {_shown(entry.status)}); runs again, though the request is unchanged, so that "
+        "it can be promoted"
     )
     return action.model_copy(update={"kind": ActionKind.RERUN, "reason": reason})
 
@@ -106,27 +106,27 @@ def _missing(run: DesiredRun, entry: StateEntry | None, source: str) -> str | No
         return f"has not run in {source} yet"
     if run.policy.run is not RunMode.ONCE and entry.revision != run.revision:
         last = (
-            f"revision {short_revision(entry.revision)}"
+            f"was revision {short_revision(entry.revision)}"
             if entry.revision
-            else "recorded before revisions were"
+            else "recorded no revision"
         )
-        return f"has not run in {source} yet (the last run there: {last}, {_last(entry)})"
+        return f"has not run in {source} yet (the last run there {last}; {_last(entry)})"
     if entry.phase is Phase.FINAL and run.policy.succeeded(entry.status):
         return None
     if entry.phase is Phase.SUBMITTED:
         return f"is still running in {source}"
-    return f"has not succeeded in {source} (last there: {_last(entry)})"
+    return f"has not succeeded in {source} (the last run there {_last(entry)})"
 
 
 def _last(entry: StateEntry) -> str:
     """How the last run of another environment ended, in a few words."""
     if entry.phase is Phase.FINAL:
-        return _shown(entry.status)
+        return f"ended {_shown(entry.status)}"
     if entry.phase is Phase.REJECTED:
-        return "rejected"
+        return "was rejected"
     if entry.phase is Phase.SUBMITTED:
-        return "still running"
-    return "an unresolved submit"
+        return "is still running"
+    return "is an unresolved submit"
 
 
 def _shown(text: str | None) -> str:
