@@ -160,7 +160,7 @@ class Promote(_Model):
     after: (
         EnvironmentName | Annotated[list[EnvironmentName], Field(min_length=1, max_length=16)]
     ) = Field(
-        description="An environment of reconciler.yaml, or a list of them in order: in any "
+        description="An environment of reconciler.yaml, or a list of them in order. In any "
         "environment not named, a revision of this execution (its spec as written, the same "
         "in every environment) runs only after it succeeded in every named one; in a named "
         "one, only after it succeeded in those named before it. Read from the recorded "
