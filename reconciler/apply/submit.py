@@ -191,4 +191,5 @@ def _new_entry(
         message=message,
         attempts=(previous.attempts + 1) if previous is not None and same_digest else 1,
         history=history,
+        revision=run.revision or None,  # what policy.promote compares across environments
     )

@@ -6,6 +6,12 @@ templating. A secret contributes its name, never its value. Reformatting a spec,
 or editing comments cannot change the digest. The digest carries a version prefix so a future
 change to what it covers is visible in state instead of silently re-running everything.
 
+A run's revision (``compute_revision``) names the spec as written, not the request: the
+templates before rendering, aliases before resolving, the spec's own variables, the name and
+the matrix combination. It is the same in every environment, which the digest is not (each
+environment has its own runtimes and values), so "this revision succeeded in test" can be
+checked in prod (``policy.promote``).
+
 A plan's digest (``plan_digest``) names everything a reviewer is shown about each action that
 does something: its name, kind, run digest, reason and field changes (version 2; version 1
 left the reason and the changes out, so a pull request's own plan artifact could show invented
@@ -26,6 +32,8 @@ from typing import Any, NamedTuple
 from reconciler.model import Plan, PropertyValue, RunRequest, SecretRef
 
 DIGEST_VERSION = 1
+#: What a spec revision covers (``compute_revision``).
+REVISION_VERSION = 1
 #: What a plan digest covers: 2 added each action's reason and field changes.
 PLAN_DIGEST_VERSION = 2
 #: A run digest as ``compute_digest`` writes it (any version).
@@ -91,6 +99,45 @@ def compute_digest(request: RunRequest) -> str:
     """Return ``v1:sha256:<hex>`` for a request."""
     text = canonical_text(request)
     return f"v{DIGEST_VERSION}:sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+
+
+def source_digest(written: Mapping[str, Any]) -> str:
+    """A sha256 (hex) of plain data as written in a spec: canonical JSON, sorted keys.
+
+    The first half of a revision (``compute_revision``): what one execution item of a spec
+    says, before anything of an environment (its variables, aliases, ``--var``, git facts) is
+    added, hashed once per item rather than once per matrix combination.
+    """
+    payload = {"revisionVersion": REVISION_VERSION, "spec": written}
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def compute_revision(source: str, name: str, matrix: Mapping[str, Any]) -> str:
+    """Return ``v1:sha256:<hex>``: the revision of one execution, the same in every environment.
+
+    ``source`` is the ``source_digest`` of its item's request fields as written (templates
+    unrendered, aliases unresolved, the spec's own ``vars``); ``name`` and ``matrix`` tell
+    the executions of one item apart. Changing what an execution sends, in the spec, makes a
+    new revision; changing an environment's variables or aliases does not.
+    """
+    text = json.dumps(
+        [source, name, dict(matrix)],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return f"v{REVISION_VERSION}:sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+
+
+def short_revision(revision: str | None) -> str:
+    """The first 12 hex digits of a revision, for reasons; a malformed one says so."""
+    if revision is None or not RUN_DIGEST_PATTERN.match(revision):
+        return "(unreadable)"
+    return revision.rsplit(":", 1)[1][:12]
 
 
 class PlanItem(NamedTuple):

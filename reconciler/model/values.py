@@ -179,6 +179,14 @@ class RunPolicy(Frozen):
     timeout: float | None = None  # seconds; None means the configured apply.timeout
     retries: RetryPolicy = RetryPolicy()
     warn_is_success: bool = True  # whether COMPLETE_WARN counts as success
+    #: ``promote.after``: the environments, in order, a revision must succeed in before it runs
+    #: here (one named here waits only for those before it; any other, for all of them).
+    promote_after: tuple[str, ...] = ()
+
+    def promotion_sources(self, environment: str) -> tuple[str, ...]:
+        """The environments a revision must have succeeded in before it runs in ``environment``."""
+        stages = self.promote_after
+        return stages[: stages.index(environment)] if environment in stages else stages
 
     def succeeded(self, status: str | None) -> bool:
         """Whether a final status counts as success under this policy."""
@@ -189,12 +197,17 @@ class RunPolicy(Frozen):
 
 
 class DesiredRun(Frozen):
-    """One execution as the specs want it: the rendered request, its digest, where it came from."""
+    """One execution as the specs want it: the rendered request, its digest, where it came from.
+
+    ``revision`` names the spec as written (``model.digest.compute_revision``): unlike the
+    digest it is the same in every environment, so a run in one can be promoted to another.
+    """
 
     name: str
     request: RunRequest
     digest: str
     source: Location
+    revision: str = ""
     policy: RunPolicy = RunPolicy()
     depends_on: tuple[str, ...] = ()
     labels: dict[str, str] = Field(default_factory=dict)
@@ -232,6 +245,8 @@ class StateEntry(Frozen):
 
     ``attempts`` counts the attempts made for the current digest (a changed spec starts again
     at 1); ``history`` keeps the last ``HISTORY_LIMIT`` earlier attempts, newest first.
+    ``revision`` is the spec revision the run was submitted for (``DesiredRun.revision``);
+    entries written before revisions were recorded have none.
     """
 
     name: str
@@ -251,6 +266,7 @@ class StateEntry(Frozen):
     attempts: int = 1
     adopted: bool = False
     history: tuple[Attempt, ...] = ()
+    revision: str | None = None
 
     def as_attempt(self) -> Attempt:
         """This entry's attempt, for the history of the next one."""

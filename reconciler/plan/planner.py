@@ -5,7 +5,8 @@ a value that ``plan`` renders and ``apply`` executes unchanged. Every action car
 human can act on, ``noop`` included, of at most ``REASON_LIMIT`` characters (the plan digest
 covers it, and a plan document read back is held to that bound). Dependencies order the plan:
 an execution whose dependency runs in the same apply ``wait``s for it; one whose dependency has
-not succeeded and will not run is ``skip``ped with that reason.
+not succeeded and will not run is ``skip``ped with that reason, and so is a run whose revision
+has not yet succeeded where its promotion rule says it must first (``plan.promotion``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from reconciler.model import (
 )
 from reconciler.model.digest import REASON_LIMIT, cut, diff_requests
 from reconciler.model.order import dependency_order
+from reconciler.plan.promotion import promote
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,13 @@ def build_plan(
     *,
     environment: str = "default",
     selection: Selection | None = None,
+    promotion: Mapping[str, Mapping[str, StateEntry]] | None = None,
 ) -> Plan:
-    """Decide what to do for every name found in the specs or in the state."""
+    """Decide what to do for every name found in the specs or in the state.
+
+    ``promotion`` holds the recorded state of the environments named by ``policy.promote``
+    rules (``plan.promotion``); one that is missing has no runs.
+    """
     chosen = selection or Selection()
     wanted = {run.name: run for run in desired}
     decided: dict[str, Action] = {}
@@ -86,6 +93,7 @@ def build_plan(
             decided[name] = _orphan(entry)
         else:
             decided[name] = _decide(run, entry, chosen)
+    decided = promote(decided, environment, promotion or {})
     shards = shard_of(wanted, chosen.shard[1]) if chosen.shard else {}
     selected = {
         name: action

@@ -128,11 +128,22 @@ def _branch_errors(error: ValidationError) -> Iterable[ValidationError]:
     if all(e.validator == "type" and len(e.absolute_path) == depth for e in context):
         yield error
         return
-    best = min(context, key=lambda e: (-len(e.absolute_path), e.validator == "type"))
-    branch = best.relative_schema_path[0] if best.relative_schema_path else None
+    # A branch whose type the value does not have is not what the user meant, however its
+    # other keywords fared ("not" beside a pattern fails on a list, which has no pattern).
+    mistyped = {
+        _branch(e) for e in context if e.validator == "type" and len(e.absolute_path) == depth
+    }
+    meant = [e for e in context if _branch(e) not in mistyped] or context
+    best = min(meant, key=lambda e: (-len(e.absolute_path), e.validator == "type"))
+    branch = _branch(best)
     for candidate in context:
         if candidate.relative_schema_path and candidate.relative_schema_path[0] == branch:
             yield from _leaf_errors([candidate])
+
+
+def _branch(error: ValidationError) -> object:
+    """Which alternative of an ``anyOf`` an error of its context belongs to."""
+    return error.relative_schema_path[0] if error.relative_schema_path else None
 
 
 def _schema(error: ValidationError) -> dict[str, Any]:

@@ -25,15 +25,12 @@ from reconciler.model import (
     Locator,
     PathPart,
     PropertyValue,
-    RetryPolicy,
-    RunMode,
     RunPolicy,
     RunRequest,
-    RunStatus,
     dotted,
     json_path,
 )
-from reconciler.model.digest import compute_digest
+from reconciler.model.digest import compute_digest, compute_revision, source_digest
 from reconciler.specs.budget import FileBudget
 from reconciler.specs.language import (
     NAME_PATTERN,
@@ -42,6 +39,7 @@ from reconciler.specs.language import (
     ExecutionSetDocument,
 )
 from reconciler.specs.layering import Merged, Path_, merge
+from reconciler.specs.policies import read_policy
 from reconciler.specs.sandbox import Renderer
 
 MAX_COMBINATIONS = 256
@@ -65,6 +63,9 @@ class SpecContext:
     overrides: Mapping[str, str] = field(default_factory=dict)  # --var key=value
     reserved_secrets: Container[str] = frozenset()
     read: Callable[[Path], bytes] | None = None
+    #: The environments reconciler.yaml defines (``policy.promote`` may name only these);
+    #: None leaves the names unchecked.
+    environments: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class _Item:
     depends_at: tuple[Location, ...]
     depends_paths: tuple[str, ...]
     failed: bool  # the process, the runtime or the policy had a problem
+    written: str  # the source_digest of the item's request fields as written (its revision)
 
 
 class _Expander:
@@ -236,6 +238,7 @@ class _Expander:
             depends_at=tuple(self.locate(path) for _, path in merged.depends),
             depends_paths=tuple(dotted(list(path)) for _, path in merged.depends),
             failed=len(self.diagnostics) > before,
+            written=source_digest(_as_written(merged)),
         )
 
     def build(
@@ -285,6 +288,7 @@ class _Expander:
             request=request,
             digest=compute_digest(request),
             source=item.source,
+            revision=compute_revision(item.written, name, matrix),
             policy=item.policy,
             depends_on=tuple(depends),
             labels=labels,
@@ -328,30 +332,34 @@ class _Expander:
         return None
 
     def policy(self, merged: Merged) -> RunPolicy | None:
-        given = merged.policy
-        if not given:
-            return None
-        default = RunPolicy()
-        run = RunMode(given["run"][0]) if "run" in given else default.run
-        timeout = _seconds(given["timeout"][0]) if "timeout" in given else None
-        retries = given["retries"][0] if "retries" in given else None
-        warn_ok = bool(given["warn_is_success"][0]) if "warn_is_success" in given else True
-        retry = default.retries
-        if retries is not None:
-            retry = RetryPolicy(
-                count=retries.count,
-                on=tuple(dict.fromkeys(retries.on))
-                if "on" in retries.model_fields_set
-                else retry.on,
-            )
-            if warn_ok and RunStatus.COMPLETE_WARN in retry.on:
-                path = (*given["retries"][1], "on")
-                self.problem(
-                    path,
-                    f'{dotted(list(path))}: "COMPLETE_WARN" is never retried while warnIsSuccess '
-                    "is true; expected warnIsSuccess: false to retry runs that end with warnings",
-                )
-        return RunPolicy(run=run, timeout=timeout, retries=retry, warn_is_success=warn_ok)
+        return read_policy(merged.policy, self.context.environments, self.problem)
+
+
+def _as_written(merged: Merged) -> dict[str, Any]:
+    """The request fields of one execution item as written: what its revision covers.
+
+    Templates before rendering and aliases before resolving (each environment resolves them
+    its own way), and the spec's own ``vars``; never the policy, labels, description or
+    ``dependsOn``, which do not change what is sent.
+    """
+    return {
+        "process": _target(merged.process),
+        "runtime": _target(merged.runtime),
+        "dynamicProperties": {key: value for key, (value, _) in merged.dynamic.items()},
+        "processProperties": {
+            component: {key: value for key, (value, _) in values.items()}
+            for component, values in merged.components.items()
+        },
+        "vars": merged.vars,
+    }
+
+
+def _target(slot: tuple[str, str, Path_] | None) -> list[str] | None:
+    """A process or runtime as written: ``[field, value]``, an id in lower case like the digest."""
+    if slot is None:
+        return None
+    field_name, value, _ = slot
+    return [field_name, value if field_name in ("process", "runtime") else value.lower()]
 
 
 def _quoted(text: str) -> str:
@@ -368,17 +376,6 @@ def missing_message(item_path: Sequence[PathPart], what: str) -> str:
         f'{dotted([*item_path, id_field])}: missing required field "{id_field}"; expected the id '
         f'of the {noun} (a GUID), or "{what}": an alias from reconciler.yaml{where}'
     )
-
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
-
-
-def _seconds(value: float | str | None) -> float | None:
-    """``30m`` → 1800.0; a number is seconds already (the schema checked the syntax)."""
-    if value is None or isinstance(value, int | float):
-        return None if value is None else float(value)
-    return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value))
 
 
 def expand(

@@ -150,6 +150,25 @@ class Retries(_Model):
     )
 
 
+EnvironmentName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+EnvironmentNames = Annotated[list[EnvironmentName], Field(min_length=1, max_length=16)]
+
+
+class Promote(_Model):
+    """Where a revision of the spec must succeed before it runs in the other environments."""
+
+    after: (
+        EnvironmentName | Annotated[list[EnvironmentName], Field(min_length=1, max_length=16)]
+    ) = Field(
+        description="An environment of reconciler.yaml, or a list of them in order. In any "
+        "environment not named, a revision of this execution (its spec as written, the same "
+        "in every environment) runs only after it succeeded in every named one; in a named "
+        "one, only after it succeeded in those named before it. Read from the recorded "
+        "state by plan and apply.",
+        examples=["test", ["dev", "test"]],
+    )
+
+
 class Policy(_Model):
     """When the execution runs, how long it may take, and what happens when it fails."""
 
@@ -168,6 +187,11 @@ class Policy(_Model):
         default=True,
         alias="warnIsSuccess",
         description="Whether COMPLETE_WARN counts as success (default true).",
+    )
+    promote: Promote | None = Field(
+        default=None,
+        description="A promotion rule: run a revision here only after it succeeded in the "
+        "named environment(s), e.g. {after: test}.",
     )
 
 

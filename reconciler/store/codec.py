@@ -23,8 +23,20 @@ from reconciler.store.redact import scrub_entry
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added ``revision``, which a version-1 entry lacks: it stays without one.
+
+    ``revision`` is the spec revision a run was submitted for, which ``policy.promote``
+    compares across environments; an entry without one is a run of no known revision. The
+    version changed so that an older reconciler refuses a file with the new field by name
+    ("written by a newer reconciler") rather than as an unknown field.
+    """
+    return data
+
+
 # Migration n turns a version-n document into version n+1. Append, never edit.
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (_v1_to_v2,)
 MIN_SCHEMA_VERSION = 1
 SCHEMA_VERSION = MIN_SCHEMA_VERSION + len(MIGRATIONS)
 

@@ -6,11 +6,17 @@ test or a benchmark builds the same inputs the CLI does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.config.settings import Settings, parse_overrides
+from reconciler.config.settings import (
+    DEFAULT_ENVIRONMENT,
+    MAX_CONFIG_BYTES,
+    Settings,
+    parse_overrides,
+)
 from reconciler.errors import InvalidSpecs, StateError
 from reconciler.git.facts import git_facts
 from reconciler.github.context import GitHubContext
@@ -18,7 +24,7 @@ from reconciler.github.context import GitHubContext
 if TYPE_CHECKING:
     from reconciler.boomi.client import BoomiClient
     from reconciler.clock import Clock
-    from reconciler.model import Plan, RunRequest, StateEntry
+    from reconciler.model import DesiredRun, Plan, RunRequest, StateEntry
     from reconciler.outbound import Redactor
     from reconciler.plan.planner import Selection
     from reconciler.specs.expand import SpecContext
@@ -28,11 +34,45 @@ if TYPE_CHECKING:
 def spec_context(
     settings: Settings, environ: Mapping[str, str], overrides: tuple[str, ...] = ()
 ) -> SpecContext:
-    """Template context: the settings' vars, git facts and ``--var KEY=VALUE`` overrides."""
+    """Template context: the settings' vars, git facts and ``--var KEY=VALUE`` overrides.
+
+    It also carries the environments reconciler.yaml defines, which ``policy.promote`` may
+    name.
+    """
     parsed = parse_overrides(overrides)
     actions = GitHubContext.from_environ(environ).git_facts()
     git = git_facts(settings.root, actions=actions).as_context()
-    return settings.spec_context(environ, git=git, overrides=parsed)
+    context = settings.spec_context(environ, git=git, overrides=parsed)
+    return dataclasses.replace(context, environments=defined_environments(settings))
+
+
+def defined_environments(settings: Settings) -> tuple[str, ...]:
+    """The environments of reconciler.yaml; only ``default`` when it defines none.
+
+    ``Settings.environments`` when the settings carry it; otherwise read from the config file,
+    which ``load_settings`` has validated already (so a problem here means it changed since,
+    and is left to the next command to report).
+    """
+    names = getattr(settings, "environments", None)
+    if names is None:
+        names = _config_environments(settings.config_file)
+    return tuple(sorted(names)) if names else (DEFAULT_ENVIRONMENT,)
+
+
+def _config_environments(config: Path | None) -> tuple[str, ...]:
+    from reconciler.files import read_bounded
+    from reconciler.specs.documents import load_bytes
+
+    if config is None:
+        return ()
+    try:
+        raw = read_bounded(config, limit=MAX_CONFIG_BYTES, root=config.absolute().parent.resolve())
+    except OSError:
+        return ()
+    documents, problems = load_bytes(raw, str(config))
+    data = documents[0].data if documents and not problems else None
+    environments = data.get("environments") if isinstance(data, dict) else None
+    return tuple(str(name) for name in environments) if isinstance(environments, dict) else ()
 
 
 def load_plan(
@@ -67,8 +107,28 @@ def load_plan(
         raise InvalidSpecs(loaded.diagnostics)
     if isinstance(state[0], StateError):
         raise state[0]
-    the_plan = build_plan(loaded.runs, state[0], environment=store.environment, selection=selection)
+    the_plan = build_plan(
+        loaded.runs,
+        state[0],
+        environment=store.environment,
+        selection=selection,
+        promotion=promotion_state(settings.state_dir, loaded.runs, store.environment),
+    )
     return the_plan, store
+
+
+def promotion_state(
+    state_dir: Path, runs: Iterable[DesiredRun], environment: str
+) -> dict[str, Mapping[str, StateEntry]]:
+    """The recorded state of every environment a ``policy.promote`` rule names (read-only).
+
+    Read without the lock: an apply there may be writing, and a file is replaced whole, so
+    this sees each execution before or after its write. A folder not there yet is no runs.
+    """
+    from reconciler.store.state import StateStore
+
+    names = sorted({name for run in runs for name in run.policy.promote_after} - {environment})
+    return {name: StateStore(state_dir, name).snapshot() for name in names}
 
 
 def secret_values(requests: Iterable[RunRequest], environ: Mapping[str, str]) -> dict[str, str]:

@@ -92,6 +92,8 @@ NAMES_WITH_A_LINE_BREAK = [
     {"spec": {"processId": "789abcde-f012-3456-789a-bcdef0123456\n"}},
     {"spec": {"policy": {"timeout": "30m\n"}}},
     {"spec": {"vars": {"a\n": 1}}},
+    {"spec": {"policy": {"promote": {"after": "test\n"}}}},
+    {"spec": {"policy": {"promote": {"after": ["test\n"]}}}},
 ]
 
 
