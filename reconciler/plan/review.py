@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.errors import UserError
-from reconciler.model import Location, Plan
-from reconciler.model.digest import PlanItem, plan_items
+from reconciler.model import ActionKind, Location, Plan
+from reconciler.model.digest import PlanItem, plan_items, short_revision
 from reconciler.outbound import log, md_code, md_fence
 from reconciler.plan.document import (
     Item,
+    PlanAction,
     PlanDocument,
     PlanDocumentError,
     parse_plan_document,
     shown,
 )
+from reconciler.plan.promotion import PROMOTION_WAIT
 
 ReviewStatus = Literal["match", "covered", "differs", "none"]
 
@@ -81,6 +83,7 @@ class Review:
         lines = [
             head,
             *(f"  {line}" for line in self.differences),
+            *(f"  {name}: reviewed in {who}" for name, who in self.covered),
         ]
         return log("\n".join(lines))
 
@@ -245,19 +248,35 @@ def compare_each(reviewed: Sequence[Reviewed], plan: Plan, digest: str) -> Revie
     # code, so the run digest alone is not enough; the action, the reason and the field
     # changes it showed must be what this plan says too (issue #15: no invented "changes").
     shown: dict[tuple[str, str], list[tuple[str, PlanItem]]] = {}
+    waits: dict[tuple[str, str], list[tuple[str, PlanAction]]] = {}
     for one in reviewed:
         if one.plan.environment != plan.environment:
             continue
         for item in one.plan.items:
             if item.action in _SENDS and item.run is not None:
                 shown.setdefault((item.name, item.run), []).append((one.label, item))
+        for shown_action in one.plan.actions:  # a promotion wait shown for this very run
+            if shown_action.action is ActionKind.SKIP and shown_action.digest is not None:
+                waits.setdefault((shown_action.name, shown_action.digest), []).append(
+                    (one.label, shown_action)
+                )
     ours = {item.name: item for item in plan_items(plan)}
+    revisions = {a.name: a.desired.revision for a in plan.actions if a.desired is not None}
     covered: list[tuple[str, str]] = []
     uncovered: list[str] = []
     for name, kind, run in needing:
         seen = shown.get((name, run), [])
         mine = ours[name]
         who = next((label for label, item in seen if _same_view(item, mine)), None)
+        if who is None:
+            who = next(
+                (
+                    label
+                    for label, wait in waits.get((name, run), [])
+                    if _promoted_view(wait, mine, revisions.get(name, ""))
+                ),
+                None,
+            )
         if who is not None:
             covered.append((name, who))
         elif seen:
@@ -300,3 +319,17 @@ def _shown_diff(item: PlanItem, mine: PlanItem) -> str:
     if tuple(item.changes) != tuple(mine.changes):
         shown.append("other field changes")
     return " and ".join(shown) or "something else"
+
+
+def _promoted_view(wait: PlanAction, mine: PlanItem, revision: str) -> bool:
+    """A reviewed ``skip`` that waited for the promotion of this run, now promoted.
+
+    The pull request's plan of this environment could only show the run as waiting for its
+    promotion (test had not run it yet); what it showed must be that wait, for this run digest
+    and this revision, with the field changes this plan computes: nothing invented.
+    """
+    return (
+        wait.reason.startswith(f"{PROMOTION_WAIT}: revision {short_revision(revision)} ")
+        and "; promoted from " in mine.reason
+        and tuple(wait.changes) == tuple(mine.changes)
+    )

@@ -152,9 +152,12 @@ def _locked(settings: Settings, command: str) -> contextlib.AbstractContextManag
 
 
 def _folders(settings: Settings, top: Path) -> list[str]:
-    """The environment's state and artifacts folders, as paths from ``top``."""
-    env = settings.environment
-    folders = [settings.state_dir / env, settings.artifacts_dir / env]
+    """The folders merged, as paths from ``top``: all of state, this environment's artifacts.
+
+    Every environment's state: a promotion rule reads the state of the environments a run
+    must succeed in first.
+    """
+    folders = [settings.state_dir, settings.artifacts_dir / settings.environment]
     return [posix_path(str(f.resolve().relative_to(top.resolve()))) for f in folders]
 
 

@@ -131,3 +131,46 @@ def test_apply_outputs_in_actions_byte_for_byte(
         f"plan-digest={digest}\nreviewed=match\n"
         f"summary-path={workspace}/artifacts/default/summary.md\n"
     )
+
+
+def test_each_change_is_checked_against_the_plans_of_every_merged_pull_request(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    build_tree(workspace, {"specs/i.yaml": spec("i", INVENTORY, PROD_ATOM)})
+    folder = workspace.parent / "reviewed"
+    folder.mkdir()
+    for number, name, who in ((1, "o", "alice"), (2, "i", "bob")):  # one PR each
+        shown = run_cli("plan", "--select", name, "--output", "json").out
+        (folder / f"pr-{number}.json").write_text(shown, encoding="utf-8")
+        meta = {"number": number, "mergedBy": who}
+        (folder / f"pr-{number}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    # A change nobody reviewed (a direct push to main, say).
+    build_tree(workspace, {"specs/n.yaml": spec("n", ORDERS, PROD_ATOM, {"N": "1"})})
+
+    refused = run_cli("apply", "--reviewed-plan", str(folder), "--require-reviewed")
+    assert refused.code == 1
+    assert "not every change was reviewed; nothing was applied: n: submit run " in refused.err
+    assert "o:" not in refused.err.split("nothing was applied:")[1]
+    assert sim.submissions() == []
+    # The plan an approver reads before approving says the same, without applying anything.
+    planned = run_cli("plan", "--reviewed-plan", str(folder))
+    assert planned.code == 0
+    assert planned.err.splitlines()[:4] == [
+        "Reviewed plans: 1 change(s) NOT reviewed; 2 reviewed by #1 (merged by alice), "
+        "#2 (merged by bob)",
+        f"+ n: submit run {planned.err.split('+ n: submit run ')[1][:12]}",
+        "  i: reviewed in #2 (merged by bob)",
+        "  o: reviewed in #1 (merged by alice)",
+    ]
+
+    (workspace / "specs/n.yaml").unlink()  # reverted: now every change was reviewed
+    applied = run_cli("apply", "--reviewed-plan", str(folder), "--require-reviewed")
+    assert applied.code == 0, applied.err
+    assert (
+        "Reviewed plans: every change was reviewed (2, by #1 (merged by alice), #2 (merged by bob))"
+        in applied.out
+    )
+    assert len(sim.submissions()) == 2
+    record = json.loads((workspace / "artifacts/default/apply.json").read_text())
+    assert record["reviewed"]["status"] == "covered"

@@ -310,3 +310,37 @@ def test_each_matrix_execution_is_promoted_on_its_own(
         "orders-eu",
         "plain-us",
     ]
+
+
+def test_a_reviewed_promotion_wait_covers_the_promoted_run_and_nothing_invented(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    # On the pull request, prod's plan could only show orders waiting for test.
+    build_tree(workspace, {"reconciler.yaml": config(), "specs/o.yaml": orders()})
+    shown = run_cli("--env", "prod", "plan", "--output", "json")
+    reviewed = workspace.parent / "pr-7.json"
+    reviewed.write_text(shown.out, encoding="utf-8")
+    (workspace.parent / "pr-7.meta.json").write_text(
+        json.dumps({"number": 7, "mergedBy": "alice"}), encoding="utf-8"
+    )
+    [action] = json.loads(shown.out)["actions"]
+    assert action["action"] == "skip"
+    assert run_cli("--env", "test", "apply", "--reviewed-plan", str(reviewed)).code == 0
+
+    # An artifact that shows the same wait with invented field changes covers nothing.
+    tampered = json.loads(shown.out)
+    tampered["actions"][0]["changes"] = ['dynamicProperties.DPP_BATCH: "100" → "1"']
+    forged = workspace.parent / "forged" / "pr-8.json"
+    forged.parent.mkdir()
+    forged.write_text(json.dumps(tampered), encoding="utf-8")
+    refused = run_cli("--env", "prod", "apply", "--reviewed-plan", str(forged.parent),
+                      "--require-reviewed")  # fmt: skip
+    assert refused.code == 1
+    assert "not every change was reviewed; nothing was applied: orders: submit run" in refused.err
+
+    # The real one: the promoted submit is what #7's reviewer saw waiting.
+    applied = run_cli("--env", "prod", "apply", "--reviewed-plan", str(reviewed),
+                      "--require-reviewed")  # fmt: skip
+    assert applied.code == 0, applied.err
+    assert "orders: reviewed in #7 (merged by alice)" in applied.out
+    assert len(sim.submissions()) == 2
