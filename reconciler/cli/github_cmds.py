@@ -181,7 +181,15 @@ def reviewed_plan(
             if note is not None:
                 _notice(context, "notice", note)
         request = usecase.CollectRequest(
-            settings.root, sha, since, output_dir, env, artifacts, author or None, max_commits
+            settings.root,
+            sha,
+            since,
+            output_dir,
+            env,
+            artifacts,
+            author or None,
+            max_commits,
+            everything=since_applied and since is None,
         )
         return _collect(request, context, actions)
     assert output_path is not None  # noqa: S101 - checked above

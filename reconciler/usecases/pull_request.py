@@ -194,12 +194,13 @@ class CollectRequest:
 
     root: Path  # the checkout whose history is walked
     tip: str
-    since: str | None  # None: the tip's pull request only
+    since: str | None  # None: the tip's pull request only (unless ``everything``)
     output_dir: Path
     environment: str
     artifacts: tuple[str, ...]
     author: str | None
     max_commits: int = MAX_COMMITS
+    everything: bool = False  # since is None: every merge of the tip's history (no apply yet)
 
 
 @dataclass(frozen=True)
@@ -212,14 +213,22 @@ class Collected:
     written: list[Path]
 
 
-def merged_commits(root: Path, since: str | None, tip: str, limit: int) -> tuple[list[str], bool]:
+def merged_commits(
+    root: Path, since: str | None, tip: str, limit: int, *, everything: bool = False
+) -> tuple[list[str], bool]:
     """The first-parent commits of ``since..tip``, oldest first, at most the newest ``limit``.
 
     First parent only: on the default branch each is a merge (or squash, or direct push), the
-    commits a merged branch brought in are not. True as the second value when cut.
+    commits a merged branch brought in are not. True as the second value when cut. Without
+    ``since``: the tip alone, or with ``everything`` the tip's whole first-parent history.
     """
     git = _checkout(root)
     _known(git, "--sha", tip)
+    if since is None and everything:
+        listed = git.run(
+            "rev-list", "--first-parent", f"--max-count={limit + 1}", tip
+        ).stdout.split()
+        return list(reversed(listed[:limit])), len(listed) > limit
     if since is None:
         return [tip], False
     _known(git, "--since", since)
@@ -241,12 +250,12 @@ def since_applied(
 
     The specs commit of the environment's newest recorded apply (``statebranch.last_applied``:
     the state branch, or the checkout's history). None, with a note saying why, when no apply
-    is recorded yet or the one recorded is not in the tip's history (then only the tip's pull
-    request is read).
+    is recorded yet or the one recorded is not in the tip's history: then every merge of the
+    tip's history is read (``CollectRequest.everything``), bounded by ``max_commits``.
     """
     last = last_applied(settings, environ)
     env = settings.environment
-    only = f"only the pull request merged as {tip[:12]} is read"
+    only = "every merge in the history of the tip is read"
     if last is None:
         return None, f"no apply of {env} is recorded yet: {only}"
     git = _checkout(settings.root)
@@ -290,7 +299,13 @@ def collect_reviewed_plans(
     Step outputs: ``found`` (any plan), ``count``, ``prs`` (space separated), ``missing``
     (commits no reviewed plan covers) and ``path``.
     """
-    commits, cut = merged_commits(request.root, request.since, request.tip, request.max_commits)
+    commits, cut = merged_commits(
+        request.root,
+        request.since,
+        request.tip,
+        request.max_commits,
+        everything=request.everything,
+    )
 
     async def work() -> Collection:
         async with github:

@@ -375,7 +375,7 @@ def test_since_the_last_recorded_apply(gh: FakeGitHub, run_cli: Run, repo: Path)
         f"1 reviewed plan (default) of 2 merged commits since {first[:12]} written to out; "
         "1 without one"  # the state commit of the apply itself
     )
-    # no apply of another environment is recorded: only the tip's pull request
+    # no apply of another environment is recorded: every merge of the tip's history
     prod = plan_file(Path("plan-prod.json"), [submit("inv")], environment="prod")
     gh.add_artifact(503, "reconciler-plan-prod", {"plan.json": prod.read_bytes()})
     assert (
@@ -387,8 +387,7 @@ def test_since_the_last_recorded_apply(gh: FakeGitHub, run_cli: Run, repo: Path)
     )  # fmt: skip
     assert result.code == 0, result.err
     assert result.err.splitlines()[0] == (
-        f"notice: no apply of prod is recorded yet: only the pull request merged as {tip[:12]} "
-        "is read"
+        "notice: no apply of prod is recorded yet: every merge in the history of the tip is read"
     )
     assert sorted(p.name for p in Path("out").glob("pr-*")) == ["pr-15.json", "pr-15.meta.json"]
     assert Path("out/pr-15.json").read_bytes() == prod.read_bytes()
@@ -410,6 +409,7 @@ def test_a_last_apply_outside_the_tips_history(gh: FakeGitHub, run_cli: Run, rep
     assert result.code == 0, result.err
     assert result.err.splitlines()[0] == (
         f"notice: the last apply of default ran from {other[:12]}, which is not in the history "
-        f"of {tip[:12]}: only the pull request merged as {tip[:12]} is read"
+        f"of {tip[:12]}: every merge in the history of the tip is read"
     )
-    assert [r.path.split("/")[5] for r in gh.calls("GET", "/pulls$")] == [tip]
+    walked = git(repo, "rev-list", "--first-parent", "--reverse", tip).split()
+    assert [r.path.split("/")[5] for r in gh.calls("GET", "/pulls$")] == walked
