@@ -24,7 +24,8 @@ STATE = "refs/heads/reconciler/state"
 
 def submitted(sim: Admin) -> Counter[tuple[str, str]]:
     """How many runs the platform accepted, per (environment, execution)."""
-    return Counter((s["properties"]["ENV"], s["properties"]["NAME"]) for s in sim.submissions())
+    seen = (s["properties"]["dynamic"] for s in sim.submissions())
+    return Counter((p["ENV"], p["NAME"]) for p in seen)
 
 
 def explain(*runs: Run) -> str:
@@ -83,7 +84,7 @@ def test_a_merge_into_a_protected_main_is_applied_test_first_and_state_lands_on_
     assert not staged.secrets_released
     assert "invoices" in staged.summary
     assert "orders" in staged.summary
-    assert "Reviewed plans" in staged.summary  # ...and its comparison, before approval
+    assert "**Reviewed plan:** matches" in staged.summary  # ...and its comparison, first
     assert run.order.index("apply-test") < run.order.index("plan-production")
     run.approve("production")
     assert run.conclusion == "success", explain(run)
@@ -135,9 +136,8 @@ def test_a_queued_apply_after_another_merge_applies_the_tip(
     first.approve("production")
     queued.approve("production")
     assert queued.conclusion == "success", explain(queued)
-    production = [
-        s["properties"] for s in sim.submissions() if s["properties"]["ENV"] == "production"
-    ]
+    dynamic = [s["properties"]["dynamic"] for s in sim.submissions()]
+    production = [p for p in dynamic if p["ENV"] == "production"]
     assert sorted((p["NAME"], p["VALUE"]) for p in production) == [
         ("invoices", "1"),
         ("orders", "2"),
