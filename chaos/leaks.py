@@ -125,6 +125,8 @@ def _commands(checkout: Path, env: Mapping[str, str], late: str, late_text: str)
     done.append(run(checkout, env, "plan", "--output", "markdown", "--markdown-file", "plan.md"))
     done.append(run(checkout, env, "status"))
     (checkout / "specs" / f"{late}.yaml").write_text(late_text, encoding="utf-8")
+    _git(checkout, "add", "specs")  # applied from a commit, as apply requires
+    _git(checkout, "commit", "-q", "-m", f"add {late}")
     done.append(run(checkout, env, "apply", timeout=300))
     done.append(run(checkout, env, "status"))
     done.append(run(checkout, env, "plan"))

@@ -217,11 +217,15 @@ def _version(values: Sequence[str]) -> FileVersion:
             found[key] = first[:FIELD_LIMIT]
     return FileVersion(
         commit=commit,
-        committed_at=datetime.fromtimestamp(int(seconds), UTC),
+        # A crafted commit may claim any date: shown, capped at the last second of year 9999.
+        committed_at=datetime.fromtimestamp(min(int(seconds), _LAST_SECOND), UTC),
         author=author[:FIELD_LIMIT],
         subject=subject[:FIELD_LIMIT],
         trailers=found,
     )
+
+
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _plain(path: str) -> str:

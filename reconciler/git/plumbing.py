@@ -152,6 +152,8 @@ class Checkout:
 
     def _write_blobs(self, contents: Sequence[bytes]) -> list[str]:
         """Store blobs in the object database, in one git process."""
+        if not contents:
+            return []
         with tempfile.TemporaryDirectory(prefix="reconciler-blobs-") as folder:
             files = []
             for index, data in enumerate(contents):

@@ -60,6 +60,7 @@ class StateBranch:
         fetched = self.git.run("fetch", "--quiet", "--no-tags", self.remote, spec, check=False)
         if fetched.returncode != 0:
             if "couldn't find remote ref" in fetched.stderr:
+                self.git.run("update-ref", "-d", self.ref, check=False)  # gone: forget it
                 return None
             raise GitError(
                 f"cannot fetch the state branch {self.branch} from {self.remote}: "
@@ -82,6 +83,7 @@ class StateBranch:
             "ls-tree", "-r", "-z", "--full-tree", commit, "--", *folders
         ).stdout.split("\0")
         entries = []
+        prefixes = tuple(f.rstrip("/") + "/" for f in folders)
         for line in listed:
             if not line:
                 continue
@@ -89,6 +91,11 @@ class StateBranch:
             mode, kind, obj = meta.split()
             if kind != "blob" or mode not in ("100644", "100755"):
                 raise GitError(f"the state branch holds {name} as {kind} {mode}; expected a file")
+            if not name.startswith(prefixes) or not _plain(name):
+                raise GitError(
+                    f"the state branch holds {name!r}: not a plain path under "
+                    f"{', '.join(folders)}; refusing to read it (was the branch tampered with?)"
+                )
             entries.append((name, obj))
         return dict(
             zip([n for n, _ in entries], self._blobs([o for _, o in entries], limit), strict=True)
@@ -141,10 +148,12 @@ class StateBranch:
         """Commit ``paths`` on the state branch and push it; the checkout does not move.
 
         ``base`` is the commit to build on (the last one this process published); by default
-        the fetched tip, or a new empty root commit when the branch does not exist yet.
+        the tip fetched last (the state this process read), or a new empty root commit when
+        the branch did not exist. A newer tip is the push's business: it rebuilds on top only
+        when no state file the two sides both changed was written by another apply.
         """
-        if base is None:
-            base = self.fetch() if policy is not None else self._local_tip()
+        if base is None:  # what this process read (pull): a newer tip is met by the push,
+            base = self.local_tip()  # where the conflict rules run; never built on unread state
         if base is None:
             base = self._root_commit()
         pushing = PushPolicy(
@@ -167,7 +176,8 @@ class StateBranch:
             self.git.run("update-ref", self.ref, published.commit)
         return published
 
-    def _local_tip(self) -> str | None:
+    def local_tip(self) -> str | None:
+        """The tip fetched last (None if never fetched, or the branch did not exist)."""
         found = self.git.run(
             "rev-parse", "--verify", "--quiet", f"{self.ref}^{{commit}}", check=False
         )
@@ -222,3 +232,10 @@ def _is_commit_id(text: str) -> bool:
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
+
+
+def _plain(name: str) -> bool:
+    """A path of plain segments: no ``..``, ``.``, empty part, ``.git`` or control character."""
+    return all(
+        part not in ("", ".", "..", ".git") and part.isprintable() for part in name.split("/")
+    )

@@ -44,8 +44,9 @@ __all__ = [
     "parse_reviewed",
 ]
 
-#: The actions that send a new request: each needs a review (see ``compare_each``).
-_SENDS = ("submit", "rerun", "retry")
+#: The actions that send a request: each needs a review (see ``compare_each``). ``wait`` is a
+#: submit that runs later in the same apply, once its dependencies succeeded.
+_SENDS = ("submit", "rerun", "retry", "wait")
 
 
 #: The reviewed plan: a plan document (``plan.document``), compared by its ``items``.

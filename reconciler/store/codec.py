@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from reconciler.errors import StateError
-from reconciler.model import StateEntry
+from reconciler.model import Phase, StateEntry
 from reconciler.outbound import NO_SECRETS, Redactor
 from reconciler.store.redact import scrub_entry
 
@@ -128,14 +128,42 @@ def _line_of(raw: bytes, token: str) -> int:
 def supersedes(theirs: bytes, ours: bytes) -> bool:
     """Whether our version of a state file may replace theirs.
 
-    It may when theirs is an earlier step of the same attempt (our own intent, pushed before
-    the submit) or of an attempt in our history; anything else was written by another apply.
+    It may when theirs is the same or an earlier step of the same attempt (our own intent,
+    pushed before the submit) or an attempt in our history; anything else was written by
+    another apply, or is a later step than ours (a stale copy must never replace it).
     """
     if theirs == ours:
         return True
+    return _order(theirs, ours) in ("same step", "later")
+
+
+def later_step(theirs: bytes, ours: bytes) -> bool:
+    """Whether ours is strictly later than theirs.
+
+    Later: a later step of the same attempt, or an attempt whose history holds theirs. Equal
+    steps, strangers and unreadable files are not.
+    """
+    return theirs != ours and _order(theirs, ours) == "later"
+
+
+#: The order of the steps of one attempt: intent, then unknown (an ambiguous POST), submitted
+#: (a requestId, or adopted), then a final status or a rejection.
+_STEP = {Phase.INTENT: 0, Phase.UNKNOWN: 1, Phase.SUBMITTED: 2, Phase.REJECTED: 3, Phase.FINAL: 3}
+
+
+def _order(theirs: bytes, ours: bytes) -> str:
+    """How ours relates to theirs: ``later``, ``same step``, ``earlier`` or ``unrelated``."""
     try:
         old, new = decode_entry(theirs, "upstream"), decode_entry(ours, "local")
     except StateError:
-        return False
-    lineage = {new.attempt_id, *(attempt.attempt_id for attempt in new.history)}
-    return old.name == new.name and old.attempt_id in lineage
+        return "unrelated"
+    if old.name != new.name:
+        return "unrelated"
+    if old.attempt_id == new.attempt_id:
+        step_old, step_new = _STEP[old.phase], _STEP[new.phase]
+        if step_new == step_old:
+            return "same step"
+        return "later" if step_new > step_old else "earlier"
+    if old.attempt_id in {attempt.attempt_id for attempt in new.history}:
+        return "later"
+    return "unrelated"

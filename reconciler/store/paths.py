@@ -89,6 +89,8 @@ class Tree:
         """The root and each folder below it down to ``folder``."""
         if not folder.is_relative_to(self.root):
             raise ValueError(f"{folder} is not under {self.root}")  # a caller's bug
+        if ".." in folder.relative_to(self.root).parts:  # under it in text only
+            raise StateError(f"{folder}: refusing a path that leaves {self.root} through '..'")
         steps = [self.root]
         for part in folder.relative_to(self.root).parts:
             steps.append(steps[-1] / part)

@@ -47,6 +47,7 @@ from reconciler.store.codec import (
     Migration,
     decode_entry,
     encode_entry,
+    later_step,
     supersedes,
 )
 from reconciler.store.lock import HOLDER_NAME, LOCK_NAME, hold, unlock
@@ -66,6 +67,7 @@ __all__ = [
     "StateStore",
     "decode_entry",
     "encode_entry",
+    "later_step",
     "supersedes",
 ]
 

@@ -85,9 +85,8 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
         )
     branch = state_branch(settings, environ)
     try:
-        if branch is not None:
-            if request.push:
-                pull_state(settings, environ)
+        if branch is not None:  # the folders must hold every file of the branch first
+            pull_state(settings, environ, fetch=request.push)
             published = branch.publish(
                 paths,
                 message,

@@ -260,13 +260,22 @@ def since_applied(
         return None, f"no apply of {env} is recorded yet: {only}"
     git = _checkout(settings.root)
     _known(git, "--sha", tip)
-    _known(git, f"the last apply's commit (Reconciler-Specs-Commit of {env})", last)
+    if not _exists(git, last):  # applied from a commit never pushed, or a deleted branch
+        return None, (
+            f"the last apply of {env} ran from {last[:12]}, which this checkout does not have: "
+            f"{only}"
+        )
     if not _ancestor(git, last, tip):
         return None, (
             f"the last apply of {env} ran from {last[:12]}, which is not in the history of "
             f"{tip[:12]}: {only}"
         )
     return last, None
+
+
+def _exists(git: Checkout, sha: str) -> bool:
+    found = git.run("cat-file", "-e", f"{sha}^{{commit}}", check=False)
+    return found.returncode == 0
 
 
 def _checkout(root: Path) -> Checkout:

@@ -6,10 +6,10 @@ working copy of that branch: ``plan``, ``apply``, ``status`` and ``commit`` *pul
 impossible) by the same rules:
 
 - a state file the checkout lacks is taken;
-- a state file both have is replaced by the incoming one unless the checkout's is a later step
-  of the same run, or holds the incoming run in its history (``supersedes``): state only ever
-  moves forward, and the branch, which every apply pushes its intents to before submitting,
-  knows at least as much as any runner's leftover copy;
+- a state file both have is replaced by the incoming one unless the checkout's is strictly
+  later: a later step of the same attempt, or an attempt whose history holds the incoming one
+  (``later_step``). State only ever moves forward, and the branch, which every apply pushes
+  its intents to before submitting, knows at least as much as any runner's leftover copy;
 - an artifact the checkout lacks is taken; one it has is kept (artifacts describe applies,
   they decide nothing).
 
@@ -30,7 +30,7 @@ from reconciler.git.plumbing import posix_path
 from reconciler.git.publish import Git
 from reconciler.git.statebranch import StateBranch, last_applied_commit
 from reconciler.store.paths import Tree
-from reconciler.store.state import STATE_FILE_LIMIT, StateStore, supersedes
+from reconciler.store.state import STATE_FILE_LIMIT, StateStore, later_step
 
 __all__ = ["Merged", "import_state", "last_applied", "pull_state", "state_branch"]
 
@@ -70,26 +70,34 @@ def state_branch(settings: Settings, environ: Mapping[str, str]) -> StateBranch 
             f"git.stateBranch is {name}, but {exc.message}",
             hint="state on a branch needs a git checkout with the remote, or no git.stateBranch",
         ) from None
+    checked_out = git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    if checked_out.returncode == 0 and checked_out.stdout.strip() == name:
+        raise UserError(
+            f"git.stateBranch is {name}, the branch checked out here: state needs a branch of "
+            "its own",
+            hint="use e.g. reconciler/state, or remove git.stateBranch to keep state here",
+        )
     return StateBranch(Git(top, dict(environ)), settings.git.remote, name)
 
 
 def pull_state(
-    settings: Settings, environ: Mapping[str, str], *, lock: bool = False
+    settings: Settings, environ: Mapping[str, str], *, lock: bool = False, fetch: bool = True
 ) -> Merged | None:
     """Fetch the state branch and merge this environment's files into the checkout's folders.
 
     None without ``git.stateBranch``. A fetch that fails is a ``UserError``: planning from a
     missing copy of the state could submit a run twice. ``lock``: hold the apply lock while
-    merging (a caller that holds it already, as ``apply``, passes False).
+    merging (a caller that holds it already, as ``apply``, passes False). ``fetch=False``
+    merges the copy fetched last (offline: ``commit --no-push``).
     """
     branch = state_branch(settings, environ)
     if branch is None:
         return None
     if lock:
         with _locked(settings, "reconciler state pull"):
-            return pull_state(settings, environ)
+            return pull_state(settings, environ, fetch=fetch)
     try:
-        tip = branch.fetch()
+        tip = branch.fetch() if fetch else branch.local_tip()
         if tip is None:
             return Merged(source=f"state branch {branch.branch}")
         incoming = branch.files(tip, _folders(settings, branch.git.root), limit=STATE_FILE_LIMIT)
@@ -114,7 +122,7 @@ def import_state(settings: Settings, folder: Path, *, lock: bool = False) -> Mer
         raise UserError(f"{folder}: no such folder to import state from")
     top = settings.root
     incoming: dict[str, bytes] = {}
-    for rel in _folders(settings, top):
+    for rel in _folders(settings, top, every_environment=False):
         base = folder / rel
         if not base.is_dir():
             continue
@@ -151,22 +159,27 @@ def _locked(settings: Settings, command: str) -> contextlib.AbstractContextManag
     return store.lock(command=command)
 
 
-def _folders(settings: Settings, top: Path) -> list[str]:
-    """The folders merged, as paths from ``top``: all of state, this environment's artifacts.
+def _folders(settings: Settings, top: Path, *, every_environment: bool = True) -> list[str]:
+    """The folders merged, as paths from ``top``: state, and this environment's artifacts.
 
-    Every environment's state: a promotion rule reads the state of the environments a run
-    must succeed in first.
+    From the state branch, every environment's state: a promotion rule reads the state of the
+    environments a run must succeed in first. From an imported folder, this environment's
+    only (a saved copy is trusted for what it was saved for, nothing more).
     """
-    folders = [settings.state_dir, settings.artifacts_dir / settings.environment]
+    state = settings.state_dir if every_environment else settings.state_dir / settings.environment
+    folders = [state, settings.artifacts_dir / settings.environment]
     return [posix_path(str(f.resolve().relative_to(top.resolve()))) for f in folders]
 
 
 def _merge(settings: Settings, top: Path, incoming: Mapping[str, bytes], source: str) -> Merged:
-    state_prefix, _artifacts_prefix = (f + "/" for f in _folders(settings, top))
+    state_prefix = _folders(settings, top)[0] + "/"
     merged = Merged(source=source)
     writes: dict[Path, list[tuple[Path, bytes]]] = {}
+    allowed = tuple(f + "/" for f in _folders(settings, top))
     for name in sorted(incoming):
         theirs = incoming[name]
+        if not name.startswith(allowed) or not _plain(name):
+            raise UserError(f"{source}: refusing {name!r}: not a file of the state folders")
         path = top / name
         is_state = name.startswith(state_prefix)
         root = settings.state_dir if is_state else settings.artifacts_dir
@@ -179,7 +192,7 @@ def _merge(settings: Settings, top: Path, incoming: Mapping[str, bytes], source:
         if ours == theirs:
             merged.same += 1
             continue
-        if ours is not None and (not is_state or supersedes(theirs, ours)):
+        if ours is not None and (not is_state or later_step(theirs, ours)):
             merged.kept.append(name)
             continue
         writes.setdefault(root, []).append((path, theirs))
@@ -190,3 +203,12 @@ def _merge(settings: Settings, top: Path, incoming: Mapping[str, bytes], source:
     except StateError as exc:
         raise UserError(exc.message) from None
     return merged
+
+
+def _plain(name: str) -> bool:
+    """A relative path of plain segments: no ``..``, ``.``, empty part, ``.git`` or control."""
+    parts = name.split("/")
+    return all(
+        part not in ("", ".", "..", ".git") and part.isprintable() and "\\" not in part
+        for part in parts
+    )

@@ -174,3 +174,23 @@ def test_each_change_is_checked_against_the_plans_of_every_merged_pull_request(
     assert len(sim.submissions()) == 2
     record = json.loads((workspace / "artifacts/default/apply.json").read_text())
     assert record["reviewed"]["status"] == "covered"
+
+
+def test_a_change_behind_a_changing_dependency_needs_its_own_review(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    needs_o = "  dependsOn: [o]\n"
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM)})
+    build_tree(workspace, {"specs/i.yaml": spec("i", INVENTORY, PROD_ATOM) + needs_o})
+    assert run_cli("apply").code == 0
+    build_tree(workspace, {"specs/o.yaml": spec("o", ORDERS, PROD_ATOM, {"A": "1"})})
+    reviewed = workspace.parent / "reviewed.json"
+    reviewed.write_text(run_cli("plan", "--output", "json").out, encoding="utf-8")
+    # Then i changes too, unreviewed: it waits for o in the plan, and would run after it.
+    build_tree(workspace, {"specs/i.yaml": spec("i", INVENTORY, PROD_ATOM, {"X": "1"}) + needs_o})
+
+    result = run_cli("apply", "--reviewed-plan", str(reviewed), "--require-reviewed")
+
+    assert result.code == 1
+    assert "nothing was applied: i: wait run " in result.err
+    assert len(sim.submissions()) == 2  # the first apply's only

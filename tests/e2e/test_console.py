@@ -144,16 +144,25 @@ def test_sigkill_mid_apply_then_resume_without_duplicates(
     resumed = _run(["apply"], tmp_path, served)
     admin = served["BOOMI_API_URL"].split("/api/")[0] + "/_sim"
     if resumed.returncode == 4:
-        # The kill landed between an intent's fsync and its bytes leaving: no run exists, the
-        # engine refuses to guess, and --resubmit is the documented way out. (An ``intent``
-        # entry that stays unresolved keeps its phase; one from an ambiguous POST is ``unknown``.)
+        # The kill landed between an intent's fsync and the POST's answer, and no matching run
+        # was found in time: the engine refuses to guess. A person looks at the platform: the
+        # run of an unresolved name either exists (--adopt it) or never arrived (--resubmit,
+        # the documented way out). The platform is the simulator's ledger here, so the test
+        # decides as that person would, never by timing.
         unknown = [
             p.stem
             for p in state.glob("*.json")
             if json.loads(p.read_text(encoding="utf-8"))["phase"] in ("unknown", "intent")
         ]
         assert unknown, resumed.stderr
-        args = [a for name in unknown for a in ("--resubmit", name)]
+        arrived = {
+            s["properties"]["dynamic"]["I"]: s["executionId"]
+            for s in httpx.get(f"{admin}/submissions").json()["submissions"]
+        }
+        args = []
+        for name in unknown:
+            execution = arrived.get(name.removeprefix("k"))
+            args += ["--adopt", f"{name}={execution}"] if execution else ["--resubmit", name]
         resumed = _run(["apply", *args], tmp_path, served)
     assert resumed.returncode == 0, resumed.stderr
     counts = httpx.get(f"{admin}/submissions").json()["counts"]
@@ -189,7 +198,10 @@ def test_make_demo_script_runs_to_final_statuses(tmp_path: Path) -> None:
     ]
     # The status went back to git, pushed to the demo's own origin, with its trailers.
     assert "reconciler: apply default: 2 success, 1 failure" in out
-    assert "Reconciler-Counts: success=2 failure=1 rejected=0 unknown=0 pending=0 skipped=0" in out
+    assert (
+        "Reconciler-Counts: success=2 failure=1 rejected=0 unknown=0 pending=0 unsent=0 skipped=0"
+        in out
+    )
     pushed = subprocess.run(
         ["git", "--git-dir", str(checkout / ".demo/origin.git"), "ls-tree", "-r", "main"],
         capture_output=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,31 @@ def test_outside_a_git_checkout_is_a_clear_error(tmp_path: Path, run_cli: Run) -
 
     assert result.code == 1
     assert result.err == f"error: {folder} is not inside a git checkout\n"
+
+
+def test_a_commit_dated_beyond_year_9999_is_shown_not_a_crash(repo: Path, run_cli: Run) -> None:
+    specs = git(repo, "rev-parse", "HEAD").strip()
+    apply_and_commit(run_cli, repo, specs, actor="alice")
+    # A crafted commit (git itself refuses such a date): written with plumbing, as a forger would.
+    head = git(repo, "rev-parse", "HEAD").strip()
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    body = (
+        f"tree {tree}\nparent {head}\n"
+        "author x <x@example.com> 999999999999 +0000\n"
+        "committer x <x@example.com> 999999999999 +0000\n\nfrom the far future\n"
+    )
+    path = repo / "state/default/orders.json"
+    path.write_bytes(path.read_bytes().replace(b'"orders"', b'"orders" ', 1))
+    git(repo, *IDENTITY, "commit", "-q", "-am", "a touch")
+    touched = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    body = body.replace(f"tree {tree}", f"tree {touched}")
+    forged = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin", "--literally"],
+        cwd=repo, input=body, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    git(repo, "reset", "-q", "--hard", forged)
+
+    data = shown(run_cli("history", "orders", "--output", "json"))
+
+    assert data["runs"][0]["commit"] == forged
+    assert data["runs"][0]["committedAt"].startswith("9999-12-31T23:59:59")

@@ -68,8 +68,8 @@ def merge(workspace: Path, files: dict[str, str], message: str) -> str:
     return git(workspace, "rev-parse", "HEAD").strip()
 
 
-@pytest.fixture
-def origin(workspace: Path, tmp_path: Path) -> Path:
+@pytest.fixture(name="origin")
+def protected_origin(workspace: Path, tmp_path: Path) -> Path:
     """A protected origin holding reconciler.yaml (state on a branch) and two specs."""
     build_tree(
         workspace,
@@ -343,3 +343,17 @@ def test_state_import_takes_what_is_newer_and_keeps_the_rest(
     code, err = cli_in(monkeypatch, capsys, nextrun, "state", "import", str(saved))
     assert code == 1
     assert err[0].startswith(f"error: {saved}/state/default/o.json: not imported: the file")
+
+
+def test_the_state_branch_cannot_be_the_checked_out_branch(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_tree(workspace, {"reconciler.yaml": CONFIG + "git:\n  stateBranch: main\n"})
+    git(workspace, *IDENTITY, "add", ".")
+    git(workspace, *IDENTITY, "commit", "-q", "-m", "config")
+    code, err = cli_in(monkeypatch, capsys, workspace, "plan")
+    assert code == 1
+    assert err == [
+        "error: git.stateBranch is main, the branch checked out here: state needs a branch of "
+        "its own; use e.g. reconciler/state, or remove git.stateBranch to keep state here"
+    ]

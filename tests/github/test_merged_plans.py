@@ -413,3 +413,25 @@ def test_a_last_apply_outside_the_tips_history(gh: FakeGitHub, run_cli: Run, rep
     )
     walked = git(repo, "rev-list", "--first-parent", "--reverse", tip).split()
     assert [r.path.split("/")[5] for r in gh.calls("GET", "/pulls$")] == walked
+
+
+def test_a_last_apply_from_a_commit_this_checkout_lacks(
+    gh: FakeGitHub, run_cli: Run, repo: Path
+) -> None:
+    commit(repo, "base")
+    unknown = "1234567890abcdef1234567890abcdef12345678"  # applied from a commit never pushed
+    git(
+        repo, "commit", "-q", "--allow-empty", "-m",
+        f"reconciler: apply\n\nReconciler-Environment: default\nReconciler-Specs-Commit: {unknown}",
+    )  # fmt: skip
+    tip = commit(repo, "inv (#15)")
+    result = run_cli(
+        "github", "reviewed-plan", "--since-applied", "--sha", tip, "--output-dir", "out"
+    )
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == (
+        f"notice: the last apply of default ran from {unknown[:12]}, which this checkout does "
+        "not have: every merge in the history of the tip is read"
+    )
+    walked = git(repo, "rev-list", "--first-parent", "--reverse", tip).split()
+    assert [r.path.split("/")[5] for r in gh.calls("GET", "/pulls$")] == walked
