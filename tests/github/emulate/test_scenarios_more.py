@@ -117,6 +117,40 @@ def test_the_apply_posts_its_outcome_with_the_failed_run_to_the_merged_pull_requ
     assert 'line="' in report
 
 
+def test_an_apply_refused_because_main_moved_tells_no_pull_request_another_applys_outcome(
+    github: GitHubEmulator, sim_server: RunningSimulator, sim: Admin
+) -> None:
+    seed(github, sim_server, {"specs/orders.yaml": execution("orders")})
+    one = reviewed_pull(github, {"specs/a.yaml": execution("a")})
+    first = apply_run(github.merge(one))
+    first.approve("production")
+    assert first.conclusion == "success", explain(first)
+    [told] = apply_comments(github, one.number, "production")
+    two = reviewed_pull(github, {"specs/b.yaml": execution("b")})
+    three = reviewed_pull(github, {"specs/c.yaml": execution("c")})
+    second = apply_run(github.merge(two))
+    assert second.waiting_for == "production"
+    third = apply_run(github.merge(three))
+    second.approve("production")  # main moved: refused, nothing applied
+    assert second.job("apply-production").result == "failure"
+    assert "moved" in second.job("apply-production").log
+    # the record in the checkout is the first apply's: not this pull request's outcome
+    assert apply_comments(github, two.number, "production") == []
+    [in_test] = apply_comments(github, two.number, "test")
+    assert "`b`" in str(in_test["body"])
+    third.approve("production")
+    assert third.conclusion == "success", explain(third)
+    for pull in (two, three):
+        [comment] = apply_comments(github, pull.number, "production")
+        body = str(comment["body"])
+        assert "`b`" in body, body
+        assert "`c`" in body, body
+    assert apply_comments(github, one.number, "production") == [told], "one's left alone"
+    assert submitted(sim) == Counter(
+        {(e, n): 1 for e in ("test", "production") for n in ("orders", "a", "b", "c")}
+    )
+
+
 # --- promotion: test first, production only what succeeded there -----------------------------
 
 
@@ -197,9 +231,9 @@ def test_a_state_push_that_fails_is_saved_as_an_artifact_and_imported_by_the_nex
     assert submitted(sim) == Counter(
         {(env, name): 1 for env in ("test", "production") for name in ("orders", "invoices")}
     ), "nothing submitted twice"
-    tree = github.origin.log(STATE, "--name-only", "--format=")
-    assert "state/test/invoices.json" in tree
-    assert "state/production/invoices.json" in tree
+    assert imported.job("apply-test").result == "success", "it commits the imported state"
+    assert "COMPLETE" in github.origin.show(STATE, "state/test/invoices.json")
+    assert "COMPLETE" in github.origin.show(STATE, "state/production/invoices.json")
     [again] = apply_comments(github, pull.number, "test")
     assert again["id"] == first_comment["id"], "updated in place"
 
