@@ -107,6 +107,7 @@ def test_the_apply_posts_its_outcome_with_the_failed_run_to_the_merged_pull_requ
     assert submitted(sim) == Counter({("test", "orders"): 1, ("test", "invoices"): 1})
     [comment] = apply_comments(github, pull.number, "test")
     body = str(comment["body"]).replace("\\", "")  # as rendered: markdown escapes dropped
+    assert "1 succeeded, 1 failed" in body  # the counts
     assert "invoices" in body
     assert INVOICES_ERROR in body
     assert "ERROR" in body
