@@ -34,6 +34,7 @@ SLOW = (
     "bench_smoke",
     "specs/test_parallel.py",
     "github/emulate/test_scenarios.py",
+    "github/emulate/test_scenarios_more.py",
 )
 
 

@@ -413,17 +413,22 @@ class GitHubEmulator:
         return run
 
     def merge_group(self, pull: PullRequest) -> list[Run]:
+        """The merge queue's check of ``pull``: its merge into main, pushed as the queue's
+        temporary branch (``gh-readonly-queue/main/pr-N-<base>``) that the event names."""
         self.origin.refresh_merge(pull)
+        ref = f"refs/heads/gh-readonly-queue/main/pr-{pull.number}-{pull.base}"
+        self.origin.push_ref(pull.merge, ref)
         event = {
+            "action": "checks_requested",
             "merge_group": {
                 "head_sha": pull.merge,
+                "head_ref": ref,
                 "base_sha": pull.base,
-                "head_ref": f"refs/heads/gh-readonly-queue/main/pr-{pull.number}",
-            }
+                "base_ref": "refs/heads/main",
+                "head_commit": {"id": pull.merge},
+            },
         }
-        return self._trigger(
-            "merge_group", event, pull.merge, f"refs/heads/gh-readonly-queue/main/pr-{pull.number}"
-        )
+        return self._trigger("merge_group", event, pull.merge, ref)
 
     def runs_of(self, name: str) -> list[Run]:
         return [r for r in self.runs if r.name == name]

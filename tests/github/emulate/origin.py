@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BYPASS = "EMULATE_GITHUB_BYPASS"
+REJECT_STATE = "reject-state-commits"  # a file in the bare repository (reject_state_commits)
 GH006 = "remote: error: GH006: Protected branch update failed for refs/heads/main."
 
 HOOK = f"""#!/bin/sh
@@ -24,6 +25,12 @@ while read -r old new ref; do
   if [ "$ref" = "refs/heads/main" ] && [ "${{{BYPASS}:-}}" != "1" ]; then
     echo "error: GH006: Protected branch update failed for refs/heads/main." >&2
     echo "error: Changes must be made through a pull request." >&2
+    exit 1
+  fi
+  if [ "$ref" = "refs/heads/reconciler/state" ] && [ -f "${{GIT_DIR:-.}}/{REJECT_STATE}" ] \\
+     && git log -1 --format=%B "$new" | grep -q '^Reconciler-Counts:'; then
+    echo "error: GH013: Repository rule violations found for refs/heads/reconciler/state." >&2
+    echo "error: - Cannot update this protected ref." >&2
     exit 1
   fi
 done
@@ -79,6 +86,16 @@ class Origin:
     @property
     def url(self) -> str:
         return f"file://{self.bare}"
+
+    def reject_state_commits(self, on: bool) -> None:
+        """While on, the hook refuses a push of ``reconciler commit`` to the state branch (a
+        commit with ``Reconciler-Counts``), as a ruleset would, while durable intents still
+        land: the apply submits, then cannot save what it did."""
+        flag = self.bare / REJECT_STATE
+        if on:
+            flag.write_text("on\n", encoding="utf-8")
+        else:
+            flag.unlink(missing_ok=True)
 
     def rev(self, ref: str) -> str:
         return git(self.bare, "rev-parse", ref).strip()
@@ -155,6 +172,10 @@ class Origin:
         git(self.work, "push", "-q", "origin", "HEAD:refs/heads/main")
         pull.merged_as = sha
         return sha
+
+    def push_ref(self, sha: str, ref: str) -> None:
+        """A ref GitHub itself creates (a merge queue's branch), bypassing protection."""
+        git(self.work, "push", "-q", "-f", "origin", f"{sha}:{ref}")
 
     def push_direct(self, files: dict[str, str | None], message: str) -> str:
         """A commit pushed to main by an administrator (bypassing protection)."""
