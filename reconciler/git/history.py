@@ -19,7 +19,6 @@ Nothing here decodes a state file or knows what a run is: that is the use case's
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -107,12 +106,14 @@ class FileHistory(Checkout):
 
     def names_in(self, ref: str, folder: str) -> list[str]:
         """The file names directly in ``folder`` at ``ref`` (none when it is not there)."""
-        listed = self._bytes("ls-tree", "-z", "--name-only", f"{ref}:{_plain(folder)}", check=False)
+        listed = self.run_bytes(
+            "ls-tree", "-z", "--name-only", f"{ref}:{_plain(folder)}", check=False
+        )
         return [n.decode("utf-8", "replace") for n in listed.split(b"\0") if n]
 
     def commits(self, ref: str, path: str) -> Listed:
         """Every commit reachable from ``ref`` that changed ``path``, newest first."""
-        out = self._bytes(
+        out = self.run_bytes(
             "--literal-pathspecs",
             "log",
             "-z",
@@ -142,7 +143,9 @@ class FileHistory(Checkout):
 
     def _page(self, page: Sequence[FileVersion], path: str, limit: int) -> list[FileVersion]:
         names = "".join(f"{v.commit}:{path}\n" for v in page).encode()
-        checked = self._bytes("cat-file", "--batch-check", stdin=names).decode("utf-8", "replace")
+        checked = self.run_bytes("cat-file", "--batch-check", stdin=names).decode(
+            "utf-8", "replace"
+        )
         lines = checked.splitlines()
         if len(lines) != len(page):
             raise GitError(f"git cat-file listed {len(lines)} versions of {path}, not {len(page)}")
@@ -160,50 +163,10 @@ class FileHistory(Checkout):
             else:
                 wanted[index] = parts[0]
                 done.append(version)
-        blobs = self._read_blobs(list(dict.fromkeys(wanted.values())))
+        blobs = self.read_blobs(list(dict.fromkeys(wanted.values())))
         for index, oid in wanted.items():
             done[index] = replace(done[index], data=blobs[oid])
         return done
-
-    def _read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
-        """The bytes of each blob, read in one ``git cat-file --batch``."""
-        if not oids:
-            return {}
-        out = self._bytes("cat-file", "--batch", stdin="".join(f"{o}\n" for o in oids).encode())
-        blobs: dict[str, bytes] = {}
-        at = 0
-        for oid in oids:
-            end = out.index(b"\n", at)
-            header = out[at:end].split()
-            if len(header) != 3 or header[0].decode() != oid:
-                raise GitError(f"git cat-file answered {out[at:end][:80]!r} for {oid}")
-            size = int(header[2])
-            blobs[oid] = out[end + 1 : end + 1 + size]
-            at = end + 1 + size + 1  # the content, then a line feed
-        return blobs
-
-    def _bytes(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
-        """Run git with bytes in and out: hostile text need not be UTF-8."""
-        env = {**self.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-        try:
-            result = subprocess.run(  # noqa: S603 - fixed program, arguments are ours
-                ["git", *args],  # noqa: S607 - git from PATH, as a user runs it
-                cwd=self.root,
-                env=env,
-                input=stdin,
-                capture_output=True,
-                timeout=300,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise GitError(f"git {args[0]} did not finish in 300s") from None
-        if check and result.returncode != 0:
-            said = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            command = next(a for a in args if not a.startswith("-"))
-            raise GitError(f"git {command} failed: {said[-1] if said else 'no message'}")
-        return result.stdout
 
 
 def _version(values: Sequence[str]) -> FileVersion:

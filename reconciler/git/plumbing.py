@@ -42,16 +42,41 @@ class Checkout:
         stdin: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run one git command in the checkout; raise ``GitError`` on failure when ``check``."""
+        """Run one git command in the checkout; raise ``GitError`` on failure when ``check``.
+
+        Text in and out (UTF-8; a byte that is not is replaced, never an exception).
+        """
+        done = self._exec(args, None if stdin is None else stdin.encode(), env)
+        result = subprocess.CompletedProcess(
+            done.args,
+            done.returncode,
+            done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
+        )
+        if check and result.returncode != 0:
+            raise GitError(f"git {' '.join(args[:2])} failed: {last_line(result.stderr)}")
+        return result
+
+    def run_bytes(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
+        """Run git with bytes in and out: hostile text need not be UTF-8."""
+        result = self._exec(args, stdin, None)
+        if check and result.returncode != 0:
+            said = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            command = next(a for a in args if not a.startswith("-"))
+            raise GitError(f"git {command} failed: {said[-1] if said else 'no message'}")
+        return result.stdout
+
+    def _exec(
+        self, args: Sequence[str], stdin: bytes | None, env: Mapping[str, str] | None
+    ) -> subprocess.CompletedProcess[bytes]:
         merged = {**self.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         try:
-            result = subprocess.run(  # noqa: S603 - fixed program, arguments are ours
+            return subprocess.run(  # noqa: S603 - fixed program, arguments are ours
                 ["git", *args],  # noqa: S607 - git from PATH, as a user runs it
                 cwd=self.root,
                 env=merged,
                 input=stdin,
                 capture_output=True,
-                text=True,
                 timeout=300,
                 check=False,
             )
@@ -59,9 +84,23 @@ class Checkout:
             raise GitError("git is not installed or not on PATH") from None
         except subprocess.TimeoutExpired:
             raise GitError(f"git {args[0]} did not finish in 300s") from None
-        if check and result.returncode != 0:
-            raise GitError(f"git {' '.join(args[:2])} failed: {_last_line(result.stderr)}")
-        return result
+
+    def read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of each blob, read in one ``git cat-file --batch``."""
+        if not oids:
+            return {}
+        out = self.run_bytes("cat-file", "--batch", stdin="".join(f"{o}\n" for o in oids).encode())
+        blobs: dict[str, bytes] = {}
+        at = 0
+        for oid in oids:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[0].decode() != oid:
+                raise GitError(f"git cat-file answered {out[at:end][:80]!r} for {oid}")
+            size = int(header[2])
+            blobs[oid] = out[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1  # the content, then a line feed
+        return blobs
 
     def toplevel(self) -> Path:
         """The repository's top folder (an error outside a git checkout)."""
@@ -178,17 +217,20 @@ class Checkout:
             self.run("read-tree", parent, env=env)
             self.run("update-index", "-z", "--index-info", stdin="\0".join(lines) + "\0", env=env)
             tree = self.run("write-tree", env=env).stdout.strip()
-        identity = {}
-        if not self.run("config", "user.email", check=False).stdout.strip():
-            identity = {
-                "GIT_AUTHOR_NAME": BOT_NAME,
-                "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-                "GIT_COMMITTER_NAME": BOT_NAME,
-                "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-            }
         return self.run(
-            "commit-tree", tree, "-p", parent, "-F", "-", stdin=message, env=identity
+            "commit-tree", tree, "-p", parent, "-F", "-", stdin=message, env=self.identity()
         ).stdout.strip()
+
+    def identity(self) -> dict[str, str]:
+        """Who commits: the configured user, else the Actions bot (a fresh runner has none)."""
+        if self.run("config", "user.email", check=False).stdout.strip():
+            return {}
+        return {
+            "GIT_AUTHOR_NAME": BOT_NAME,
+            "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+            "GIT_COMMITTER_NAME": BOT_NAME,
+            "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        }
 
     def _move_checkout(self, branch: str, commit: str) -> None:
         """Point the branch at ``commit`` and bring index and files up to date, keeping ours."""
@@ -228,7 +270,7 @@ class Checkout:
         return self.run("diff", "--name-only", "--no-renames", start, end).stdout.splitlines()
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
 

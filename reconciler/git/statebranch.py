@@ -19,16 +19,15 @@ log`` on it is the audit trail of every apply.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import GitError
-from reconciler.git.plumbing import BOT_EMAIL, BOT_NAME
+from reconciler.git.plumbing import last_line
 from reconciler.git.publish import Git, Published, PushPolicy, Supersedes
 
-__all__ = ["StateBranch", "last_applied_commit"]
+__all__ = ["StateBranch", "last_applied_commit", "plain_path"]
 
 #: Trailers that tie a state commit to the specs it ran from.
 SPECS_TRAILER = "Reconciler-Specs-Commit"
@@ -64,7 +63,7 @@ class StateBranch:
                 return None
             raise GitError(
                 f"cannot fetch the state branch {self.branch} from {self.remote}: "
-                f"{_last_line(fetched.stderr)}",
+                f"{last_line(fetched.stderr)}",
                 hint="the state lives there (git.stateBranch); check the remote and the token, "
                 "or pass --no-fetch-state to plan from the local folders",
             )
@@ -80,60 +79,30 @@ class StateBranch:
         if not folders:
             return {}
         listed = self.git.run(
-            "ls-tree", "-r", "-z", "--full-tree", commit, "--", *folders
+            "ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", *folders
         ).stdout.split("\0")
-        entries = []
+        entries: dict[str, str] = {}
         prefixes = tuple(f.rstrip("/") + "/" for f in folders)
         for line in listed:
             if not line:
                 continue
             meta, _, name = line.partition("\t")
-            mode, kind, obj = meta.split()
+            mode, kind, obj, size = meta.split()
             if kind != "blob" or mode not in ("100644", "100755"):
                 raise GitError(f"the state branch holds {name} as {kind} {mode}; expected a file")
-            if not name.startswith(prefixes) or not _plain(name):
+            if not name.startswith(prefixes) or not plain_path(name):
                 raise GitError(
                     f"the state branch holds {name!r}: not a plain path under "
                     f"{', '.join(folders)}; refusing to read it (was the branch tampered with?)"
                 )
-            entries.append((name, obj))
-        return dict(
-            zip([n for n, _ in entries], self._blobs([o for _, o in entries], limit), strict=True)
-        )
-
-    def _blobs(self, objects: Sequence[str], limit: int) -> list[bytes]:
-        if not objects:
-            return []
-        try:
-            done = subprocess.run(
-                ["git", "cat-file", "--batch"],  # noqa: S607 - git from PATH
-                cwd=self.git.root,
-                input=("\n".join(objects) + "\n").encode(),
-                capture_output=True,
-                env={**self.git.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-                timeout=300,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise GitError(f"git cat-file failed: {exc}") from None
-        if done.returncode != 0:
-            raise GitError(
-                f"git cat-file failed: {_last_line(done.stderr.decode(errors='replace'))}"
-            )
-        out, at, blobs = done.stdout, 0, []
-        for obj in objects:
-            end = out.index(b"\n", at)
-            header = out[at:end].split()
-            if len(header) != 3 or header[1] != b"blob":
-                raise GitError(f"the state branch has no readable blob {obj}")
-            size = int(header[2])
-            if size > limit:
+            if int(size) > limit:
                 raise GitError(
-                    f"the state branch holds a {size}-byte file; at most {limit} expected"
+                    f"the state branch holds {name} of {int(size):,} bytes; "
+                    f"at most {limit:,} expected"
                 )
-            blobs.append(out[end + 1 : end + 1 + size])
-            at = end + 1 + size + 1
-        return blobs
+            entries[name] = obj
+        blobs = self.git.read_blobs(list(dict.fromkeys(entries.values())))
+        return {name: blobs[obj] for name, obj in entries.items()}
 
     def publish(
         self,
@@ -190,19 +159,8 @@ class StateBranch:
             "(git.stateBranch). Written only by reconciler.\n"
         )
         return self.git.run(
-            "commit-tree", tree, "-F", "-", stdin=message, env=_identity(self.git)
+            "commit-tree", tree, "-F", "-", stdin=message, env=self.git.identity()
         ).stdout.strip()
-
-
-def _identity(git: Git) -> dict[str, str]:
-    if git.run("config", "user.email", check=False).stdout.strip():
-        return {}
-    return {
-        "GIT_AUTHOR_NAME": BOT_NAME,
-        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        "GIT_COMMITTER_NAME": BOT_NAME,
-        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-    }
 
 
 def last_applied_commit(git: Git, ref: str, environment: str) -> str | None:
@@ -229,12 +187,7 @@ def _is_commit_id(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
-
-
-def _plain(name: str) -> bool:
+def plain_path(name: str) -> bool:
     """A path of plain segments: no ``..``, ``.``, empty part, ``.git`` or control character."""
     return all(
         part not in ("", ".", "..", ".git") and part.isprintable() for part in name.split("/")

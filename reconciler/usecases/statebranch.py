@@ -28,7 +28,7 @@ from reconciler.errors import GitError, StateError, UserError
 from reconciler.files import FileRefused, read_bounded
 from reconciler.git.plumbing import posix_path
 from reconciler.git.publish import Git
-from reconciler.git.statebranch import StateBranch, last_applied_commit
+from reconciler.git.statebranch import StateBranch, last_applied_commit, plain_path
 from reconciler.store.paths import Tree
 from reconciler.store.state import STATE_FILE_LIMIT, StateStore, later_step
 
@@ -178,7 +178,7 @@ def _merge(settings: Settings, top: Path, incoming: Mapping[str, bytes], source:
     allowed = tuple(f + "/" for f in _folders(settings, top))
     for name in sorted(incoming):
         theirs = incoming[name]
-        if not name.startswith(allowed) or not _plain(name):
+        if not name.startswith(allowed) or not plain_path(name):
             raise UserError(f"{source}: refusing {name!r}: not a file of the state folders")
         path = top / name
         is_state = name.startswith(state_prefix)
@@ -203,12 +203,3 @@ def _merge(settings: Settings, top: Path, incoming: Mapping[str, bytes], source:
     except StateError as exc:
         raise UserError(exc.message) from None
     return merged
-
-
-def _plain(name: str) -> bool:
-    """A relative path of plain segments: no ``..``, ``.``, empty part, ``.git`` or control."""
-    parts = name.split("/")
-    return all(
-        part not in ("", ".", "..", ".git") and part.isprintable() and "\\" not in part
-        for part in parts
-    )
