@@ -150,7 +150,11 @@ class Git(Checkout):
             last = pushed.stderr
             if attempt + 1 < policy.attempts:
                 self.sleep(policy.backoff.delay(attempt, rng))
-        hint = "nothing is lost: the files are here; run reconciler commit again later"
+        hint = (
+            "the files are still in this checkout: run reconciler commit again from it (a CI "
+            "runner's checkout is gone after the job: keep state/ and artifacts/ as a workflow "
+            "artifact and `reconciler state import` it, as reconcile-apply.yml does)"
+        )
         if "GH006" in last or "protected branch" in last.lower():
             hint = (
                 f"{branch} is protected: keep state on a branch of its own (git.stateBranch: "
