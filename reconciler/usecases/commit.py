@@ -86,7 +86,7 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
     branch = state_branch(settings, environ)
     try:
         if branch is not None:  # the folders must hold every file of the branch first
-            pull_state(settings, environ, fetch=request.push)
+            pull_state(settings, environ, fetch=request.push, lock=True)
             published = branch.publish(
                 paths,
                 message,
