@@ -192,4 +192,5 @@ def _new_entry(
         attempts=(previous.attempts + 1) if previous is not None and same_digest else 1,
         history=history,
         revision=run.revision or None,  # what policy.promote compares across environments
+        on_demand=run.on_demand,  # a deliberate re-run (apply --rerun), recorded as such
     )

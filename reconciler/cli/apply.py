@@ -76,6 +76,19 @@ def _adoptions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     help="Submit NAME again although its earlier submit is unresolved (it may run twice).",
 )
 @click.option(
+    "--rerun",
+    multiple=True,
+    metavar="NAME|SELECTOR",
+    help="Submit a new run of each selected execution whose last run failed, was aborted or "
+    "discarded, or was rejected, even with retries spent and the spec unchanged; recorded as "
+    "a deliberate re-run. Repeatable. Refused for a run that succeeded or is still running.",
+)
+@click.option(
+    "--allow-empty-select",
+    is_flag=True,
+    help="A --select or --rerun selector that matches no execution is a notice, not an error.",
+)
+@click.option(
     "--reviewed-plan",
     "reviewed_plans",
     multiple=True,
@@ -123,6 +136,8 @@ def apply(
     shard: tuple[int, int] | None,
     adopt: tuple[str, ...],
     resubmit: tuple[str, ...],
+    rerun: tuple[str, ...],
+    allow_empty_select: bool,
     reviewed_plans: tuple[Path, ...],
     require_reviewed: bool,
     expect_digest: str | None,
@@ -135,7 +150,12 @@ def apply(
     settings = settings_of(ctx)
     request = ApplyRequest(
         selection=Selection(
-            patterns=select, adopt=_adoptions(adopt), resubmit=resubmit, shard=shard
+            patterns=select,
+            adopt=_adoptions(adopt),
+            resubmit=resubmit,
+            shard=shard,
+            rerun=rerun,
+            allow_empty=allow_empty_select,
         ),
         context=spec_context(ctx, settings),
         reviewed=read_reviewed_plans(reviewed_plans),
@@ -196,6 +216,8 @@ class _Listener:
         self._shown_review = shown_review
 
     def planned(self, plan: Plan, review: Review) -> None:
+        for notice in plan.notices:
+            echo(f"notice: {notice}", err=True)
         if self._actions is not None:  # a long table: folded in the log, opened on demand
             echo_command(github.group(f"reconciler plan ({plan.environment})"))
         echo(report.plan_text(plan))

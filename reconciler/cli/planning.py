@@ -85,6 +85,18 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the plan as markdown to this file (one plan, two renderings).",
 )
+@click.option(
+    "--rerun",
+    multiple=True,
+    metavar="NAME|SELECTOR",
+    help="Show the plan of apply --rerun: a new run of each selected execution whose last run "
+    "failed, was aborted or discarded, or was rejected. Repeatable.",
+)
+@click.option(
+    "--allow-empty-select",
+    is_flag=True,
+    help="A --select or --rerun selector that matches no execution is a notice, not an error.",
+)
 @SHARD_OPTION
 @FETCH_STATE_OPTION
 @click.option(
@@ -103,6 +115,8 @@ def plan(
     detailed_exitcode: bool,
     select: tuple[str, ...],
     markdown_file: Path | None,
+    rerun: tuple[str, ...],
+    allow_empty_select: bool,
     shard: tuple[int, int] | None,
     fetch_state: bool,
     reviewed_plans: tuple[Path, ...],
@@ -113,8 +127,12 @@ def plan(
 
     settings = settings_of(ctx)
     _pull(settings, fetch_state)
-    selection = Selection(patterns=select, shard=shard)
+    selection = Selection(
+        patterns=select, shard=shard, rerun=rerun, allow_empty=allow_empty_select
+    )
     the_plan = make_plan(settings, selection, spec_context(ctx, settings), cwd=Path.cwd())
+    for notice in the_plan.notices:
+        echo(f"notice: {notice}", err=True)
     add_secrets(secret_values(plan_requests(the_plan), os.environ))  # state may hold echoes
     renderers: dict[str, Callable[[Plan], str]] = {
         "text": report.plan_text,

@@ -201,6 +201,8 @@ class DesiredRun(Frozen):
 
     ``revision`` names the spec as written (``model.digest.compute_revision``): unlike the
     digest it is the same in every environment, so a run in one can be promoted to another.
+    ``on_demand`` is set by the planner only, on a re-run asked with ``apply --rerun``: the
+    reason, which the submit records on the new attempt (``StateEntry.on_demand``).
     """
 
     name: str
@@ -212,6 +214,7 @@ class DesiredRun(Frozen):
     depends_on: tuple[str, ...] = ()
     labels: dict[str, str] = Field(default_factory=dict)
     description: str = ""
+    on_demand: str | None = None
 
 
 class Phase(StrEnum):
@@ -235,6 +238,7 @@ class Attempt(Frozen):
     status: str | None = None
     message: str | None = None
     finished_at: datetime | None = None
+    on_demand: str | None = None  # a deliberate re-run (apply --rerun): why
 
 
 HISTORY_LIMIT = 10
@@ -246,7 +250,8 @@ class StateEntry(Frozen):
     ``attempts`` counts the attempts made for the current digest (a changed spec starts again
     at 1); ``history`` keeps the last ``HISTORY_LIMIT`` earlier attempts, newest first.
     ``revision`` is the spec revision the run was submitted for (``DesiredRun.revision``);
-    entries written before revisions were recorded have none.
+    entries written before revisions were recorded have none. ``on_demand`` marks an attempt
+    made deliberately with ``apply --rerun`` (its reason); every other attempt has none.
     """
 
     name: str
@@ -267,6 +272,7 @@ class StateEntry(Frozen):
     adopted: bool = False
     history: tuple[Attempt, ...] = ()
     revision: str | None = None
+    on_demand: str | None = None
 
     def as_attempt(self) -> Attempt:
         """This entry's attempt, for the history of the next one."""
@@ -279,6 +285,7 @@ class StateEntry(Frozen):
             status=self.status,
             message=self.message,
             finished_at=self.finished_at,
+            on_demand=self.on_demand,
         )
 
 
@@ -327,10 +334,15 @@ class Action(Frozen):
 
 
 class Plan(Frozen):
-    """Every decision for every execution name, in a stable order."""
+    """Every decision for every execution name, in a stable order.
+
+    ``notices`` are what the planner tells the operator besides the actions (a selector that
+    matched nothing under ``--allow-empty-select``); outside the plan digest.
+    """
 
     actions: tuple[Action, ...]
     environment: str = "default"
+    notices: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:

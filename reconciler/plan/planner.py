@@ -11,12 +11,14 @@ has not yet succeeded where its promotion rule says it must first (``plan.promot
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from reconciler.errors import UserError
 from reconciler.model import (
     Action,
     ActionKind,
@@ -38,13 +40,17 @@ class Selection:
     """Which executions a command is about: names, globs, ``label:k=v``, ``state:...``.
 
     Empty means everything. ``state:changed`` picks executions with work to do,
-    ``state:failed`` those whose last run did not succeed.
+    ``state:failed`` those whose last run did not succeed. A name or selector that matches no
+    execution is an error (``check``), unless ``allow_empty`` makes it a notice; a
+    ``state:`` selector that picks nothing is only a notice (nothing to do is an answer).
     """
 
     patterns: tuple[str, ...] = ()
     adopt: tuple[tuple[str, str], ...] = ()  # (name, executionId) given with --adopt
     resubmit: tuple[str, ...] = ()  # names given with --resubmit
     shard: tuple[int, int] | None = None  # (K, N): only the executions of shard K of N
+    rerun: tuple[str, ...] = ()  # names or selectors given with --rerun
+    allow_empty: bool = False  # --allow-empty-select: a selector matching nothing is a notice
 
     def explicit(self, name: str) -> bool:
         """Whether ``name`` is selected by name or glob (what releases a manual execution)."""
@@ -67,6 +73,170 @@ class Selection:
         if pattern == "state:failed":
             return _failed(entry, run)
         return fnmatch.fnmatchcase(action.name, pattern)
+
+
+#: The selectors that are not names or globs, offered when a ``state:`` selector is misspelt.
+STATE_SELECTORS = ("state:changed", "state:failed")
+
+
+def _is_name(pattern: str) -> bool:
+    """Whether ``pattern`` names one execution (no glob, no ``label:``/``state:`` prefix)."""
+    return not any(c in pattern for c in "*?[:")
+
+
+def no_such(name: str, names: Iterable[str], what: str = "no such execution") -> str:
+    """``no such execution: NAME; did you mean A or B?`` (difflib's close matches)."""
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    if not close:
+        return f"{what}: {name}"
+    return f"{what}: {name}; did you mean {' or '.join(close)}?"
+
+
+def _rerunnable(entry: StateEntry | None, run: DesiredRun) -> str | None:
+    """Why the last run of ``run`` may be re-run on demand, or ``None`` when it may not."""
+    if entry is None:
+        return None
+    if entry.phase is Phase.REJECTED:
+        return "the last submit was rejected"
+    if entry.phase is Phase.FINAL and entry.status and not run.policy.succeeded(entry.status):
+        return f"last run ended {entry.status}"
+    return None
+
+
+def _not_rerunnable(name: str, entry: StateEntry | None, run: DesiredRun | None) -> str:
+    """Why ``--rerun NAME`` is refused, and what to do instead."""
+    head = f"--rerun {name}: "
+    if run is None:
+        return head + "no spec defines it any more (it is only in state); nothing to re-run"
+    if entry is None:
+        return head + "it has never run; apply submits it without --rerun"
+    if entry.phase is Phase.SUBMITTED:
+        return (
+            head + f"its run ({entry.execution_id or entry.request_id}) is still running; "
+            f"wait for it to finish, or stop it with: reconciler cancel {name}"
+        )
+    if entry.phase in (Phase.INTENT, Phase.UNKNOWN):
+        return (
+            head + "its last submit is unresolved (it may have started a run); use "
+            f"--adopt {name}=EXECUTION_ID or --resubmit {name}"
+        )
+    return (
+        head + f"its last run ended {entry.status}, which succeeded; --rerun re-runs only a "
+        "run that failed, was aborted or discarded, or was rejected (change the spec, or use "
+        "policy run: always, to run it again)"
+    )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What ``_check`` found: the names to re-run (with why) and the notices to show."""
+
+    rerun: dict[str, str]
+    notices: tuple[str, ...]
+
+
+def _check(
+    selection: Selection,
+    wanted: Mapping[str, DesiredRun],
+    state: Mapping[str, StateEntry],
+    decided: Mapping[str, Action],
+) -> _Checked:
+    """Every name and selector of ``selection`` against the executions; raises ``UserError``.
+
+    All problems are listed at once, one a line; nothing is applied when there is any.
+    """
+    names = sorted(wanted.keys() | state.keys())
+    problems: list[str] = []
+    notices: list[str] = []
+
+    def matching(pattern: str) -> list[str]:
+        return [
+            name
+            for name in names
+            if Selection._one(pattern, wanted.get(name), state.get(name), decided[name])
+        ]
+
+    def empty(flag: str, pattern: str) -> None:
+        if _is_name(pattern):
+            message = no_such(pattern, names)
+        elif pattern.startswith("state:") and pattern not in STATE_SELECTORS:
+            message = no_such(pattern, STATE_SELECTORS, "no such selector")
+        else:
+            message = f"{flag} {pattern} matches no execution"
+            close = difflib.get_close_matches(pattern, names, n=3, cutoff=0.6)
+            if close:
+                message += f"; did you mean {' or '.join(close)}?"
+        if not message.startswith(flag):
+            message = f"{flag} {message}"
+        if pattern in STATE_SELECTORS:
+            notices.append(f"{flag} {pattern}: no execution is {pattern.removeprefix('state:')}")
+        elif selection.allow_empty:
+            notices.append(f"{message} (allowed by --allow-empty-select)")
+        else:
+            problems.append(message)
+
+    for pattern in selection.patterns:
+        if not matching(pattern):
+            empty("--select", pattern)
+    for flag, name in (
+        *(("--adopt", name) for name, _ in selection.adopt),
+        *(("--resubmit", name) for name in selection.resubmit),
+    ):
+        entry = state.get(name)
+        if name not in wanted and entry is None:
+            problems.append(f"{flag} {no_such(name, names)}")
+        elif name not in wanted:
+            problems.append(f"{flag} {name}: no spec defines it any more; nothing to {flag[2:]}")
+        elif entry is None or entry.phase not in (Phase.INTENT, Phase.UNKNOWN):
+            now = "it has never run" if entry is None else _last(entry)
+            problems.append(
+                f"{flag} {name}: nothing is unresolved ({now}); {flag} applies only to a "
+                "submit whose outcome is unknown (plan shows it as unknown)"
+            )
+    rerun: dict[str, str] = {}
+    for pattern in selection.rerun:
+        if _is_name(pattern):
+            run, entry = wanted.get(pattern), state.get(pattern)
+            if run is None and entry is None:
+                problems.append(f"--rerun {no_such(pattern, names)}")
+                continue
+            why = _rerunnable(entry, run) if run is not None else None
+            if why is None:
+                problems.append(_not_rerunnable(pattern, entry, run))
+            else:
+                rerun[pattern] = why
+            continue
+        found = [name for name in matching(pattern) if name in wanted]
+        if not found:
+            empty("--rerun", pattern)
+            continue
+        picked = {
+            name: why
+            for name in found
+            if (why := _rerunnable(state.get(name), wanted[name])) is not None
+        }
+        if not picked:
+            problems.append(
+                f"--rerun {pattern}: none of the {len(found)} execution(s) it selects has a "
+                f"last run that failed, was aborted or discarded, or was rejected ({found[0]}: "
+                f"{_last(state[found[0]]) if found[0] in state else 'never run'})"
+            )
+        rerun.update(picked)
+    if problems:
+        head = problems[0] if len(problems) == 1 else f"{len(problems)} problems with the names given"
+        rest = "".join(f"\n  {problem}" for problem in problems) if len(problems) > 1 else ""
+        raise UserError(f"{head}{rest}")
+    return _Checked(rerun=rerun, notices=tuple(notices))
+
+
+def _last(entry: StateEntry) -> str:
+    if entry.phase is Phase.FINAL:
+        return f"its last run ended {entry.status}"
+    if entry.phase is Phase.SUBMITTED:
+        return "its run is still running"
+    if entry.phase is Phase.REJECTED:
+        return "its last submit was rejected"
+    return f"its last submit is {entry.phase.value}"
 
 
 def build_plan(
@@ -93,6 +263,9 @@ def build_plan(
             decided[name] = _orphan(entry)
         else:
             decided[name] = _decide(run, entry, chosen)
+    checked = _check(chosen, wanted, state, decided)
+    for name, why in checked.rerun.items():
+        decided[name] = _on_demand(wanted[name], state.get(name), why)
     decided = promote(decided, environment, promotion or {})
     shards = shard_of(wanted, chosen.shard[1]) if chosen.shard else {}
     selected = {
@@ -106,8 +279,17 @@ def build_plan(
     }
     ordered = _dependencies(selected, wanted, state)
     return Plan(
-        actions=tuple(_bounded(ordered[name]) for name in sorted(ordered)), environment=environment
+        actions=tuple(_bounded(ordered[name]) for name in sorted(ordered)),
+        environment=environment,
+        notices=checked.notices,
     )
+
+
+def _on_demand(run: DesiredRun, entry: StateEntry | None, why: str) -> Action:
+    """A deliberate re-run (``apply --rerun``): retries spent and an unchanged digest or not."""
+    reason = f"re-run on demand (--rerun): {why}"
+    action = _action(run.model_copy(update={"on_demand": reason}), entry, ActionKind.RERUN, reason)
+    return action
 
 
 def _bounded(action: Action) -> Action:

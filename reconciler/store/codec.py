@@ -35,8 +35,17 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 added ``on_demand`` (entry and history): a deliberate re-run's reason.
+
+    An older entry has none: none of its attempts was asked with ``apply --rerun``. As for
+    version 2, the version changed so an older reconciler refuses the new field by name.
+    """
+    return data
+
+
 # Migration n turns a version-n document into version n+1. Append, never edit.
-MIGRATIONS: tuple[Migration, ...] = (_v1_to_v2,)
+MIGRATIONS: tuple[Migration, ...] = (_v1_to_v2, _v2_to_v3)
 MIN_SCHEMA_VERSION = 1
 SCHEMA_VERSION = MIN_SCHEMA_VERSION + len(MIGRATIONS)
 

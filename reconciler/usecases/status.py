@@ -13,6 +13,7 @@ from reconciler.clock import Clock
 from reconciler.config.settings import Settings
 from reconciler.errors import UserError
 from reconciler.model import Phase, StateEntry
+from reconciler.plan.planner import no_such
 from reconciler.store.state import StateStore
 from reconciler.usecases.inputs import make_client
 
@@ -31,10 +32,16 @@ def unlock(settings: Settings) -> str:
 def cancel(settings: Settings, name: str, *, environ: Mapping[str, str], clock: Clock) -> str:
     """Ask the platform to cancel the submitted, unfinished run ``name``; its executionId."""
     store = StateStore(settings.state_dir, settings.environment)
-    entry = store.snapshot().get(name)
-    if entry is None or entry.phase is not Phase.SUBMITTED:
-        what = "has no recorded state" if entry is None else f"is {entry.phase.value}"
-        raise UserError(f"{name} {what}; only a submitted, unfinished run can be cancelled")
+    recorded = store.snapshot()
+    entry = recorded.get(name)
+    if entry is None:
+        message = no_such(name, recorded)
+        listed = f"reconciler status lists the executions recorded in {store.environment}"
+        raise UserError(message, hint="" if message.endswith("?") else listed)
+    if entry.phase is not Phase.SUBMITTED:
+        raise UserError(
+            f"{name} is {entry.phase.value}; only a submitted, unfinished run can be cancelled"
+        )
     client = make_client(settings, environ, clock)
 
     async def run(entry: StateEntry) -> str:
