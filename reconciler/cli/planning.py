@@ -127,9 +127,7 @@ def plan(
 
     settings = settings_of(ctx)
     _pull(settings, fetch_state)
-    selection = Selection(
-        patterns=select, shard=shard, rerun=rerun, allow_empty=allow_empty_select
-    )
+    selection = Selection(patterns=select, shard=shard, rerun=rerun, allow_empty=allow_empty_select)
     the_plan = make_plan(settings, selection, spec_context(ctx, settings), cwd=Path.cwd())
     for notice in the_plan.notices:
         echo(f"notice: {notice}", err=True)

@@ -223,7 +223,9 @@ def _check(
             )
         rerun.update(picked)
     if problems:
-        head = problems[0] if len(problems) == 1 else f"{len(problems)} problems with the names given"
+        head = (
+            problems[0] if len(problems) == 1 else f"{len(problems)} problems with the names given"
+        )
         rest = "".join(f"\n  {problem}" for problem in problems) if len(problems) > 1 else ""
         raise UserError(f"{head}{rest}")
     return _Checked(rerun=rerun, notices=tuple(notices))
@@ -288,8 +290,7 @@ def build_plan(
 def _on_demand(run: DesiredRun, entry: StateEntry | None, why: str) -> Action:
     """A deliberate re-run (``apply --rerun``): retries spent and an unchanged digest or not."""
     reason = f"re-run on demand (--rerun): {why}"
-    action = _action(run.model_copy(update={"on_demand": reason}), entry, ActionKind.RERUN, reason)
-    return action
+    return _action(run.model_copy(update={"on_demand": reason}), entry, ActionKind.RERUN, reason)
 
 
 def _bounded(action: Action) -> Action:
