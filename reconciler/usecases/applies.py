@@ -42,6 +42,7 @@ class Applied:
     shard: str | None
     run_url: str | None
     actor: str | None
+    reruns: tuple[str, ...] = ()  # executions re-run on demand (apply --rerun)
 
     def line(self) -> str:
         """One line for a commit message body."""
@@ -49,7 +50,8 @@ class Applied:
         specs = f" from {self.specs_commit[:12]}" if self.specs_commit else ""
         shard = f" shard {self.shard}" if self.shard else ""
         who = f" by {self.actor}" if self.actor else ""
-        return f"- {self.at}{shard}{specs}{who}: {counts}"
+        reruns = f"; re-run on demand: {', '.join(self.reruns)}" if self.reruns else ""
+        return f"- {self.at}{shard}{specs}{who}: {counts}{reruns}"
 
 
 class AppliesLog:
@@ -71,6 +73,7 @@ class AppliesLog:
         run_url: str | None,
         actor: str | None,
         at: datetime,
+        reruns: Sequence[str] = (),
     ) -> None:
         """Add one apply (the oldest is dropped past ``MAX_APPLIES``)."""
         line = {
@@ -83,6 +86,7 @@ class AppliesLog:
             "shard": shard,
             "runUrl": run_url,
             "actor": actor,
+            "reruns": list(reruns)[:200],
         }
         lines = [*self._lines()[-(MAX_APPLIES - 1) :], json.dumps(line, sort_keys=True)]
         self._write(lines)
@@ -125,6 +129,7 @@ def _parse(line: str) -> Applied | None:
     if not isinstance(counts, dict):
         return None
     reviewers = data.get("reviewers")
+    reruns = data.get("reruns")
     return Applied(
         at=_text(data.get("at")) or "?",
         specs_commit=_hex(data.get("specsCommit")),
@@ -141,6 +146,7 @@ def _parse(line: str) -> Applied | None:
         shard=_text(data.get("shard")),
         run_url=_text(data.get("runUrl")),
         actor=_text(data.get("actor")),
+        reruns=tuple(r for r in map(_text, reruns if isinstance(reruns, list) else []) if r),
     )
 
 

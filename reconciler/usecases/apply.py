@@ -209,6 +209,7 @@ def apply(
         run_url=github.run_url,
         actor=github.actor or None,
         at=clock.now(),
+        reruns=[a.name for a in the_plan.actions if a.desired is not None and a.desired.on_demand],
     )
     return Applied(
         plan=the_plan,

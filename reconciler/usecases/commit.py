@@ -168,6 +168,9 @@ def _trailers(
             trailers["Reconciler-Pull-Requests"] = " ".join(numbers)
     if newest is not None and newest.actor:
         trailers["Reconciler-Actor"] = newest.actor
+    reruns = sorted({name for applied in applies for name in applied.reruns})
+    if reruns:  # deliberate re-runs (apply --rerun), named for the audit trail
+        trailers["Reconciler-Reruns"] = " ".join(reruns)[:1000]
     if applies:
         trailers["Reconciler-Applies"] = str(len(applies))
     url = url or (newest.run_url if newest else None)

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import (
     CONFIG,
     INVENTORY,
+    INVOICES,
     ORDERS,
     PROD_ATOM,
     Admin,
@@ -357,3 +358,24 @@ def test_the_state_branch_cannot_be_the_checked_out_branch(
         "error: git.stateBranch is main, the branch checked out here: state needs a branch of "
         "its own; use e.g. reconciler/state, or remove git.stateBranch to keep state here"
     ]
+
+
+def test_a_rerun_on_demand_is_named_in_the_commit(
+    workspace: Path,
+    origin: Path,
+    tmp_path: Path,
+    sim: Admin,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    merge(workspace, {"specs/i.yaml": spec("i", INVOICES, PROD_ATOM)}, "invoices: ends ERROR")
+    runner = fresh_clone(tmp_path, origin, "runner")
+    assert cli_in(monkeypatch, capsys, runner, "apply")[0] == 3
+    assert cli_in(monkeypatch, capsys, runner, "apply", "--rerun", "i")[0] == 3  # fails again
+
+    assert cli_in(monkeypatch, capsys, runner, "commit")[0] == 0
+
+    message = git(origin, "log", "-1", "--format=%B", BRANCH)
+    assert "Reconciler-Reruns: i\n" in message
+    assert "Reconciler-Applies: 2\n" in message
+    assert "; re-run on demand: i" in message  # the second apply's line in the body
