@@ -425,8 +425,8 @@ class BoomiClient:
             )
         if status == 403:
             raise AuthenticationError(
-                f"access denied to account {self._account} at {self._where} (HTTP 403: "
-                f"{message}); is the account id right (BOOMI_ACCOUNT_ID / platform.accountId)? "
+                f"access denied to account {self._account} (HTTP 403: {message}) at "
+                f"{self._where}; is the account id right (BOOMI_ACCOUNT_ID / platform.accountId)? "
                 "the user needs the API Access and Execute privileges",
                 status_code=status,
             )

@@ -17,7 +17,12 @@ import pytest
 
 from reconciler.boomi.client import BoomiClient, ClientOptions, check_address
 from reconciler.clock import SystemClock
-from reconciler.errors import AmbiguousSubmit, ConfigError, PlatformUnreachable
+from reconciler.errors import (
+    AmbiguousSubmit,
+    AuthenticationError,
+    ConfigError,
+    PlatformUnreachable,
+)
 from reconciler.model import ResolvedRequest
 from reconciler.retry import Backoff
 from reconciler.sim.app import Simulator, create_app
@@ -153,3 +158,19 @@ def test_an_address_that_cannot_work_is_refused_before_any_request(
 def test_a_good_address_passes() -> None:
     check_address("https://api.boomi.com/api/rest/v1", "acme-AB12CD")
     check_address("http://127.0.0.1:8080/proxy/api/rest/v1", "demo-AB12CD")
+
+
+@pytest.mark.anyio
+async def test_a_403_keeps_the_platform_message_and_the_privileges_hint() -> None:
+    def denied(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"message": "User lacks Execute on acme-AB12CD"})
+
+    async with client("http://platform.test/api/rest/v1", httpx.MockTransport(denied)) as boomi:
+        with pytest.raises(AuthenticationError) as raised:
+            await boomi.submit(REQUEST)
+    message = str(raised.value)
+    assert "(HTTP 403: User lacks Execute on acme-AB12CD) at http://platform.test/api/rest/v1" in (
+        message
+    )
+    assert "is the account id right" in message
+    assert "API Access and Execute privileges" in message
