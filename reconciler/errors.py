@@ -15,6 +15,7 @@ wrong: what the user can fix, the Boomi platform, git, GitHub.
     │   ├── SubmitRejected        4xx before anything started
     │   ├── AmbiguousSubmit       a submit that may or may not have started a run
     │   ├── PlatformUnavailable   retries exhausted on answers that prove nothing ran
+    │   ├── PlatformUnreachable   the configured URL/account serves nothing: the command stops
     │   ├── RecordNotFound        a requestId the platform no longer knows
     │   └── ProtocolError         a body that cannot be understood
     ├── GitError                  a git command failed, or no safe push exists (``hint``)
@@ -105,6 +106,16 @@ class AmbiguousSubmit(PlatformError):
 
 class PlatformUnavailable(PlatformError):
     """Retries exhausted on answers that prove nothing was processed (503, 429, connect errors)."""
+
+
+class PlatformUnreachable(PlatformError):
+    """The platform cannot be reached at the configured URL and account: the command stops.
+
+    Raised when a connection failure proves nothing was sent (connection refused, name not
+    resolved, TLS handshake, connect timeout), or when the API itself is not found there
+    (HTTP 404 off the record endpoints). Nothing ran, so no run is marked: the message names
+    the URL (never its credentials), the cause in plain words and the likely fix.
+    """
 
 
 class RecordNotFound(PlatformError):

@@ -3,6 +3,8 @@
 Part of the engine (docs/engine.md, "Never twice"). Before each POST an *intent* is saved, and
 the POST waits until it is on disk; after it, the requestId. A submit whose answer is
 ambiguous (timeout, reset, 5xx after sending) is saved as ``unknown`` and handed to adoption.
+A submit that proves the platform cannot be reached at all (``PlatformUnreachable``: nothing
+was sent) puts the state back as it was and stops the apply with one error, marking no run.
 A POST in flight when the apply is interrupted is shielded so its requestId is still recorded
 (for at most ``shield_seconds``); a submit still waiting for its rate-limit permit is simply
 dropped, with nothing saved and nothing sent.
@@ -26,6 +28,7 @@ from reconciler.errors import (
     AuthenticationError,
     ConfigError,
     PlatformError,
+    PlatformUnreachable,
     ReconcilerError,
     SubmitRejected,
 )
@@ -90,7 +93,7 @@ class Submitter:
         if self._batcher is not None:
             await self._make_durable(self._batcher, intent, previous)
         leaving = asyncio.Event()  # set once the rate limiter let the POST go
-        task = asyncio.ensure_future(self._post(intent, resolved, meter, leaving))
+        task = asyncio.ensure_future(self._post(intent, previous, resolved, meter, leaving))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -126,7 +129,12 @@ class Submitter:
             raise NotSent(f"not submitted: the intent could not be recorded ({exc})") from None
 
     async def _post(
-        self, intent: StateEntry, request: ResolvedRequest, meter: Meter, leaving: asyncio.Event
+        self,
+        intent: StateEntry,
+        previous: StateEntry | None,
+        request: ResolvedRequest,
+        meter: Meter,
+        leaving: asyncio.Event,
     ) -> StateEntry:
         name = intent.name
 
@@ -142,6 +150,9 @@ class Submitter:
 
         try:
             request_id = await self._client.submit(request, meter, save_intent)
+        except PlatformUnreachable:
+            self._ledger.discard(name, previous)  # nothing was sent: as if not begun
+            raise
         except AuthenticationError as exc:
             self._ledger.save(
                 intent.model_copy(update={"phase": Phase.REJECTED, "message": exc.message})

@@ -9,6 +9,14 @@ raises ``AmbiguousSubmit`` for the engine to resolve, never a blind resubmit (§
 403 are never retried: repeated failures can lock the account (§3). Credentials never appear
 in a repr, a log record or an error message.
 
+A connection failure that proves nothing was sent fails fast (issue #17): a refused connection
+or a connect timeout is tried once more, a name that does not resolve or a TLS handshake that
+fails not at all, and ``PlatformUnreachable`` names the URL (``public_url``: no credentials),
+the cause in plain words and the likely fix. So does an HTTP 404 from an endpoint that exists
+on every account (``/ExecutionRequest``, ``/ExecutionRecord/query``): the base URL or the
+account id is wrong. ``check_address`` refuses a configuration that cannot work before any
+request is made.
+
 The wire is untrusted (issue #15): at most ``fields.MAX_BODY`` bytes of a body are read (a
 larger 2xx answer is a ``ProtocolError``, an ambiguous one for a submit), every value is checked
 by ``wire``/``fields`` before it is returned, an id goes into a URL path only once it has the
@@ -25,7 +33,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -35,17 +43,19 @@ from reconciler.clock import Clock
 from reconciler.errors import (
     AmbiguousSubmit,
     AuthenticationError,
+    ConfigError,
     PlatformError,
     PlatformUnavailable,
+    PlatformUnreachable,
     ProtocolError,
     RecordNotFound,
     SubmitRejected,
 )
 from reconciler.model import Meter, PlatformRecord, ResolvedRequest
-from reconciler.net.retries import ClientOptions, Retry, retrying
+from reconciler.net.retries import ClientOptions, Retry, public_url, retrying, unsent_cause
 from reconciler.outbound import NO_SECRETS, Redactor
 
-__all__ = ["BoomiClient", "ClientOptions"]
+__all__ = ["BoomiClient", "ClientOptions", "check_address"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +65,56 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _JSON = "application/json"
 MAX_PAGES = 200  # queryMore pages followed for one query (100 records each)
 T = TypeVar("T")
+URL_EXAMPLE = "https://api.boomi.com/api/rest/v1"
+_URL_FIX = f"is BOOMI_API_URL (or platform.url) right? it should look like {URL_EXAMPLE}"
+# Endpoints every account has: a 404 from one of them means the URL or the account is wrong.
+_ALWAYS_THERE = ("/ExecutionRequest", "/ExecutionRecord/query", "/ExecutionRecord/queryMore")
+_NOT_IN_AN_ID = frozenset("/?#%\\ \t\r\n")
+
+
+def check_address(base_url: str, account_id: str) -> None:
+    """Refuse an address no request can succeed at: ``ConfigError`` naming what to fix.
+
+    The account id must be set and fit in a URL path; the URL must be http(s) with a host,
+    and carry no credentials, query or fragment. A path other than ``/api/rest/v1`` is let
+    through (a proxy may serve the API elsewhere): a 404 from it says what to check.
+    """
+    if not account_id.strip():
+        raise ConfigError(
+            "platform account id missing",
+            hint="set BOOMI_ACCOUNT_ID or platform.accountId in reconciler.yaml (the id in "
+            "the platform's URLs, such as acme-AB12CD)",
+        )
+    if any(char in _NOT_IN_AN_ID for char in account_id):
+        raise ConfigError(
+            "platform account id has a character an id does not (/, ?, #, %, \\ or a space)",
+            hint="set BOOMI_ACCOUNT_ID or platform.accountId to the id alone, such as acme-AB12CD",
+        )
+    shown = public_url(base_url)
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ConfigError(
+            f"platform URL {shown} cannot be read (a bracket or a port that is wrong)",
+            hint=f"set BOOMI_API_URL or platform.url like {URL_EXAMPLE}",
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"platform URL {shown} has no http(s) scheme and host",
+            hint=f"set BOOMI_API_URL or platform.url like {URL_EXAMPLE}",
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            f"platform URL {shown} carries credentials",
+            hint="take them out of the URL; they go in BOOMI_USERNAME and BOOMI_API_TOKEN",
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(
+            f"platform URL {shown} has a query or a fragment",
+            hint=f"set BOOMI_API_URL or platform.url to the base alone, like {URL_EXAMPLE}",
+        )
 
 
 class BoomiClient:
@@ -75,6 +135,7 @@ class BoomiClient:
         self.options = options or ClientOptions()
         self._scrub = redactor.scrub
         self._account = account_id
+        self._where = public_url(base_url.rstrip("/"))
         self._base = f"{base_url.rstrip('/')}/{account_id}"
         self._clock = clock
         self._rng = random.Random(self.options.seed)  # noqa: S311 - jitter, not cryptography
@@ -127,7 +188,7 @@ class BoomiClient:
         body = wire.execution_request_body(request)
         path = "/ExecutionRequest"
 
-        async def attempt(_number: int, _last: bool) -> str | Retry:
+        async def attempt(number: int, _last: bool) -> str | Retry:
             await self.limiter.acquire(SUBMIT)
             try:
                 async with self._connections:
@@ -137,7 +198,7 @@ class BoomiClient:
                     response = await answers.exchange(self._http, "POST", url, json=body)
             except _NOT_SENT as exc:
                 self._count(meter, None)
-                return Retry(f"POST {path}: {_name(exc)}")
+                return self._unsent(f"POST {path}", exc, number)
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 raise AmbiguousSubmit(
@@ -293,12 +354,15 @@ class BoomiClient:
         """
         what = f"{method} {path}"
 
-        async def attempt(_number: int, _last: bool) -> tuple[int, Any] | Retry:
+        async def attempt(number: int, _last: bool) -> tuple[int, Any] | Retry:
             await self.limiter.acquire(priority)
             try:
                 async with self._connections:
                     url = self._base + path
                     response = await answers.exchange(self._http, method, url, **kwargs)
+            except _NOT_SENT as exc:
+                self._count(meter, None)
+                return self._unsent(what, exc, number)
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 return Retry(f"{what}: {_name(exc)}")
@@ -340,19 +404,37 @@ class BoomiClient:
         text = wire.error_message(response.content, content_type, self._scrub)
         return text or response.reason_phrase or "no message"
 
+    def _unsent(self, what: str, exc: Exception, number: int) -> Retry:
+        """A connection that failed before anything was sent: retry once, or stop the command."""
+        unsent = unsent_cause(exc, self.options.connect_timeout)
+        if unsent.retry_once and number == 0 and self.options.backoff.attempts > 1:
+            return Retry(f"{what}: {unsent.cause}")
+        raise PlatformUnreachable(
+            f"cannot reach the platform at {self._where}: {unsent.cause} ({what}; nothing was "
+            f"sent); {_URL_FIX}"
+        ) from None
+
     def _raise_for_client_error(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
         message = self._message(response)
         if status == 401:
             raise AuthenticationError(
-                f"credentials rejected for account {self._account} (HTTP 401); check "
-                "BOOMI_USERNAME (BOOMI_TOKEN.<user>) and BOOMI_API_TOKEN",
+                f"credentials rejected for account {self._account} (HTTP 401) at {self._where}; "
+                "check BOOMI_USERNAME (BOOMI_TOKEN.<user>) and BOOMI_API_TOKEN",
                 status_code=status,
             )
         if status == 403:
             raise AuthenticationError(
-                f"access denied to account {self._account} (HTTP 403: {message}); the user needs "
-                "the API Access and Execute privileges",
+                f"access denied to account {self._account} (HTTP 403: {message}) at "
+                f"{self._where}; is the account id right (BOOMI_ACCOUNT_ID / platform.accountId)? "
+                "the user needs the API Access and Execute privileges",
+                status_code=status,
+            )
+        if status == 404 and what.split(" ", 1)[-1] in _ALWAYS_THERE:
+            raise PlatformUnreachable(
+                f"HTTP 404 from {public_url(str(response.request.url))} ({message}): is the "
+                "account id right (BOOMI_ACCOUNT_ID / platform.accountId) and does the URL end "
+                "in /api/rest/v1?",
                 status_code=status,
             )
         if 400 <= status < 500:

@@ -7,14 +7,22 @@ a seeded random source), never shorter than what the server asked (``Retry.at_le
 ``Retry-After`` or a rate-limit reset), a hook before each wait (count it, hold back a rate
 limiter, log it) and, when the attempts run out, the client's own error for the last answer.
 Which answers are safe to retry stays with each client: the loop never decides that.
+
+``unsent_cause`` puts a connection failure that proves nothing was sent (refused, name not
+resolved, TLS handshake, connect timeout) in plain words, and says whether one quick retry is
+worth it; ``public_url`` is a URL fit for a message: scheme, host, port and path, never
+credentials, a query or a fragment.
 """
 
 from __future__ import annotations
 
 import random
+import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 from reconciler.retry import Backoff
 
@@ -85,3 +93,54 @@ async def retrying(
             before_wait(outcome, delay)
         await sleep(delay)
     raise exhausted(last)
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """Why a connection failed before anything was sent, and whether to try once more."""
+
+    cause: str  # "connection refused", "name not resolved", "TLS: <reason>", ...
+    retry_once: bool  # a refusal or a timeout can pass (a restart); a name or TLS cannot
+
+
+def unsent_cause(exc: BaseException, connect_timeout: float) -> Unsent:
+    """The plain-words cause of a connection failure (``httpx.ConnectError``, ``ConnectTimeout``).
+
+    Walks the exception's causes to the operating system's error; only its kind and reason are
+    used, never the text of a request.
+    """
+    if type(exc).__name__ in ("ConnectTimeout", "PoolTimeout"):
+        return Unsent(f"timed out after {connect_timeout:g} s connecting", retry_once=True)
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ConnectionRefusedError):
+            return Unsent("connection refused", retry_once=True)
+        if isinstance(error, socket.gaierror):
+            return Unsent("name not resolved", retry_once=False)
+        if isinstance(error, ssl.SSLCertVerificationError):
+            reason = error.verify_message or error.reason or "certificate not verified"
+            return Unsent(f"TLS: {reason}", retry_once=False)
+        if isinstance(error, ssl.SSLError):
+            return Unsent(f"TLS: {error.reason or 'handshake failed'}", retry_once=False)
+        if isinstance(error, TimeoutError):
+            return Unsent(f"timed out after {connect_timeout:g} s connecting", retry_once=True)
+        if isinstance(error, OSError) and error.errno is not None and error.strerror:
+            return Unsent(error.strerror.lower(), retry_once=True)
+        error = error.__cause__ or error.__context__
+    return Unsent("could not connect", retry_once=True)
+
+
+def public_url(url: str) -> str:
+    """``url`` as scheme://host:port/path, without credentials, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(an unreadable URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return f"{parts.scheme}://{netloc}{parts.path}"

@@ -177,13 +177,15 @@ def make_client(
     """A platform client from the environment's credentials, with its share of the rate limit.
 
     Whatever the platform answers is scrubbed of ``redactor``'s secrets on arrival (default:
-    the credentials' own token).
+    the credentials' own token). The account id, the URL's shape and the credentials are
+    checked first, so a configuration that cannot work fails before any request.
     """
-    from reconciler.boomi.client import BoomiClient, ClientOptions
+    from reconciler.boomi.client import BoomiClient, ClientOptions, check_address
     from reconciler.config.secrets import credentials_from_env
     from reconciler.outbound import Redactor
     from reconciler.retry import Backoff
 
+    check_address(settings.api_url, settings.account_id)
     credentials = credentials_from_env(environ)
     if redactor is None:
         redactor = Redactor(credential_values(environ))
