@@ -12,9 +12,10 @@ in a repr, a log record or an error message.
 A connection failure that proves nothing was sent fails fast (issue #17): a refused connection
 or a connect timeout is tried once more, a name that does not resolve or a TLS handshake that
 fails not at all, and ``PlatformUnreachable`` names the URL (``public_url``: no credentials),
-the cause in plain words and the likely fix. So does an HTTP 404 from an endpoint that exists
-on every account (``/ExecutionRequest``, ``/ExecutionRecord/query``): the base URL or the
-account id is wrong. ``check_address`` refuses a configuration that cannot work before any
+the cause in plain words and the likely fix. An HTTP 404 from an endpoint that exists on every
+account (``/ExecutionRequest``, ``/ExecutionRecord/query``) rejects its run with a hint (the
+base URL or the account id is wrong), never the whole apply: one hostile answer must not stop
+the other runs. ``check_address`` refuses a configuration that cannot work before any
 request is made.
 
 The wire is untrusted (issue #15): at most ``fields.MAX_BODY`` bytes of a body are read (a
@@ -431,7 +432,9 @@ class BoomiClient:
                 status_code=status,
             )
         if status == 404 and what.split(" ", 1)[-1] in _ALWAYS_THERE:
-            raise PlatformUnreachable(
+            # This run only: one hostile or flaky answer must not stop the others (each run
+            # that meets it says the same, and the hint names what to check).
+            raise SubmitRejected(
                 f"HTTP 404 from {public_url(str(response.request.url))} ({message}): is the "
                 "account id right (BOOMI_ACCOUNT_ID / platform.accountId) and does the URL end "
                 "in /api/rest/v1?",
