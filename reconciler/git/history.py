@@ -86,23 +86,7 @@ class Listed:
 
 @dataclass
 class FileHistory(Checkout):
-    """Reads one checkout's history of a file: on HEAD, or on a branch fetched from a remote."""
-
-    def fetch_branch(self, remote: str, branch: str) -> str | None:
-        """Fetch ``branch`` of ``remote``; its commit, or None when the remote has no such branch.
-
-        Any other failure (no such remote, no network) is a ``GitError`` saying so.
-        """
-        self.check_remote(remote)
-        fetched = self.run("fetch", "--quiet", remote, f"refs/heads/{branch}", check=False)
-        if fetched.returncode != 0:
-            said = fetched.stderr.lower()
-            if "couldn't find remote ref" in said or "could not find remote ref" in said:
-                return None
-            lines = [line for line in fetched.stderr.splitlines() if line.strip()]
-            reason = lines[-1].strip() if lines else "no message"
-            raise GitError(f"cannot fetch {branch!r} from {remote!r}: {reason}")
-        return self.run("rev-parse", "--verify", "--quiet", "FETCH_HEAD").stdout.strip()
+    """Reads one checkout's history of a file at a commit (HEAD, or the state branch's tip)."""
 
     def names_in(self, ref: str, folder: str) -> list[str]:
         """The file names directly in ``folder`` at ``ref`` (none when it is not there)."""

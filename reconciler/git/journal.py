@@ -7,11 +7,12 @@ protocol.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from reconciler.errors import GitError
-from reconciler.git.publish import Git, Published, PushPolicy, Supersedes, commit_message
+from reconciler.git.publish import Git, PushPolicy, Supersedes, commit_message
 from reconciler.git.statebranch import StateBranch
 from reconciler.model import StateEntry
 
@@ -74,26 +75,20 @@ class GitIntentJournal:
         trailers["Reconciler-Intents"] = str(len(names))
         paths = [self._path_for(name) for name in names]
         message = commit_message(subject, body, trailers)
-        published: Published | None
-        if self._state_branch is not None:  # a branch of their own: the checkout never moves
-            published = self._state_branch.publish(
-                paths,
-                message,
-                policy=self._policy,
-                guarded=self._guarded,
-                supersedes=self._supersedes,
-                base=self._base,
-            )
-        else:
-            published = self._git.publish(
-                paths,
-                message,
-                policy=self._policy,
-                guarded=self._guarded,
-                supersedes=self._supersedes,
-                base=self._base,
-                update_checkout=False,
-            )
+        # A branch of their own (the state branch), or the checkout's: it never moves.
+        publish = (
+            self._state_branch.publish
+            if self._state_branch is not None
+            else functools.partial(self._git.publish, update_checkout=False)
+        )
+        published = publish(
+            paths,
+            message,
+            policy=self._policy,
+            guarded=self._guarded,
+            supersedes=self._supersedes,
+            base=self._base,
+        )
         if published is not None:
             self._base = published.commit
             self.commits.append(published.commit)

@@ -64,8 +64,8 @@ class StateBranch:
             raise GitError(
                 f"cannot fetch the state branch {self.branch} from {self.remote}: "
                 f"{last_line(fetched.stderr)}",
-                hint="the state lives there (git.stateBranch); check the remote and the token, "
-                "or pass --no-fetch-state to plan from the local folders",
+                hint="the state lives there (git.stateBranch): check git.remote, the network "
+                "and the token's access to the repository",
             )
         return self.git.run("rev-parse", "--verify", f"{self.ref}^{{commit}}").stdout.strip()
 

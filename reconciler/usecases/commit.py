@@ -87,21 +87,16 @@ def commit(settings: Settings, request: CommitRequest, environ: Mapping[str, str
     try:
         if branch is not None:  # the folders must hold every file of the branch first
             pull_state(settings, environ, fetch=request.push, lock=True)
-            published = branch.publish(
-                paths,
-                message,
-                policy=policy,
-                guarded=[settings.state_dir],
-                supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
-            )
-        else:
-            published = Git(settings.root, dict(environ)).publish(
-                paths,
-                message,
-                policy=policy,
-                guarded=[settings.state_dir],
-                supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
-            )
+        publish = (
+            branch.publish if branch is not None else Git(settings.root, dict(environ)).publish
+        )
+        published = publish(
+            paths,
+            message,
+            policy=policy,
+            guarded=[settings.state_dir],
+            supersedes=lambda _name, theirs, ours: supersedes(theirs, ours),
+        )
     except GitError as exc:
         raise UserError(exc.message, hint=exc.hint) from None
     if published is not None or not applies:

@@ -30,6 +30,8 @@ from pathlib import Path
 from reconciler.config.settings import Settings
 from reconciler.errors import GitError, StateError, UserError
 from reconciler.git.history import FileHistory, FileVersion
+from reconciler.git.publish import Git
+from reconciler.git.statebranch import StateBranch
 from reconciler.model import Attempt, Phase, RunRequest, StateEntry
 from reconciler.model.values import EXECUTION_NAME_PATTERN
 from reconciler.store.state import STATE_FILE_LIMIT, decode_entry
@@ -130,12 +132,12 @@ def _relative(folder: Path, top: Path) -> str:
 
 def _ref(git: FileHistory, settings: Settings) -> tuple[str, str]:
     """The commit to walk, and how to name it: the state branch when there is one, else HEAD."""
-    # ``git.stateBranch`` (issue 16) may not be in this version's settings yet.
-    branch: str | None = getattr(settings.git, "state_branch", None)
+    branch = settings.git.state_branch
     if not branch:
         return git.head(), "HEAD"
     remote = settings.git.remote
-    commit = git.fetch_branch(remote, branch)
+    git.check_remote(remote)
+    commit = StateBranch(Git(git.root, dict(git.environ)), remote, branch).fetch()
     if commit is None:
         raise UserError(
             f"no state branch yet: {remote!r} has no branch {branch!r} (git.stateBranch)",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reconciler.config.settings import Settings
 from reconciler.errors import GitError, GitHubError, UserError
-from reconciler.files import FileRefused, read_bounded, write_atomic
+from reconciler.files import write_atomic
 from reconciler.git.plumbing import Checkout
 from reconciler.github.api import GitHub
 from reconciler.github.applied import read_apply, read_reviewed
@@ -47,7 +47,8 @@ from reconciler.github.reviewed import (
     upsert_comment,
 )
 from reconciler.github.workflow import Actions
-from reconciler.plan.document import DIGEST_PATTERN, PLAN_SIZE_LIMIT
+from reconciler.plan.document import DIGEST_PATTERN
+from reconciler.usecases.reviewed import read_plan_file
 from reconciler.usecases.statebranch import last_applied
 
 __all__ = [
@@ -100,13 +101,7 @@ def prepare_comment(request: CommentRequest) -> PreparedComment:
         raise UserError(f"--details-url {details_url!r}: expected an http(s) URL")
     if head_sha is not None:
         check_sha("--head-sha", head_sha)
-    try:
-        data = read_bounded(path, limit=PLAN_SIZE_LIMIT)
-    except FileRefused as exc:
-        raise UserError(f"{path}: not a plan: the file {exc.reason}") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the plan ({exc.strerror})") from None
-    document = parse_plan(data, str(path))
+    document = parse_plan(read_plan_file(path, "plan"), str(path))
     env = check_environment(request.environment or document.environment)
     if document.environment != env:
         raise UserError(f"{path}: the plan is for {document.environment}, not {env}")

@@ -19,7 +19,7 @@ from reconciler.files import FileRefused, read_bounded
 from reconciler.plan.document import PLAN_SIZE_LIMIT
 from reconciler.plan.review import Reviewed, ReviewedPlan, parse_reviewed
 
-__all__ = ["MAX_PLANS", "read_reviewed_plans"]
+__all__ = ["MAX_PLANS", "read_plan_file", "read_reviewed_plans"]
 
 #: The most reviewed plans one apply reads (a folder holds one per merged pull request).
 MAX_PLANS = 200
@@ -43,13 +43,21 @@ def read_reviewed_plans(paths: Sequence[Path]) -> tuple[Reviewed, ...]:
     return tuple(Reviewed(plan=_read(p), label=_label(p)) for p in files)
 
 
-def _read(path: Path) -> ReviewedPlan:
+def read_plan_file(path: Path, what: str) -> bytes:
+    """A plan file's bytes: bounded (``PLAN_SIZE_LIMIT``), regular files only.
+
+    ``what`` names the file in the error ("plan", "reviewed plan").
+    """
     try:
-        data = read_bounded(path, limit=PLAN_SIZE_LIMIT)
+        return read_bounded(path, limit=PLAN_SIZE_LIMIT)
     except FileRefused as exc:
-        raise UserError(f"{path}: not a reviewed plan: the file {exc.reason}") from None
+        raise UserError(f"{path}: not a {what}: the file {exc.reason}") from None
     except OSError as exc:
-        raise UserError(f"{path}: cannot read the reviewed plan ({exc.strerror})") from None
+        raise UserError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+
+
+def _read(path: Path) -> ReviewedPlan:
+    data = read_plan_file(path, "reviewed plan")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
