@@ -54,6 +54,9 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     """Check spec files (default: the configured specs folder) against the schema."""
     settings = settings_of(ctx)
     loaded = spec_usecases.validate(settings, paths, spec_context(ctx, settings), cwd=Path.cwd())
+    if output != "json":  # property values taken as written (docs/specs.md)
+        for notice in loaded.notices:
+            echo(f"notice: {notice}", err=True)
     if output == "json":
         echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:

@@ -185,6 +185,8 @@ def _diagnose(document: Document, error: ValidationError) -> Diagnostic:
         words = [_TYPE_WORDS.get(n, n) for n in names]
         wanted = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
         message = f"{dotted(path)}: expected {wanted}, got {_kind(instance)}"
+        if instance is None and "string" in names:  # ``KEY:``, ``KEY: ~``: never guessed as ""
+            message += ' (an empty value, "~" or "null"); write "" for empty text'
     elif validator == "pattern" or (validator == "not" and "pattern" in _schema(error)):
         # "not" stands beside every pattern, against the line break Python's "$" lets through.
         message = f"{dotted(path)}: {_short(instance)} is not valid; expected {_pattern(error)}"

@@ -19,8 +19,8 @@ slower than libyaml).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ REFERENCE_MAX_NODES = 10_000
 CORE_TAGS = ("str", "int", "float", "bool", "null", "seq", "map")
 _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in CORE_TAGS)
 _INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,43 @@ class Document:
     index: int
     data: Any
     node: Any
+    #: The reference loader's record of how each scalar that YAML reads as something other
+    #: than text (a number, a boolean, a null, a date) is written, by its 0-based position.
+    typed: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
     def locate(self, path: Sequence[PathPart], *, key: bool = False) -> Location:
         """Return the position of the value at ``path`` (or of its key when ``key`` is True)."""
         return locate(self.file, self.node, path, key=key)
+
+    def written(self, path: Sequence[PathPart]) -> str | None:
+        """The text of the scalar at ``path`` as written, when YAML reads it as other than text.
+
+        ``0755`` gives ``"0755"`` (YAML reads 755), ``1.50`` gives ``"1.50"``, ``True`` gives
+        ``"True"``; text (quoted or not), a mapping, a list, the document itself and a path
+        that leads nowhere give ``None``. Both loaders answer alike (tests/specs/
+        test_fastyaml.py).
+        """
+        if not path:
+            return None
+        if fastyaml.is_node(self.node):
+            return fastyaml.written(self.node, path)
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        node = self.node
+        for part in path[:-1]:
+            node = _child(node, part)
+            if node is None:
+                return None
+        last = path[-1]
+        if isinstance(node, CommentedMap) and (found := _pair_position(node, last)):
+            position = found[1]
+        elif isinstance(node, CommentedSeq) and isinstance(last, int) and 0 <= last < len(node):
+            position = node.lc.item(last)
+        else:
+            return None
+        if isinstance(node[last], CommentedMap | CommentedSeq):
+            return None
+        return self.typed.get((int(position[0]), int(position[1])))
 
 
 def locate(file: str, root: Any, path: Sequence[PathPart], *, key: bool = False) -> Location:
@@ -69,7 +103,9 @@ def locate(file: str, root: Any, path: Sequence[PathPart], *, key: bool = False)
 
     Scalars carry no position of their own in ruamel, so the parent's ``lc.value(k)`` or
     ``lc.item(i)`` is used (practices.md D1); a path that leaves the tree falls back to the
-    deepest ancestor that has one. Nodes of the fast path are walked with the same rules.
+    deepest ancestor that has one. A null value is shown at its key, and a key a merge
+    (``<<``) brought in where the merged mapping writes it. Nodes of the fast path are walked
+    with the same rules.
     """
     if fastyaml.is_node(root):
         line, col = fastyaml.locate(root, path, key=key)
@@ -82,9 +118,11 @@ def locate(file: str, root: Any, path: Sequence[PathPart], *, key: bool = False)
     indent = col
     for index, part in enumerate(path):
         last = index == len(path) - 1
-        if isinstance(node, CommentedMap) and part in node:
-            indent = node.lc.key(part)[1]
-            pos = node.lc.key(part) if (last and key) else node.lc.value(part)
+        if isinstance(node, CommentedMap) and (found := _pair_position(node, part)):
+            indent = found[0][1]
+            # An empty value (``KEY:``) is marked by ruamel at the next token, often the next
+            # line: a null is shown at its key, on its own line.
+            pos = found[0] if (last and key) or node[part] is None else found[1]
             line, col = pos[0], pos[1]
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
@@ -100,6 +138,34 @@ def locate(file: str, root: Any, path: Sequence[PathPart], *, key: bool = False)
         # line, indented past its key (so a template's line n is n lines below the indicator).
         line, col = line + 1, indent + 2
     return Location(file=file, line=line + 1, col=col + 1)
+
+
+def _pair_position(node: Any, key: PathPart) -> tuple[Any, Any] | None:
+    """The 0-based positions of ``key`` and of its value in a ruamel mapping, or None.
+
+    A key a merge (``<<: *base``) brought in is where the merged mapping writes it (the first
+    that has it, as YAML's merge takes it); ruamel records no position for it in ``node``.
+    """
+    from ruamel.yaml.comments import CommentedMap, merge_attrib
+
+    if key not in node:
+        return None
+    data = node.lc.data
+    if key in data:
+        return node.lc.key(key), node.lc.value(key)
+    for source in getattr(node, merge_attrib, ()):
+        if isinstance(source, CommentedMap) and (found := _pair_position(source, key)):
+            return found
+    return None
+
+
+def _child(node: Any, part: PathPart) -> Any:
+    """The mapping value or list item at ``part`` of a ruamel tree, or None."""
+    if isinstance(node, dict):
+        return node.get(part) if isinstance(part, str) else None
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
 
 
 def _own_position(node: Any, default: tuple[int, int] = (0, 0)) -> tuple[int, int]:
@@ -160,7 +226,10 @@ def load_text_reference(text: str, file: str) -> tuple[list[Document], list[Diag
         for index, node in enumerate(yaml.load_all(text)):
             if node is None:
                 continue
-            documents.append(Document(file=file, index=index, data=_plain(node), node=node))
+            typed = yaml.composer.typed  # this document's, as its composer recorded them
+            documents.append(
+                Document(file=file, index=index, data=_plain(node), node=node, typed=typed)
+            )
     except Refused as exc:
         return documents, [Diagnostic(location=exc.at(file), message=exc.message)]
     except MarkedYAMLError as exc:
@@ -202,9 +271,12 @@ def _guarded_composer() -> Any:
             self.sizes: dict[int, int] = {}  # id(node) -> its nodes, expanded (one document)
             self.done: set[int] = set()  # ids of the document's nodes composed whole
             self.path: list[PathPart | None] = []  # where the node being composed is, for messages
+            # (line, column) -> the text of each scalar not read as text (``Document.typed``)
+            self.typed: dict[tuple[int, int], str] = {}
 
         def compose_document(self) -> Any:
             self.sizes, self.done = {}, set()  # a node's id is only its own in its document
+            self.typed = {}
             return super().compose_document()
 
         def compose_node(self, parent: Any, index: Any) -> Any:
@@ -229,6 +301,9 @@ def _guarded_composer() -> Any:
                 ):
                     message = self.field() + _int_message(len(node.value))
                     raise Refused(node.start_mark, message)
+                if type(node) is ScalarNode and str(node.tag) != _STR_TAG:
+                    mark = node.start_mark
+                    self.typed[(int(mark.line), int(mark.column))] = str(node.value)
             finally:
                 self.path.pop()
             self.written += 1

@@ -10,6 +10,7 @@ targets, cycles) live in ``graph.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import re
@@ -95,17 +96,29 @@ class _Item:
     written: str  # the source_digest of the item's request fields as written (its revision)
 
 
+#: The text a scalar at a path is written as, when YAML reads it as other than text
+#: (``documents.Document.written``).
+Written = Callable[[Sequence[PathPart]], str | None]
+
+
 class _Expander:
     """Turns one document into expanded runs, collecting diagnostics."""
 
     def __init__(
-        self, context: SpecContext, locate: Locator, locate_key: Locator, budget: FileBudget
+        self,
+        context: SpecContext,
+        locate: Locator,
+        locate_key: Locator,
+        budget: FileBudget,
+        written: Written,
     ) -> None:
         self.context = context
         self.locate = locate
         self.locate_key = locate_key
         self.budget = budget
+        self.written = written
         self.diagnostics: list[Diagnostic] = []
+        self.notices: list[Diagnostic] = []  # property values taken as written
         self.names: list[str] = []  # every execution name, including those that failed to build
         self.env = dict(context.env)  # shared by every run's template context (read-only there)
         self.git = dict(context.git)
@@ -225,6 +238,7 @@ class _Expander:
     def prepare(self, merged: Merged, item_path: Path_, name_path: Path_) -> _Item:
         """What one execution item gives every run it defines (each matrix combination)."""
         before = len(self.diagnostics)
+        merged = self.as_written(merged)
         process_id = self.resolve(merged.process, "process", item_path)
         atom_id = self.resolve(merged.runtime, "runtime", item_path)
         return _Item(
@@ -301,6 +315,42 @@ class _Expander:
             depends_paths=item.depends_paths,
         )
 
+    def as_written(self, merged: Merged) -> Merged:
+        """``merged`` with each property value YAML would rewrite replaced by its text.
+
+        Property values are text on the platform. A value YAML reads as a number, a boolean
+        or a date is sent as written (``0755``, ``1.50``, ``1e3``, ``True``), and where that
+        differs from what YAML reads a notice says so. A value whose text is what YAML reads
+        (``8080``, ``true``, ``1.5``) is kept as it is, so its digest and revision do not move.
+        """
+        dynamic = {key: self.text_of(value, path) for key, (value, path) in merged.dynamic.items()}
+        components = {
+            component: {key: self.text_of(value, path) for key, (value, path) in values.items()}
+            for component, values in merged.components.items()
+        }
+        return dataclasses.replace(merged, dynamic=dynamic, components=components)
+
+    def text_of(self, value: Any, path: Path_) -> tuple[Any, Path_]:
+        """One property value and its path; the value as written if YAML would rewrite it."""
+        if isinstance(value, str) and not value[:1].isdigit():
+            return value, path  # text: only a date YAML read starts with a digit, as all do
+        written = self.written(path)
+        if written is None:
+            return value, path
+        read = _as_read(value)
+        if written == read:
+            return value, path
+        location = self.locate(path)
+        self.notices.append(
+            Diagnostic(
+                location=location,
+                message=f"{dotted(list(path))}: taken as written: {_quoted(written)} (YAML "
+                f"reads {read}); quote it to say it is text",
+                path=json_path(list(path)),
+            )
+        )
+        return written, path
+
     def resolve(
         self, slot: tuple[str, str, Path_] | None, what: str, item_path: Path_
     ) -> str | None:
@@ -354,6 +404,13 @@ def _as_written(merged: Merged) -> dict[str, Any]:
     }
 
 
+def _as_read(value: Any) -> str:
+    """The text YAML's reading of a value gives (what was sent before values were as written)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _target(slot: tuple[str, str, Path_] | None) -> list[str] | None:
     """A process or runtime as written: ``[field, value]``, an id in lower case like the digest."""
     if slot is None:
@@ -378,22 +435,39 @@ def missing_message(item_path: Sequence[PathPart], what: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ExpandResult:
+    """What one document expanded to.
+
+    ``names`` include executions that failed to build, so that a ``dependsOn`` on them is not
+    also reported as unknown; ``notices`` say which property values were taken as written.
+    """
+
+    runs: list[Expanded]
+    diagnostics: list[Diagnostic]
+    names: list[str]
+    notices: list[Diagnostic]
+
+
 def expand(
     model: ExecutionDocument | ExecutionSetDocument,
     context: SpecContext,
     locate: Locator,
     locate_key: Locator,
     budget: FileBudget | None = None,
-) -> tuple[list[Expanded], list[Diagnostic], list[str]]:
-    """Expand one validated document into its runs, problems, and every name it defines.
+    written: Written | None = None,
+) -> ExpandResult:
+    """Expand one validated document into its runs, problems, names and notices.
 
-    The names include executions that failed to build, so that a ``dependsOn`` on them is not
-    also reported as unknown. Templates are charged to ``budget``, the budget of the document's
-    file (a fresh one when not given).
+    Templates are charged to ``budget``, the budget of the document's file (a fresh one when
+    not given). ``written`` gives a scalar's text as written (``Document.written``); without
+    it, values are taken as YAML reads them.
     """
-    expander = _Expander(context, locate, locate_key, budget or FileBudget())
+    expander = _Expander(
+        context, locate, locate_key, budget or FileBudget(), written or (lambda _path: None)
+    )
     if isinstance(model, ExecutionDocument):
         runs = expander.execution(model)
     else:
         runs = expander.execution_set(model)
-    return runs, expander.diagnostics, expander.names
+    return ExpandResult(runs, expander.diagnostics, expander.names, expander.notices)

@@ -249,8 +249,9 @@ def is_node(value: object) -> bool:
 def locate(root: Any, path: Sequence[PathPart], *, key: bool = False) -> tuple[int, int]:
     """0-based (line, column) of ``path``, by the rules of ``documents.locate`` for ruamel.
 
-    A mapping or sequence is at its start mark, a mapping's key and value at theirs, an item
-    at its own; a block scalar's position is its first line of text, indented past its key.
+    A mapping or sequence is at its start mark, a mapping's key and value at theirs (a null
+    value at its key), an item at its own; a block scalar's position is its first line of
+    text, indented past its key.
     """
     line, col = _own_position(root, (0, 0))
     node = root
@@ -261,7 +262,12 @@ def locate(root: Any, path: Sequence[PathPart], *, key: bool = False) -> tuple[i
         if kind is _MappingNode and (pair := _pair(node, part)) is not None:
             key_node, value_node = pair
             indent = key_node.start_mark.column
-            mark = key_node.start_mark if (last and key) else value_node.start_mark
+            null = (
+                type(value_node) is _ScalarNode
+                and value_node.tag is _PLAIN
+                and (value_node.value in _NULL)
+            )
+            mark = key_node.start_mark if (last and key) or null else value_node.start_mark
             line, col = mark.line, mark.column
             node = value_node
         elif kind is _SequenceNode and isinstance(part, int) and 0 <= part < len(node.value):
@@ -276,6 +282,28 @@ def locate(root: Any, path: Sequence[PathPart], *, key: bool = False) -> tuple[i
     if type(node) is _ScalarNode and node.style in ("|", ">") and not key:
         line, col = line + 1, indent + 2
     return line, col
+
+
+def written(root: Any, path: Sequence[PathPart]) -> str | None:
+    """The text of the plain scalar at ``path`` when it is not read as text; else ``None``.
+
+    What ``documents.Document.written`` answers for the reference loader: ``0755`` for a
+    plain ``0755`` (read as 755), nothing for text, a quoted scalar, a collection or a path
+    that leads nowhere.
+    """
+    node = root
+    for part in path:
+        kind = type(node)
+        if kind is _MappingNode and (pair := _pair(node, part)) is not None:
+            node = pair[1]
+        elif kind is _SequenceNode and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    if type(node) is not _ScalarNode or node.tag is not _PLAIN or not node.value:
+        return None
+    value: str = node.value
+    return None if isinstance(plain_scalar(value), str) else value
 
 
 def _pair(node: Any, part: PathPart) -> tuple[Any, Any] | None:

@@ -49,6 +49,8 @@ class LoadResult:
     runs: list[DesiredRun] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
+    #: Not problems: what the operator should know (property values taken as written).
+    notices: list[Diagnostic] = field(default_factory=list)
 
 
 def schema_path() -> Path:
@@ -111,8 +113,10 @@ def load_desired(
     expanded: list[Expanded] = []
     seen: dict[str, Location] = {}
     known: set[str] = set()
+    notices: list[Diagnostic] = []
     for one in loaded:
         sink.extend(one.diagnostics)
+        notices.extend(one.notices)
         known.update(one.names)
         for item in one.expanded:
             first = seen.get(item.run.name)
@@ -123,22 +127,30 @@ def load_desired(
             expanded.append(item)
     problems, bad = check_dependencies(expanded, known)
     sink.extend(problems)
-    result.diagnostics = sorted(
-        dict.fromkeys(sink), key=lambda d: (d.location.file, d.location.line, d.location.col)
-    )
+    result.diagnostics = _in_order(sink)
+    result.notices = _in_order(notices)  # a defaults value is noticed once, not once per item
     result.runs = sorted(
         (item.run for item in expanded if item.run.name not in bad), key=lambda r: r.name
     )
     return result
 
 
+def _in_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Each diagnostic once, by file, line and column."""
+    return sorted(
+        dict.fromkeys(diagnostics),
+        key=lambda d: (d.location.file, d.location.line, d.location.col),
+    )
+
+
 @dataclass(frozen=True)
 class _FileResult:
-    """What one file produced: its runs, its problems, every execution name it defines."""
+    """What one file produced: its runs, problems, notices, every execution name it defines."""
 
     expanded: list[Expanded]
     diagnostics: list[Diagnostic]
     names: set[str]
+    notices: list[Diagnostic]
 
 
 def _load_file(where: tuple[Path, str], *, context: SpecContext, root: Path) -> _FileResult:
@@ -148,10 +160,11 @@ def _load_file(where: tuple[Path, str], *, context: SpecContext, root: Path) -> 
     documents, problems = load_file(path, shown_as=shown_as, read=read)
     known: set[str] = set()
     expanded: list[Expanded] = []
+    notices: list[Diagnostic] = []
     budget = FileBudget()
     for document in documents:
-        expanded.extend(_expand_document(document, context, problems, known, budget))
-    return _FileResult(expanded=expanded, diagnostics=problems, names=known)
+        expanded.extend(_expand_document(document, context, problems, known, budget, notices))
+    return _FileResult(expanded=expanded, diagnostics=problems, names=known, notices=notices)
 
 
 def _expand_document(
@@ -160,6 +173,7 @@ def _expand_document(
     sink: list[Diagnostic],
     known: set[str],
     budget: FileBudget,
+    notices: list[Diagnostic],
 ) -> list[Expanded]:
     data = document.data
     if not isinstance(data, dict):
@@ -184,12 +198,18 @@ def _expand_document(
     except ValidationError as exc:  # the schema is generated from these models: our bug
         sink.append(model_disagreement(document, exc))
         return []
-    runs, problems, names = expand(
-        model, context, document.locate, lambda path: document.locate(path, key=True), budget
+    expanded = expand(
+        model,
+        context,
+        document.locate,
+        lambda path: document.locate(path, key=True),
+        budget,
+        written=document.written,
     )
-    sink.extend(problems)
-    known.update(names)
-    return runs
+    sink.extend(expanded.diagnostics)
+    notices.extend(expanded.notices)
+    known.update(expanded.names)
+    return expanded.runs
 
 
 def _check_header(document: Document, data: Mapping[str, Any]) -> list[Diagnostic]:

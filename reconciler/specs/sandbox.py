@@ -13,6 +13,7 @@ located diagnostics, at the line of the template string.
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
@@ -304,15 +305,19 @@ class Renderer:
         for namespace, key in _lookups(raw):
             holder = self._context.get(namespace)
             if isinstance(holder, Mapping) and key not in holder:
-                known = ", ".join(sorted(map(str, holder))) or "none"
+                names = sorted(map(str, holder))
+                known = ", ".join(names) or "none"
                 hint = _NAMESPACE_HINTS.get(namespace, "")
+                guess = _guess(key, names, namespace)
                 return (
-                    f'undefined template variable "{namespace}.{key}"; '
+                    f'undefined template variable "{namespace}.{key}"{guess}; '
                     f"defined {namespace}: {known}{hint}"
                 )
         name = _undefined_name(jinja_message)
-        known = ", ".join([*sorted(self._context), "secret()"])
-        return f"undefined template variable {name}; expected one of: {known}"
+        names = sorted(self._context)
+        known = ", ".join([*names, "secret()"])
+        guess = _guess(name[1:-1], names) if name.startswith('"') else ""
+        return f"undefined template variable {name}{guess}; expected one of: {known}"
 
     def _secret_or_text(self, output: str, path: Sequence[PathPart], field: str) -> PropertyValue:
         # A NUL only comes from the secret marker (transformed: ``secret("X")|upper``, ``[1:]``).
@@ -353,6 +358,13 @@ _NAMESPACE_HINTS = {
     "env": " (only variables listed in templateEnv of reconciler.yaml, and set)",
     "matrix": " (the axes of the set's matrix)",
 }
+
+
+def _guess(name: str, known: list[str], namespace: str = "") -> str:
+    """`` (did you mean "vars.region"?)`` for the closest defined name (difflib), or nothing."""
+    close = difflib.get_close_matches(name, known, n=1)
+    prefix = f"{namespace}." if namespace else ""
+    return f' (did you mean "{prefix}{close[0]}"?)' if close else ""
 
 
 def _lookups(raw: str) -> list[tuple[str, str]]:

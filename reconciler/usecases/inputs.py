@@ -114,6 +114,9 @@ def load_plan(
         selection=selection,
         promotion=promotion_state(settings.state_dir, loaded.runs, store.environment),
     )
+    if loaded.notices:  # property values taken as written: said with the plan, outside its digest
+        said = (*(str(notice) for notice in loaded.notices), *the_plan.notices)
+        the_plan = the_plan.model_copy(update={"notices": said})
     return the_plan, store
 
 

@@ -1,9 +1,10 @@
 """The fast YAML path (libyaml) must mean exactly what the reference loader (ruamel) means.
 
-``reconciler.specs.fastyaml`` either gives the same documents (data, types, indexes and every
-position ``locate`` can be asked for) as ``documents.load_text_reference``, or gives up (and
-the reference decides). These tests compare the two on a table of YAML 1.1/1.2 edge cases,
-on every YAML file in the repository, and on generated text.
+``reconciler.specs.fastyaml`` either gives the same documents (data, types, indexes, every
+position ``locate`` can be asked for and every scalar's text ``written`` gives) as
+``documents.load_text_reference``, or gives up (and the reference decides). These tests
+compare the two on a table of YAML 1.1/1.2 edge cases, on every YAML file in the repository,
+and on generated text.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ def _same(text: str) -> bool:
         return False
     assert problems == [], f"fast path accepted text the reference rejects: {problems}"
     assert [(i, _typed(d)) for i, d, _ in fast] == [(d.index, _typed(d.data)) for d in reference]
-    for (_, data, node), ref in zip(fast, reference, strict=True):
+    for (_, data, node), ref, mine in zip(fast, reference, chosen[0], strict=True):
         for path in _paths(data):
             for key in (False, True):
                 assert locate("f.yaml", node, path, key=key) == ref.locate(path, key=key), (
                     path,
                     key,
                 )
+            # A value taken as written (a property value) is the same text from either reader.
+            assert mine.written(path) == ref.written(path), path
     assert chosen[1] == []
     assert all(fastyaml.is_node(d.node) for d in chosen[0])
     assert [_typed(d.data) for d in chosen[0]] == [_typed(d.data) for d in reference]
@@ -79,6 +82,8 @@ FAST = [
     "t: true\nf: False\nT: TRUE\nn: null\nN: Null\nt2: ~\n",
     "i: 0\nj: -17\nk: +5\nl: 1234567890123456789012\nf: 1.5\ng: -0.0\nh: +3.25\n",
     "s: 1.2.3\nv: v1\nd: 1:20\nu: 0.5.1-rc\nn: 'null'\nq: \"true\"\nx: 12abc\n",
+    # property values are taken as written: both readers give the same text for each
+    "p: 1.50\nq: 10.0\nr: +5\ns: -0\nt: True\nu: FALSE\nv: [1.50, '1.50', {w: +0.10}]\n",
     "empty_quoted: ''\nspace: ' '\nhash: a#b\ncolon: 'a: b'\nurl: http://x/y?a=1&b=2\n",
     # positions: flow and block, nested, sequences of mappings, indentless sequences
     "metadata: {name: x, labels: {a: b}}\nspec:\n  list: [1, 2, {k: v}]\n",
