@@ -100,6 +100,12 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     is_flag=True,
     help="A --select or --rerun selector that matches no execution is a notice, not an error.",
 )
+@click.option(
+    "--check-secrets",
+    is_flag=True,
+    help="Also check that every secret the runs to send need is set here, as apply does before "
+    "its first submit; exit 1 listing each missing one (names, never values).",
+)
 @SHARD_OPTION
 @FETCH_STATE_OPTION
 @click.option(
@@ -120,6 +126,7 @@ def plan(
     markdown_file: Path | None,
     rerun: tuple[str, ...],
     allow_empty_select: bool,
+    check_secrets: bool,
     shard: tuple[int, int] | None,
     fetch_state: bool,
     reviewed_plans: tuple[Path, ...],
@@ -153,7 +160,20 @@ def plan(
         if actions is not None:
             actions.append_summary(f"\n{review.markdown()}\n")
             actions.set_outputs([("reviewed", review.status)])
+    if check_secrets:
+        _check_secrets(settings, the_plan)
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
+
+
+def _check_secrets(settings: Settings, the_plan: Plan) -> None:
+    """``plan --check-secrets``: raise listing every missing secret, or say they are set."""
+    from reconciler.config.secrets import SecretsMissing
+    from reconciler.usecases.inputs import check_secrets
+
+    found = check_secrets(settings, the_plan, os.environ)
+    if found:
+        raise SecretsMissing(found, what="apply would submit nothing (plan --check-secrets)")
+    echo(f"check-secrets: {found.checked} secret(s) of the runs to send are set", err=True)
 
 
 @cli.command()

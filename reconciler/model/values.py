@@ -130,6 +130,18 @@ class SecretRef(Frozen):
 PropertyValue = str | SecretRef
 
 
+class SecretUse(Frozen):
+    """Where a run's property value names a secret: for the preflight's messages.
+
+    ``path`` is the dotted spec path of the value (``spec.dynamicProperties.API_KEY``) and
+    ``at`` where it is written. Never in a digest: moving a line changes nothing sent.
+    """
+
+    secret: str
+    path: str
+    at: Location
+
+
 class RunRequest(Frozen):
     """The ExecutionRequest a spec renders to, with secrets still as references."""
 
@@ -215,6 +227,7 @@ class DesiredRun(Frozen):
     labels: dict[str, str] = Field(default_factory=dict)
     description: str = ""
     on_demand: str | None = None
+    secret_uses: tuple[SecretUse, ...] = ()  # where each secret the request names is written
 
 
 class Phase(StrEnum):

@@ -28,6 +28,8 @@ from reconciler.model import (
     PropertyValue,
     RunPolicy,
     RunRequest,
+    SecretRef,
+    SecretUse,
     dotted,
     json_path,
 )
@@ -307,6 +309,7 @@ class _Expander:
             depends_on=tuple(depends),
             labels=labels,
             description=description,
+            secret_uses=self.secret_uses(merged, dynamic, components),
         )
         return Expanded(
             run=run,
@@ -350,6 +353,22 @@ class _Expander:
             )
         )
         return written, path
+
+    def secret_uses(
+        self,
+        merged: Merged,
+        dynamic: Mapping[str, PropertyValue],
+        components: Mapping[str, Mapping[str, PropertyValue]],
+    ) -> tuple[SecretUse, ...]:
+        """Where each rendered value that is a secret reference is written (rare: located)."""
+        found = [(dynamic[key], path) for key, (_, path) in merged.dynamic.items()]
+        for component, values in merged.components.items():
+            found.extend((components[component][key], path) for key, (_, path) in values.items())
+        return tuple(
+            SecretUse(secret=value.secret, path=dotted(list(path)), at=self.locate(path))
+            for value, path in found
+            if isinstance(value, SecretRef)
+        )
 
     def resolve(
         self, slot: tuple[str, str, Path_] | None, what: str, item_path: Path_

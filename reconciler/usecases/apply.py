@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from reconciler.apply.engine import ApplyOptions, Engine, Progress
 from reconciler.clock import Clock
-from reconciler.config.secrets import EnvSecrets
+from reconciler.config.secrets import EnvSecrets, SecretsMissing
 from reconciler.config.settings import Settings
 from reconciler.errors import GitError, UserError
 from reconciler.git.journal import GitIntentJournal
@@ -33,6 +33,7 @@ from reconciler.store.artifacts import spec_sources, write_apply_artifacts, writ
 from reconciler.store.state import StateStore, supersedes
 from reconciler.usecases.applies import AppliesLog
 from reconciler.usecases.inputs import (
+    check_secrets,
     credential_values,
     load_plan,
     make_client,
@@ -135,6 +136,11 @@ def apply(
                 sources=spec_sources(the_plan, cwd=cwd, root=workspace(environ)),
             )
             return Applied(plan=the_plan, review=review, summary_path=written[0])
+        # Preflight: every secret of every run this apply may send, before the first submit
+        # (and before any request): one missing means nothing is sent, and all are listed.
+        missing = check_secrets(settings, the_plan, environ)
+        if missing:
+            raise SecretsMissing(missing, what="nothing was submitted")
         # Every secret this apply resolves, and the tokens: scrubbed from what the platform
         # answers (on arrival), from state and artifacts (again before writing), and from
         # everything the caller prints (the listener hears them before the first submit).

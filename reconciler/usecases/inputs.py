@@ -24,6 +24,7 @@ from reconciler.github.context import GitHubContext
 if TYPE_CHECKING:
     from reconciler.boomi.client import BoomiClient
     from reconciler.clock import Clock
+    from reconciler.config.secrets import Preflight
     from reconciler.model import DesiredRun, Plan, RunRequest, StateEntry
     from reconciler.outbound import Redactor
     from reconciler.plan.planner import Selection
@@ -143,6 +144,27 @@ def secret_values(requests: Iterable[RunRequest], environ: Mapping[str, str]) ->
     for request in requests:
         named.update(secrets.named(request))
     return named
+
+
+def runs_to_send(plan: Plan) -> Iterator[DesiredRun]:
+    """The runs an apply of ``plan`` may submit: submit, rerun, retry and wait actions.
+
+    A ``wait`` is sent once its dependencies succeed, so it counts; ``noop``, ``skip``,
+    ``resume``, ``unknown`` and ``orphan`` send nothing.
+    """
+    for action in plan.actions:
+        if action.kind.submits and action.desired is not None:
+            yield action.desired
+
+
+def check_secrets(settings: Settings, plan: Plan, environ: Mapping[str, str]) -> Preflight:
+    """Every secret the runs ``plan`` sends cannot have from ``environ`` (names, never values).
+
+    What ``apply`` checks before its first submit, and ``plan --check-secrets`` reports.
+    """
+    from reconciler.config.secrets import EnvSecrets, preflight
+
+    return preflight(runs_to_send(plan), EnvSecrets(environ, reserved=settings.reserved_secrets))
 
 
 def plan_requests(plan: Plan) -> Iterator[RunRequest]:

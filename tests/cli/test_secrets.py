@@ -55,16 +55,16 @@ def test_secret_reaches_the_platform_and_nothing_else(
     assert CANARY in sent
 
 
-def test_missing_secret_fails_that_run_by_name(
+def test_missing_secret_stops_the_apply_before_it_submits(
     workspace: Path, sim: Admin, run_cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ORDERS_API_KEY", raising=False)
     build_tree(workspace, {"specs/orders.yaml": SECRET_SPEC})
     assert run_cli("plan").code == 0  # plan needs no secret values
     result = run_cli("apply")
-    assert result.code == 3
+    assert result.code == 1  # the preflight (tests/cli/test_preflight_secrets.py)
     assert (
-        "orders: not submitted: secret ORDERS_API_KEY is not set in the environment; expected an "
-        "environment variable of that name at apply time" in result.err
+        'specs/orders.yaml:9:14: orders: spec.dynamicProperties.API_KEY: secret("ORDERS_API_KEY") '
+        "is not set; expected the environment variable ORDERS_API_KEY" in result.err
     )
     assert sim.submissions() == []
