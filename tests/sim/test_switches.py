@@ -7,13 +7,17 @@ and record request bodies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from reconciler.sim.admin import RequestLog
+from reconciler.sim.faults import FaultRule
+from reconciler.sim.world import Switches, world_from_data
 from tests.sim.helpers import ORDERS, PROD_ATOM, Platform, request_id, unlimited_demo, validate
 
 pytestmark = pytest.mark.anyio
@@ -220,3 +224,80 @@ def test_the_request_log_is_bounded_in_count_and_size() -> None:
         ("/p2", "0123", 5, True),
     ]
     assert (snapshot["total"], snapshot["dropped"], snapshot["limit"]) == (3, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("mode", "body"),
+    [
+        ("typed", {"@type": "Error", "message": "Process nope does not exist."}),
+        ("untyped", {"message": "Process nope does not exist."}),
+        ("nested", {"error": {"message": "Process nope does not exist."}}),
+    ],
+)
+async def test_error_bodies_take_each_documented_shape(
+    make_platform: Callable[..., Platform], mode: str, body: dict[str, Any]
+) -> None:
+    """§12.2: observed ``@type: Error`` (default), the OAS examples' bare ``message``, and
+    DOC-INTRO's nested ``error.message``."""
+    platform = make_platform(unlimited_demo(switches={"errorBody": mode}))
+    async with platform.client() as client:
+        response = await client.post(
+            "/ExecutionRequest", json={"atomId": PROD_ATOM, "processId": "nope"}
+        )
+    assert (response.status_code, response.json()) == (400, body)
+
+
+async def test_the_execution_type_is_chosen_per_process(
+    make_platform: Callable[..., Platform],
+) -> None:
+    """§7: API runs are "very probably" ``exec_manual`` (default); a world can say otherwise."""
+    data = unlimited_demo().model_dump(by_alias=True, exclude_none=True, mode="json")
+    data["processes"][0]["executionType"] = "exec_remote"
+    platform = make_platform(world_from_data(data))
+    async with platform.client() as client:
+        rid = await request_id(client, ORDERS)
+        platform.advance(1.5)
+        record = (await client.get(f"/ExecutionRecord/async/{rid}")).json()["result"][0]
+    assert record["executionType"] == "exec_remote"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "message"),
+    [
+        ("executionRequest", 403, "Simulated fault (HTTP 403)."),  # §5.4: per-condition status
+        ("executionRequest", 410, "Simulated fault (HTTP 410)."),  # §5.4: runtime offline
+        ("executionRequest", 429, "Simulated fault (HTTP 429)."),  # §12.1: undocumented 429
+        ("executionRecordAsync", 410, "Simulated fault (HTTP 410)."),  # §6.5: expired requestId
+    ],
+)
+async def test_statuses_the_reference_leaves_open_are_fault_rules(
+    platform: Platform, endpoint: str, status: int, message: str
+) -> None:
+    """Where only the status is in doubt, a fault rule answers it (rejected before any effect)."""
+    rule = {"endpoint": endpoint, "kind": "error", "status": status, "count": 1}
+    platform.sim.set_faults([FaultRule.model_validate(rule)])
+    async with platform.client() as client:
+        if endpoint == "executionRequest":
+            response = await client.post(
+                "/ExecutionRequest", json={"atomId": PROD_ATOM, "processId": ORDERS}
+            )
+            assert platform.sim.runs == []
+        else:
+            response = await client.get("/ExecutionRecord/async/executionrecord-x")
+    assert (response.status_code, response.json()) == (
+        status,
+        {"@type": "Error", "message": message},
+    )
+
+
+def test_every_switch_is_in_the_table_of_uncertain_shapes_and_every_one_named_there_exists() -> (
+    None
+):
+    doc = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    table = doc.split("## Uncertain shapes", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"switch `(\w+): ([\w<>]+)`", table)
+    for key, value in named:
+        if value != "<n>":
+            Switches.model_validate({key: {"true": True}.get(value, value)})  # raises if unknown
+    fields = {f.alias or name for name, f in Switches.model_fields.items()}
+    assert {key for key, _ in named} == fields
