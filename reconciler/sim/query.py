@@ -3,8 +3,10 @@
 Owns parsing a ``QueryConfig`` JSON body (``QueryFilter.expression`` with simple and
 grouping expressions, ``QuerySort``) against an object's ``QuerySchema`` (which properties and
 operators it allows, and how each property compares), and applying it to a list of
-``(key, facts)`` pairs. Bad filters raise ``QueryError`` with the message the 400 Error body
-carries. No HTTP, no simulator state.
+``(key, facts)`` pairs. A body is read as strictly as the OAS ``QueryConfig`` describes it
+(documented keys only, lists where it says arrays, string arguments); what it leaves open, a
+body with no filter, is the caller's choice (``empty_matches_all``). Bad filters raise
+``QueryError`` with the message the 400 Error body carries. No HTTP, no simulator state.
 """
 
 from __future__ import annotations

@@ -307,3 +307,29 @@ async def test_a_legacy_property_that_is_not_a_string_is_400(platform: Platform)
         "string, got false.",
     }
     assert platform.sim.runs == []
+
+
+async def test_xml_flags_are_booleans_and_anything_else_is_400(platform: Platform) -> None:
+    """XML carries every attribute as text: ``useDefault="false"`` is the boolean (xsd:boolean)."""
+
+    def body(flag: str) -> str:
+        return (
+            f'<ExecutionRequest xmlns="http://api.platform.boomi.com/" processId="{ORDERS}" '
+            f'atomId="{PROD_ATOM}"><ProcessProperties><ProcessProperty componentId="c1">'
+            f'<ProcessPropertyValue key="k" value="v" useDefault="{flag}"/>'
+            "</ProcessProperty></ProcessProperties></ExecutionRequest>"
+        )
+
+    headers = {"Content-Type": "application/xml"}
+    async with platform.client() as client:
+        ok = await client.post("/ExecutionRequest", content=body("false"), headers=headers)
+        bad = await client.post("/ExecutionRequest", content=body("no"), headers=headers)
+    assert ok.status_code == 200, ok.text
+    value = ok.json()["ProcessProperties"]["ProcessProperty"][0]["ProcessPropertyValue"][0]
+    assert value == {"@type": "", "key": "k", "value": "v", "useDefault": False}
+    assert bad.json() == {
+        "@type": "Error",
+        "message": "Invalid request: ProcessProperties.ProcessProperty[0].ProcessPropertyValue[0]"
+        '.useDefault must be true or false, got "no".',
+    }
+    assert len(platform.sim.runs) == 1
