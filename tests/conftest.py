@@ -27,7 +27,8 @@ TESTS = ROOT / "tests"
 # The slow tier, by path under tests/ (a folder or a file): whole-program runs in subprocesses
 # (e2e, the benchmark's quick mode), the fault-injection scenarios (chaos) and the forked
 # worker pools of the parallel loader (about 3 s a test). Measured on two idle cores: 42 of 560
-# tests and 60 % of the suite's time.
+# tests and 60 % of the suite's time. Also the same apply under every simulator variant
+# (contract/test_variants.py: 11 applies, about 20 s).
 SLOW = (
     "e2e",
     "chaos",
@@ -35,6 +36,7 @@ SLOW = (
     "specs/test_parallel.py",
     "github/emulate/test_scenarios.py",
     "github/emulate/test_scenarios_more.py",
+    "contract/test_variants.py",
 )
 
 

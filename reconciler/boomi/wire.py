@@ -38,22 +38,25 @@ class Unreadable(ProtocolError):
 
 
 def execution_request_body(request: ResolvedRequest) -> dict[str, Any]:
-    """The JSON body of ``POST /ExecutionRequest`` (§5.2); empty property blocks are omitted."""
-    body: dict[str, Any] = {
+    """The JSON body of ``POST /ExecutionRequest`` (§5.2), both property blocks always present.
+
+    The official schema lists ``DynamicProcessProperties`` and ``ProcessProperties`` as required
+    (OAS ``ExecutionRequest``), so a request without properties sends them empty, in the typed
+    shape of the §5.3 echo. Live clients omit them and the platform accepts that (§5.1); sending
+    them costs nothing and keeps every body valid against the schema (``tests/contract``).
+    """
+    return {
         "@type": "ExecutionRequest",
         "atomId": request.atom_id,
         "processId": request.process_id,
-    }
-    if request.dynamic_properties:
-        body["DynamicProcessProperties"] = {
+        "DynamicProcessProperties": {
             "@type": "ExecutionRequestDynamicProcessProperties",
             "DynamicProcessProperty": [
                 {"@type": "", "name": name, "value": value}
                 for name, value in request.dynamic_properties.items()
             ],
-        }
-    if request.process_properties:
-        body["ProcessProperties"] = {
+        },
+        "ProcessProperties": {
             "@type": "ExecutionRequestProcessProperties",
             "ProcessProperty": [
                 {
@@ -65,8 +68,8 @@ def execution_request_body(request: ResolvedRequest) -> dict[str, Any]:
                 }
                 for component, values in request.process_properties.items()
             ],
-        }
-    return body
+        },
+    }
 
 
 def decode_json(content: bytes, what: str) -> Any:

@@ -1,13 +1,17 @@
 """The ``/_sim`` admin API: inspect and steer the simulator (tests and benchmarks only).
 
 Owns the JSON shapes documented in ``docs/simulator.md``: submissions (with per-run-key
-counts), stats, runs, reset (optionally with a new world), the fault plan and runtime status.
-No auth: it lives outside the platform paths and the server binds to loopback.
+counts), stats, runs, the requests received (``RequestLog``), reset (optionally with a new
+world), the fault plan, the switches and runtime status. No auth: it lives outside the
+platform paths and the server binds to loopback.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -17,9 +21,94 @@ from starlette.routing import BaseRoute, Route
 
 from reconciler.sim.faults import FaultRule
 from reconciler.sim.state import Run, SimError, Simulator
-from reconciler.sim.world import WorldError, world_from_data
+from reconciler.sim.world import Switches, WorldError, world_from_data
 
 _RULES = TypeAdapter(tuple[FaultRule, ...])
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One request a platform path received, as it arrived (before auth, limits or faults)."""
+
+    index: int
+    method: str
+    path: str
+    """Below the account: ``/ExecutionRequest``, ``/ExecutionRecord/query``…"""
+    query: str
+    endpoint: str
+    """The route's name (``executionRequest``…), ``unknown`` for a path no route serves."""
+    account: str
+    content_type: str
+    size: int
+    body: bytes
+
+
+class RequestLog:
+    """The last ``limit`` requests the platform paths received, bodies kept up to ``body_limit``.
+
+    Bounded both ways, so a benchmark of 30,000 runs holds at most ``limit * body_limit``
+    bytes; ``total`` still counts every request since the last reset, so a reader can tell
+    that older ones were dropped.
+    """
+
+    def __init__(self, limit: int = 2000, body_limit: int = 64 * 1024) -> None:
+        self.limit = limit
+        self.body_limit = body_limit
+        self._lock = threading.Lock()
+        self._items: deque[Received] = deque(maxlen=limit)
+        self.total = 0
+
+    def record(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        endpoint: str,
+        account: str,
+        content_type: str,
+        body: bytes,
+    ) -> None:
+        """Keep one request (the oldest kept is forgotten past ``limit``)."""
+        with self._lock:
+            self._items.append(
+                Received(
+                    self.total, method, path, query, endpoint, account, content_type,
+                    len(body), body[: self.body_limit],
+                )
+            )  # fmt: skip
+            self.total += 1
+
+    def clear(self) -> None:
+        """Forget every request and restart the count."""
+        with self._lock:
+            self._items.clear()
+            self.total = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``GET /_sim/requests`` answer."""
+        with self._lock:
+            items = list(self._items)
+            total = self.total
+        return {
+            "requests": [
+                {
+                    "index": r.index,
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query,
+                    "endpoint": r.endpoint,
+                    "accountId": r.account,
+                    "contentType": r.content_type,
+                    "size": r.size,
+                    "truncated": r.size > len(r.body),
+                    "body": r.body.decode("utf-8", errors="replace"),
+                }
+                for r in items
+            ],
+            "total": total,
+            "dropped": total - len(items),
+            "limit": self.limit,
+        }
 
 
 def _timestamp(sim: Simulator, t: float) -> str:
@@ -98,6 +187,12 @@ def runs(sim: Simulator) -> dict[str, Any]:
         return {"simTime": round(t, 6), "runs": out}
 
 
+def _problems(exc: Exception) -> str:
+    if not isinstance(exc, ValidationError):
+        return "expected a JSON object of switches"
+    return "\n".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
 async def _json_body(request: Request) -> Any:
     raw = (await request.body()).strip()
     if not raw:
@@ -105,8 +200,9 @@ async def _json_body(request: Request) -> Any:
     return json.loads(raw)
 
 
-def routes(sim: Simulator) -> list[BaseRoute]:
-    """The admin routes bound to ``sim`` (mounted at ``/_sim``)."""
+def routes(sim: Simulator, log: RequestLog | None = None) -> list[BaseRoute]:
+    """The admin routes bound to ``sim`` and its request log (mounted at ``/_sim``)."""
+    log = log if log is not None else RequestLog()
 
     async def get_submissions(_request: Request) -> JSONResponse:
         return JSONResponse(submissions(sim))
@@ -116,6 +212,23 @@ def routes(sim: Simulator) -> list[BaseRoute]:
 
     async def get_runs(_request: Request) -> JSONResponse:
         return JSONResponse(runs(sim))
+
+    async def get_requests(_request: Request) -> JSONResponse:
+        return JSONResponse(log.snapshot())
+
+    async def switches(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            try:
+                data = await _json_body(request)
+                current = sim.world.switches.model_dump(by_alias=True)
+                changed = Switches.model_validate({**current, **(data or {})})
+            except json.JSONDecodeError:
+                return JSONResponse({"error": "body is not valid JSON"}, 400)
+            except (TypeError, ValidationError) as exc:
+                return JSONResponse({"error": _problems(exc)}, 400)
+            with sim.lock:  # until the next reset, which brings back the world's own
+                sim.world = sim.world.model_copy(update={"switches": changed})
+        return JSONResponse({"switches": sim.world.switches.model_dump(by_alias=True)})
 
     async def post_reset(request: Request) -> JSONResponse:
         try:
@@ -127,6 +240,7 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         except WorldError as exc:
             return JSONResponse({"error": str(exc)}, 400)
         sim.reset(world)
+        log.clear()
         return JSONResponse({"reset": True, "world": "posted" if world else "initial"})
 
     async def faults(request: Request) -> JSONResponse:
@@ -138,8 +252,7 @@ def routes(sim: Simulator) -> list[BaseRoute]:
             except json.JSONDecodeError:
                 return JSONResponse({"error": "body is not valid JSON"}, 400)
             except ValidationError as exc:
-                lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-                return JSONResponse({"error": "\n".join(lines)}, 400)
+                return JSONResponse({"error": _problems(exc)}, 400)
         rules = [r.model_dump(by_alias=True) for r in sim.faults.rules]
         return JSONResponse({"faults": rules})
 
@@ -162,6 +275,8 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         Route("/submissions", get_submissions, methods=["GET"]),
         Route("/stats", get_stats, methods=["GET"]),
         Route("/runs", get_runs, methods=["GET"]),
+        Route("/requests", get_requests, methods=["GET"]),
+        Route("/switches", switches, methods=["GET", "POST"]),
         Route("/reset", post_reset, methods=["POST"]),
         Route("/faults", faults, methods=["GET", "POST"]),
         Route("/runtimes/{atom}", runtime, methods=["POST"]),

@@ -132,8 +132,9 @@ def _authorize(sim: Simulator, account: str, header: str | None) -> int | None:
 class _Platform:
     """The raw ASGI endpoint behind ``/api/rest/v1/{account}/{rest}``."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, log: admin.RequestLog) -> None:
         self.sim = sim
+        self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -143,7 +144,17 @@ class _Platform:
             body = await request.body()
         except ClientDisconnect:  # the client died mid-request (kill -9): nothing arrived
             return
-        routed = _route(request.method, str(scope["path_params"]["rest"]))
+        rest = str(scope["path_params"]["rest"])
+        routed = _route(request.method, rest)
+        self.log.record(
+            request.method,
+            f"/{rest}",
+            request.url.query,
+            "unknown" if isinstance(routed, int) else routed[0],
+            account,
+            request.headers.get("content-type", ""),
+            body,
+        )
         if isinstance(routed, int):
             message = f"Unknown endpoint: {request.method} {request.url.path}"
             with self.sim.lock:
@@ -230,7 +241,10 @@ class _Platform:
         if reply.raw is not None:
             return Response(reply.raw, reply.status, media_type=reply.media)
         if reply.body is None:
-            return Response(b"", reply.status)
+            if not reply.typed:
+                return Response(b"", reply.status)
+            xml = reply.xml is not None and not wants_json
+            return Response(b"", reply.status, media_type=f"application/{'xml' if xml else 'json'}")
         if reply.xml is not None and not wants_json:
             return Response(reply.xml(reply.body), reply.status, media_type="application/xml")
         text = json.dumps(reply.body, separators=(",", ":"))
@@ -244,7 +258,8 @@ class _Platform:
 
 def create_app(simulator: Simulator) -> Starlette:
     """The ASGI app serving ``simulator``: platform paths plus the ``/_sim`` admin API."""
-    platform: Any = _Platform(simulator)
+    log = admin.RequestLog()
+    platform: Any = _Platform(simulator, log)
     return Starlette(
         routes=[
             Route(
@@ -252,6 +267,6 @@ def create_app(simulator: Simulator) -> Starlette:
                 endpoint=platform,
                 methods=["GET", "POST", "PUT", "DELETE"],
             ),
-            Mount("/_sim", routes=admin.routes(simulator)),
+            Mount("/_sim", routes=admin.routes(simulator, log)),
         ]
     )

@@ -31,7 +31,9 @@ from reconciler.sim.state import Page, SimError, Simulator, Submission
 class Reply:
     """A response before content negotiation: JSON-shaped body plus how to render it as XML.
 
-    ``raw`` (hostile faults only) is sent as it is, with ``media`` as its content type.
+    ``raw`` (hostile faults only) is sent as it is, with ``media`` as its content type. A
+    ``body`` of None is an empty body: without a content type, unless ``typed`` (then the one
+    the client negotiated, as a JSON or XML answer that happens to be empty).
     """
 
     status: int
@@ -39,6 +41,7 @@ class Reply:
     xml: Callable[[dict[str, Any]], str] | None = None
     raw: bytes | None = None
     media: str = "application/json"
+    typed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +78,40 @@ def _json_or_xml(ctx: Context) -> Any:
         raise SimError(400, "Invalid request: body is not valid JSON.") from None
 
 
-def _items(container: Any, key: str, what: str) -> list[dict[str, Any]]:
-    """``{"<key>": [..]}`` (or a single object, as in the OAS example) as a list of dicts."""
+# §5.1: every property field is a string on the wire (OAS types); the flags are booleans.
+_PROPERTY_TEXT = ("name", "value", "componentId", "key", "label")
+_PROPERTY_FLAGS = ("useDefault", "usesEncryption", "encryptedValueSet", "componentOverride",
+                   "validate")  # fmt: skip
+
+
+def _items(container: Any, key: str, where: str) -> list[dict[str, Any]]:
+    """``{"<key>": [..]}`` (or a single object, as in the OAS example) as a list of dicts.
+
+    Raises:
+        SimError: 400 when the container, the list or an item has the wrong shape, or a field
+            that is a string on the wire (a flag: a boolean) holds anything else; the
+            simulator never stores ``str()`` of a number or a boolean.
+    """
     if container is None:
         return []
     if not isinstance(container, Mapping):
-        raise SimError(400, f"Invalid request: {what} must be an object.")
+        raise SimError(400, f"Invalid request: {where} must be an object.")
     raw = container.get(key, [])
     raw = [raw] if isinstance(raw, Mapping) else raw
     if not isinstance(raw, list) or not all(isinstance(i, Mapping) for i in raw):
-        raise SimError(400, f"Invalid request: {what}.{key} must be a list of objects.")
+        raise SimError(400, f"Invalid request: {where}.{key} must be a list of objects.")
+    for i, item in enumerate(raw):
+        for name, value in item.items():
+            text = name in _PROPERTY_TEXT or name in ("Name", "Value")
+            if (text and not isinstance(value, str)) or (
+                name in _PROPERTY_FLAGS and not isinstance(value, bool)
+            ):
+                expected = "a string" if text else "true or false"
+                raise SimError(
+                    400,
+                    f"Invalid request: {where}.{key}[{i}].{name} must be {expected}, "
+                    f"got {json.dumps(value)[:60]}.",
+                )
     return [{k: v for k, v in item.items() if k != "@type"} for item in raw]
 
 
@@ -94,11 +121,15 @@ def _submission(body: Any) -> Submission:
     for name in ("atomId", "processId"):
         if not isinstance(body.get(name), str) or not body[name]:
             raise SimError(400, f"Invalid request: {name} is required.")
+    # Both blocks may be left out (live clients do, §5.1) or sent empty (the OAS requires them).
     dynamic = _items(
         body.get("DynamicProcessProperties"), "DynamicProcessProperty", "DynamicProcessProperties"
     )
     props = _items(body.get("ProcessProperties"), "ProcessProperty", "ProcessProperties")
-    values = [(p, _items(p, "ProcessPropertyValue", "ProcessProperty")) for p in props]
+    values = [
+        (p, _items(p, "ProcessPropertyValue", f"ProcessProperties.ProcessProperty[{i}]"))
+        for i, p in enumerate(props)
+    ]
     echo: dict[str, Any] = {}
     # §5.3: nested objects come back typed, list items with "@type": "".
     if "DynamicProcessProperties" in body:
@@ -120,9 +151,9 @@ def _submission(body: Any) -> Submission:
     return Submission(
         atom_id=body["atomId"],
         process_id=body["processId"],
-        dynamic=tuple((str(d.get("name", "")), str(d.get("value", ""))) for d in dynamic),
+        dynamic=tuple((d.get("name", ""), d.get("value", "")) for d in dynamic),
         process_properties=tuple(
-            (str(p.get("componentId", "")), str(v.get("key", "")), str(v.get("value", "")))
+            (p.get("componentId", ""), v.get("key", ""), v.get("value", ""))
             for p, vs in values
             for v in vs
         ),
@@ -174,15 +205,19 @@ def execution_record_async(ctx: Context) -> Reply:
         t = sim.now()
         switches = sim.world.switches
         if not run.timeline.has_record(t):
+            # §6.3: the empty variant still says what it is (the negotiated content type),
+            # as an answer to an ``Accept: application/json`` request would.
             return Reply(
                 202,
                 records.async_pending(switches.async_pending),
                 _xml_list("AsyncOperationResult"),
+                typed=True,
             )
         record = records.execution_record(sim, run, t)
     if switches.async_record == "bare":
         return Reply(200, record, _xml_of("ExecutionRecord"))
-    return Reply(200, records.async_done(record, "wrapper"), _xml_list("AsyncOperationResult"))
+    body = records.async_done(record, switches.async_record)
+    return Reply(200, body, _xml_list("AsyncOperationResult"))
 
 
 def cancel_execution(ctx: Context) -> Reply:
@@ -266,8 +301,10 @@ def query(kind: str) -> Callable[[Context], Reply]:
         text = ctx.body.decode("utf-8", errors="replace").strip()
         if text.startswith("<"):
             raise SimError(400, "Invalid query: the simulator accepts JSON query bodies only.")
+        everything = ctx.sim.world.switches.empty_query == "all"
         try:
-            parsed = parse_query(json.loads(text) if text else {}, schema)
+            body = json.loads(text) if text else None
+            parsed = parse_query(body, schema, empty_matches_all=everything)
         except json.JSONDecodeError:
             raise SimError(400, "Invalid query: body is not valid JSON.") from None
         except QueryError as exc:
@@ -304,8 +341,10 @@ def query_more(kind: str) -> Callable[[Context], Reply]:
 
 def _page_reply(sim: Simulator, page: Page, bodies: Mapping[str, dict[str, Any]]) -> Reply:
     items = [bodies[key] for key in page.keys if key in bodies]
-    number = page.total if sim.world.switches.number_of_results == "total" else len(items)
-    return Reply(200, records.query_result(items, page.token, number), _xml_list("QueryResult"))
+    switches = sim.world.switches
+    number = page.total if switches.number_of_results == "total" else len(items)
+    body = records.query_result(items, page.token, number, switches.empty_result)
+    return Reply(200, body, _xml_list("QueryResult"))
 
 
 def get_one(kind: str) -> Callable[[Context], Reply]:

@@ -3,12 +3,15 @@
 Owns parsing a ``QueryConfig`` JSON body (``QueryFilter.expression`` with simple and
 grouping expressions, ``QuerySort``) against an object's ``QuerySchema`` (which properties and
 operators it allows, and how each property compares), and applying it to a list of
-``(key, facts)`` pairs. Bad filters raise ``QueryError`` with the message the 400 Error body
-carries. No HTTP, no simulator state.
+``(key, facts)`` pairs. A body is read as strictly as the OAS ``QueryConfig`` describes it
+(documented keys only, lists where it says arrays, string arguments); what it leaves open, a
+body with no filter, is the caller's choice (``empty_matches_all``). Bad filters raise
+``QueryError`` with the message the 400 Error body carries. No HTTP, no simulator state.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -103,23 +106,57 @@ class Query:
         return [key for _, key, _ in kept]
 
 
-def parse_query(body: Any, schema: QuerySchema) -> Query:
-    """Parse a QueryConfig body.
+_TYPE = "@type"  # §4: a request may type any object; it is accepted and ignored
+_CONFIG_KEYS = ("QueryFilter", "QuerySort")
+_FILTER_KEYS = ("expression",)
+_SIMPLE_KEYS = ("operator", "property", "argument")
+_GROUPING_KEYS = ("operator", "nestedExpression")
+_SORT_KEYS = ("sortField",)
+_FIELD_KEYS = ("fieldName", "sortOrder")
+
+
+def parse_query(body: Any, schema: QuerySchema, *, empty_matches_all: bool = True) -> Query:
+    """Parse a QueryConfig body (``None`` for an empty body) as strictly as the OAS reads.
+
+    Every object may carry only its documented keys (and ``@type``); ``argument`` and
+    ``nestedExpression`` are lists; arguments are strings (or booleans on a boolean property,
+    as KRX sends ``active``, §13). A body without a filter (no body, ``{}``, a ``QuerySort``
+    alone, or ``{"QueryFilter": {}}``) matches everything when ``empty_matches_all`` (what
+    GOSDK relies on, §9.1), else it is refused, as the OAS's ``required`` would have it.
 
     Raises:
-        QueryError: unknown property/operator, wrong argument count, bad value or shape.
+        QueryError: unknown key, property or operator, wrong argument count, bad value or shape.
     """
+    if body is None:
+        body = {}
     if not isinstance(body, Mapping):
         raise QueryError("Invalid query: the body must be a QueryConfig object.")
-    query_filter = body.get("QueryFilter")
-    predicate: Predicate = _always
-    if query_filter is not None:
+    _known_keys(body, _CONFIG_KEYS, "QueryConfig")
+    expression = None
+    if "QueryFilter" in body:
+        query_filter = body["QueryFilter"]
         if not isinstance(query_filter, Mapping):
             raise QueryError("Invalid query: QueryFilter must be an object.")
-        expression = query_filter.get("expression")
-        if expression is not None:
-            predicate = _expression(expression, schema)
+        _known_keys(query_filter, _FILTER_KEYS, "QueryFilter")
+        if "expression" in query_filter:
+            expression = query_filter["expression"]
+            if not isinstance(expression, Mapping):
+                raise QueryError("Invalid query: an expression must be an object.")
+    predicate: Predicate = _always
+    if expression is not None:
+        predicate = _expression(expression, schema)
+    elif not empty_matches_all:
+        raise QueryError("Invalid query: a QueryFilter with an expression is required.")
     return Query(predicate, _sort(body.get("QuerySort"), schema))
+
+
+def _known_keys(obj: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    unknown = [key for key in obj if key not in allowed and key != _TYPE]
+    if unknown:
+        raise QueryError(
+            f"Invalid query: unknown key {unknown[0]!r} in {where}; expected "
+            f"{' or '.join(repr(k) for k in allowed)}."
+        )
 
 
 def _always(_facts: Mapping[str, Any]) -> bool:
@@ -135,10 +172,10 @@ def _expression(expr: Any, schema: QuerySchema) -> Predicate:
             raise QueryError(
                 f"Invalid query: grouping operator must be 'and' or 'or', not {operator!r}."
             )
-        nested = expr.get("nestedExpression") or []
-        nested = [nested] if isinstance(nested, Mapping) else nested
+        _known_keys(expr, _GROUPING_KEYS, "a grouping expression")
+        nested = expr.get("nestedExpression", [])
         if not isinstance(nested, list):
-            raise QueryError("Invalid query: nestedExpression must be a list.")
+            raise QueryError("Invalid query: nestedExpression must be a list of expressions.")
         parts = [_expression(e, schema) for e in nested]
         combine = all if operator == "and" else any
         return lambda facts: combine(p(facts) for p in parts)
@@ -146,29 +183,46 @@ def _expression(expr: Any, schema: QuerySchema) -> Predicate:
 
 
 def _simple(expr: Mapping[str, Any], schema: QuerySchema) -> Predicate:
+    _known_keys(expr, _SIMPLE_KEYS, "a simple expression")
     operator, prop = expr.get("operator"), expr.get("property")
+    if prop is None:
+        raise QueryError("Invalid query: a simple expression needs a property.")
     if prop not in schema.properties:
         raise QueryError(f"Invalid query: unknown property {prop!r} for {schema.name}.")
+    if operator is None:
+        raise QueryError(f"Invalid query: the expression on {prop} needs an operator.")
     if operator not in schema.operators:
         raise QueryError(f"Invalid query: unknown operator {operator!r} for {schema.name}.")
+    kind = schema.properties[str(prop)]
     raw = expr.get("argument", [])
-    raw = [raw] if not isinstance(raw, list) else raw
-    args = [_text(a) for a in raw]
+    if not isinstance(raw, list):
+        raise QueryError(
+            f"Invalid query: argument of {prop} must be a list of strings, got {_shown(raw)}."
+        )
+    args = [_argument(a, kind, str(prop)) for a in raw]
     arity = _ARITY.get(str(operator), 1)
     if len(args) != arity:
         raise QueryError(
             f"Invalid query: operator {operator} on {prop} takes {arity} argument(s), "
             f"got {len(args)}."
         )
-    kind = schema.properties[str(prop)]
     values = [_convert(a, kind, str(prop)) for a in args]
     return _compare(str(operator), str(prop), kind, values)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
+def _argument(value: Any, kind: Kind, prop: str) -> str:
+    """One argument as text: a string, or a boolean on a boolean property (KRX, §13)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) and kind == "boolean":
         return "true" if value else "false"
-    return str(value)
+    raise QueryError(f"Invalid query: arguments of {prop} must be strings, got {_shown(value)}.")
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as the client wrote it, cut short (for an Error message)."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _convert(arg: str, kind: Kind, prop: str) -> Any:
@@ -251,15 +305,20 @@ def _sort(raw: Any, schema: QuerySchema) -> tuple[tuple[str, bool], ...]:
         return default
     if not isinstance(raw, Mapping):
         raise QueryError("Invalid query: QuerySort must be an object.")
-    fields = raw.get("sortField") or []
-    fields = [fields] if isinstance(fields, Mapping) else fields
+    _known_keys(raw, _SORT_KEYS, "QuerySort")
+    fields = raw.get("sortField")
+    if not isinstance(fields, list):
+        raise QueryError("Invalid query: QuerySort.sortField must be a list of sort fields.")
     out: list[tuple[str, bool]] = []
     for item in fields:
-        name = item.get("fieldName") if isinstance(item, Mapping) else None
-        order = str(item.get("sortOrder", "ASC")).upper() if isinstance(item, Mapping) else ""
+        if not isinstance(item, Mapping):
+            raise QueryError("Invalid query: a sortField item must be an object.")
+        _known_keys(item, _FIELD_KEYS, "a sortField item")
+        name = item.get("fieldName")
+        order = item.get("sortOrder", "ASC")
         if name not in schema.properties:
             raise QueryError(f"Invalid query: cannot sort {schema.name} by {name!r}.")
-        if order not in ("ASC", "DESC"):
+        if not isinstance(order, str) or order.upper() not in ("ASC", "DESC"):
             raise QueryError(f"Invalid query: sortOrder must be ASC or DESC, not {order!r}.")
-        out.append((str(name), order == "DESC"))
+        out.append((str(name), order.upper() == "DESC"))
     return tuple(out) or default

@@ -29,9 +29,9 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def long(value: int) -> list[Any]:
-    """A Long field in JSON: ``["Long", n]`` (§4)."""
-    return ["Long", value]
+def long(value: int, form: str = "tuple") -> list[Any] | int:
+    """A Long field in JSON: ``["Long", n]`` (§4), or the plain number (``form="number"``)."""
+    return value if form == "number" else ["Long", value]
 
 
 def error_body(message: str, variant: str) -> dict[str, Any]:
@@ -60,6 +60,8 @@ def execution_record(sim: Simulator, run: Run, t: float) -> dict[str, Any]:
     final = timeline.is_final(t)
     docs = timeline.documents
     record_at = timeline.record_at if timeline.record_at is not None else t
+    switches = sim.world.switches
+    form = switches.long_fields
     record: dict[str, Any] = {
         "@type": "ExecutionRecord",
         "executionId": run.execution_id,
@@ -74,9 +76,9 @@ def execution_record(sim: Simulator, run: Run, t: float) -> dict[str, Any]:
         "inboundDocumentCount": docs.inbound if final else 0,
         "inboundErrorDocumentCount": docs.inbound_errors if final else 0,
         "outboundDocumentCount": docs.outbound if final else 0,
-        "executionDuration": long(timeline.duration_ms(t)),
-        "inboundDocumentSize": long(docs.inbound_size if final else 0),
-        "outboundDocumentSize": long(docs.outbound_size if final else 0),
+        "executionDuration": long(timeline.duration_ms(t), form),
+        "inboundDocumentSize": long(docs.inbound_size if final else 0, form),
+        "outboundDocumentSize": long(docs.outbound_size if final else 0, form),
     }
     if final and timeline.message:
         record["message"] = timeline.message
@@ -84,8 +86,13 @@ def execution_record(sim: Simulator, run: Run, t: float) -> dict[str, Any]:
         # §7: nodeId only for clustered runtimes, "<node>[<executionId>]".
         node = run.runtime.nodes[run.index % len(run.runtime.nodes)]
         record["nodeId"] = f"{node}[{run.execution_id}]"
+    # §7: "absent while running" is the reference's assumption (Low); ``recordedDate: always``
+    # shows, while running, when the record was last written (its current status began).
     if final and timeline.ends_at is not None:
         record["recordedDate"] = timestamp(sim.wall(timeline.ends_at))
+    elif switches.recorded_date == "always":
+        written = max((p.at for p in timeline.phases if p.at <= t), default=record_at)
+        record["recordedDate"] = timestamp(sim.wall(written))
     return record
 
 
@@ -104,9 +111,15 @@ def async_pending(variant: str) -> dict[str, Any] | None:
 
 
 def async_done(record: dict[str, Any], variant: str) -> dict[str, Any]:
-    """The 200 body of the async poll (§6.2): wrapper (default) or the bare record (OAS)."""
+    """The 200 body of the async poll (§6.2).
+
+    ``wrapper`` (default, PYSDK), ``lean`` (``responseStatusCode`` and ``result`` only: the
+    wrapper's ``@type`` and ``numberOfResults`` are Medium and Low-Medium) or ``bare`` (OAS).
+    """
     if variant == "bare":
         return record
+    if variant == "lean":
+        return {"responseStatusCode": 200, "result": [record]}
     return {
         "@type": "AsyncOperationResult",
         "responseStatusCode": 200,
@@ -115,10 +128,16 @@ def async_done(record: dict[str, Any], variant: str) -> dict[str, Any]:
     }
 
 
-def query_result(items: list[dict[str, Any]], token: str | None, number: int) -> dict[str, Any]:
-    """A QueryResult page (§9.1); ``result`` and ``queryToken`` only when non-empty."""
+def query_result(
+    items: list[dict[str, Any]], token: str | None, number: int, empty: str = "omit"
+) -> dict[str, Any]:
+    """A QueryResult page (§9.1); ``queryToken`` only when more remain.
+
+    With no match, ``result`` is left out (``empty="omit"``, default) or sent as ``[]``
+    (``"empty"``): §9.1 allows both (Medium).
+    """
     body: dict[str, Any] = {"@type": "QueryResult", "numberOfResults": number}
-    if items:
+    if items or empty == "empty":
         body["result"] = items
     if token is not None:
         body["queryToken"] = token

@@ -192,15 +192,23 @@ class Process(_Model):
 
 
 class Switches(_Model):
-    """Response-shape and behaviour switches for the places the reference is unsure about."""
+    """Response-shape and behaviour switches for the places the reference is unsure about.
+
+    Each default is the reference's *simulator default* (or, where it names none, the reading
+    ``docs/simulator.md`` gives a reason for); the other values are the variants it lists.
+    """
 
     async_pending: Literal["wrapper", "empty"] = "wrapper"
-    async_record: Literal["wrapper", "bare"] = "wrapper"
+    async_record: Literal["wrapper", "lean", "bare"] = "wrapper"
     error_body: Literal["typed", "untyped", "nested"] = "typed"
     xml_errors: bool = False
     offline_runtime: Literal["queue", "reject"] = "queue"
     number_of_results: Literal["page", "total"] = "page"
     page_size: int = Field(default=100, ge=1, le=1000)
+    empty_query: Literal["all", "reject"] = "all"
+    empty_result: Literal["omit", "empty"] = "omit"
+    recorded_date: Literal["final", "always"] = "final"
+    long_fields: Literal["tuple", "number"] = "tuple"
 
 
 class World(_Model):

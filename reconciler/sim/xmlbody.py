@@ -163,12 +163,29 @@ def parse_execution_request(text: str) -> dict[str, Any]:
         elif name == "ProcessProperties":
             body[name] = {
                 "ProcessProperty": [
-                    {**p.attrib, "ProcessPropertyValue": [dict(v.attrib) for v in p]}
+                    {**p.attrib, "ProcessPropertyValue": [_flags(v.attrib) for v in p]}
                     for p in child
                     if _local(p.tag) == "ProcessProperty"
                 ]
             }
     return body
+
+
+_FLAGS = frozenset(
+    {"useDefault", "usesEncryption", "encryptedValueSet", "componentOverride", "validate"}
+)
+
+
+def _flags(attributes: dict[str, str]) -> dict[str, Any]:
+    """A ProcessPropertyValue's attributes, its boolean flags (``xsd:boolean``) as booleans.
+
+    Anything but ``true``/``false``/``1``/``0`` is kept as text, for the JSON check to refuse.
+    """
+    booleans = {"true": True, "1": True, "false": False, "0": False}
+    return {
+        name: booleans.get(value.strip(), value) if name in _FLAGS else value
+        for name, value in attributes.items()
+    }
 
 
 def _local(tag: str) -> str:

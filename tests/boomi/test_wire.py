@@ -140,10 +140,16 @@ def test_request_body_matches_the_reference_shape() -> None:
         },
     }
     minimal = ResolvedRequest(process_id="p", atom_id="a")
+    # Both blocks are required by the official schema: sent empty, never omitted (issue 17).
     assert wire.execution_request_body(minimal) == {
         "@type": "ExecutionRequest",
         "atomId": "a",
         "processId": "p",
+        "DynamicProcessProperties": {
+            "@type": "ExecutionRequestDynamicProcessProperties",
+            "DynamicProcessProperty": [],
+        },
+        "ProcessProperties": {"@type": "ExecutionRequestProcessProperties", "ProcessProperty": []},
     }
 
 

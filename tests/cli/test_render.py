@@ -58,6 +58,10 @@ def test_render_prints_body_and_digest(
         '        "value": "{{ secret(\\"ORDERS_KEY\\") }}"',
         "      }",
         "    ]",
+        "  },",
+        '  "ProcessProperties": {',
+        '    "@type": "ExecutionRequestProcessProperties",',
+        '    "ProcessProperty": []',
         "  }",
         "}",
     ]

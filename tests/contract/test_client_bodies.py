@@ -1,38 +1,20 @@
-"""Every request body the client sends, checked against the official OpenAPI subset.
+"""Every request body the client builds, checked against the official OpenAPI subset as it is.
 
-Deviations from the OpenAPI document, each with its reason (boomi-platform-api.md §16):
-- ExecutionRequest lists DynamicProcessProperties and ProcessProperties as required, but live
-  clients (Boomi's own scripts included) omit them when empty and the platform accepts that
-  (§5.1): the minimal body is checked with those two removed from ``required``.
+No deviations: the client sends ``DynamicProcessProperties`` and ``ProcessProperties`` even
+when empty, as the schema requires (issue 17), so nothing is relaxed. The bodies of a whole
+apply, as the simulator received them, are checked in ``test_recorded_apply``.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft7Validator
 
 from reconciler.boomi import wire
 from reconciler.model import ResolvedRequest
-
-OAS = json.loads(
-    (Path(__file__).resolve().parents[1] / "sim" / "data" / "boomi-openapi-subset.json").read_text(
-        encoding="utf-8"
-    )
-)
-
-
-def _validator(name: str, *, relax: tuple[str, ...] = ()) -> Draft7Validator:
-    components = copy.deepcopy(OAS["components"])
-    schema = components["schemas"][name]
-    schema["required"] = [r for r in schema.get("required", []) if r not in relax]
-    return Draft7Validator({"$ref": f"#/components/schemas/{name}", "components": components})
-
+from tests.contract import oas
 
 FULL = ResolvedRequest(
     process_id="789abcde-f012-3456-789a-bcdef0123456",
@@ -42,22 +24,31 @@ FULL = ResolvedRequest(
 )
 
 
-def _errors(validator: Draft7Validator, body: Any) -> list[str]:
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
-
-
-def test_full_execution_request_matches_the_schema() -> None:
-    assert _errors(_validator("ExecutionRequest"), wire.execution_request_body(FULL)) == []
-
-
-def test_minimal_execution_request_matches_with_the_documented_deviation() -> None:
-    body = wire.execution_request_body(ResolvedRequest(process_id="p", atom_id="a"))
-    relaxed = _validator(
-        "ExecutionRequest", relax=("DynamicProcessProperties", "ProcessProperties")
+@pytest.mark.parametrize(
+    "request_",
+    [
+        FULL,
+        ResolvedRequest(process_id="p", atom_id="a"),
+        ResolvedRequest(process_id="p", atom_id="a", dynamic_properties={"K": "v"}),
+        ResolvedRequest(process_id="p", atom_id="a", process_properties={"c": {"k": "v"}}),
+    ],
+    ids=["both kinds", "no properties", "dynamic only", "process only"],
+)
+def test_execution_requests_match_the_schema_as_it_is(request_: ResolvedRequest) -> None:
+    assert (
+        oas.errors(oas.component("ExecutionRequest"), wire.execution_request_body(request_)) == []
     )
-    assert _errors(relaxed, body) == []
-    # and the deviation is real: the strict schema would demand the empty blocks
-    assert _errors(_validator("ExecutionRequest"), body) != []
+
+
+def test_the_schema_check_is_not_vacuous() -> None:
+    """The body the client sent before issue 17 (blocks left out) fails the same check."""
+    old = {"@type": "ExecutionRequest", "atomId": "a", "processId": "p"}
+    assert oas.errors(oas.component("ExecutionRequest"), old) == [
+        "[]: 'DynamicProcessProperties' is a required property",
+        "[]: 'ProcessProperties' is a required property",
+    ]
+    bare = {"QueryFilter": {"expression": {"operator": "EQUALS", "property": "x", "argument": "y"}}}
+    assert oas.errors(oas.component("ExecutionRecordQueryConfig"), bare) != []
 
 
 @pytest.mark.parametrize(
@@ -72,4 +63,10 @@ def test_minimal_execution_request_matches_with_the_documented_deviation() -> No
     ids=["adoption window", "by executionId", "durations survey"],
 )
 def test_queries_match_the_query_config_schema(body: dict[str, Any]) -> None:
-    assert _errors(_validator("ExecutionRecordQueryConfig"), body) == []
+    assert oas.errors(oas.component("ExecutionRecordQueryConfig"), body) == []
+
+
+def test_the_repository_copy_is_the_reference_verbatim() -> None:
+    if not oas.REFERENCE.is_file():
+        pytest.skip(f"no reference beside the repository ({oas.REFERENCE})")
+    assert oas.COPY.read_bytes() == oas.REFERENCE.read_bytes()
