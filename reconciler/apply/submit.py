@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -84,12 +84,14 @@ class Submitter:
 
         Raises ``NotSent`` when the intent could not be recorded (nothing was sent).
         """
+        upstream = _upstream(run, self._ledger.current())
         try:
             resolved = self._secrets.resolve(run.request)
         except ConfigError as exc:
             self._progress(NotSubmitted(run.name, str(exc)))
-            return _new_entry(run, previous, self._clock.now(), Phase.REJECTED, str(exc))
-        intent = _new_entry(run, previous, self._clock.now(), Phase.INTENT, None)
+            now = self._clock.now()
+            return _new_entry(run, previous, now, Phase.REJECTED, str(exc), upstream)
+        intent = _new_entry(run, previous, self._clock.now(), Phase.INTENT, None, upstream)
         if self._batcher is not None:
             await self._make_durable(self._batcher, intent, previous)
         leaving = asyncio.Event()  # set once the rate limiter let the POST go
@@ -187,8 +189,23 @@ async def _wait_at_most(clock: Clock, task: asyncio.Future[StateEntry], seconds:
         timer.cancel()
 
 
+def _upstream(run: DesiredRun, state: Mapping[str, StateEntry]) -> dict[str, str] | None:
+    """The attempt of each dependency's last run, which this run follows (``plan.dependents``)."""
+    found = {
+        dep: last[0]
+        for dep in run.depends_on
+        if (entry := state.get(dep)) is not None and (last := entry.last_run()) is not None
+    }
+    return found or None
+
+
 def _new_entry(
-    run: DesiredRun, previous: StateEntry | None, now: datetime, phase: Phase, message: str | None
+    run: DesiredRun,
+    previous: StateEntry | None,
+    now: datetime,
+    phase: Phase,
+    message: str | None,
+    upstream: dict[str, str] | None = None,
 ) -> StateEntry:
     same_digest = previous is not None and previous.digest == run.digest
     history = (previous.as_attempt(), *previous.history)[:HISTORY_LIMIT] if previous else ()
@@ -204,4 +221,5 @@ def _new_entry(
         history=history,
         revision=run.revision or None,  # what policy.promote compares across environments
         on_demand=run.on_demand,  # a deliberate re-run (apply --rerun), recorded as such
+        upstream=upstream,  # the dependencies' runs it follows (plan.dependents)
     )

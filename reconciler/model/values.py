@@ -194,6 +194,8 @@ class RunPolicy(Frozen):
     #: ``promote.after``: the environments, in order, a revision must succeed in before it runs
     #: here (one named here waits only for those before it; any other, for all of them).
     promote_after: tuple[str, ...] = ()
+    #: ``followUpstream``: re-run when an execution this one depends on has a new run.
+    follow_upstream: bool = True
 
     def promotion_sources(self, environment: str) -> tuple[str, ...]:
         """The environments a revision must have succeeded in before it runs in ``environment``."""
@@ -265,6 +267,10 @@ class StateEntry(Frozen):
     ``revision`` is the spec revision the run was submitted for (``DesiredRun.revision``);
     entries written before revisions were recorded have none. ``on_demand`` marks an attempt
     made deliberately with ``apply --rerun`` (its reason); every other attempt has none.
+    ``upstream`` maps each dependency (``dependsOn``) to the attempt of its last run
+    (``last_run``) when this attempt began: a dependency whose last run is another one has
+    run since, and this execution follows it (``plan.dependents``). Entries of executions
+    with no dependency, and those written before it was recorded, have none.
     """
 
     name: str
@@ -286,6 +292,20 @@ class StateEntry(Frozen):
     history: tuple[Attempt, ...] = ()
     revision: str | None = None
     on_demand: str | None = None
+    upstream: dict[str, str] | None = None
+
+    def last_run(self) -> tuple[str, datetime] | None:
+        """The id and start of the last attempt that may have started a run; None if none.
+
+        Any attempt but a rejected one (nothing ran): an earlier attempt of the history then
+        counts if it reached the platform (a requestId, an executionId or a status).
+        """
+        if self.phase is not Phase.REJECTED:
+            return self.attempt_id, self.intent_at
+        for attempt in self.history:
+            if attempt.request_id or attempt.execution_id or attempt.status:
+                return attempt.attempt_id, attempt.intent_at
+        return None
 
     def as_attempt(self) -> Attempt:
         """This entry's attempt, for the history of the next one."""
@@ -343,6 +363,7 @@ class Action(Frozen):
     current: StateEntry | None = None
     changes: tuple[str, ...] = ()
     after: tuple[str, ...] = ()  # dependencies that must succeed first, in this apply
+    follows: tuple[str, ...] = ()  # the upstream whose new run this one follows (a follow-up)
     adopt: str | None = None  # an executionId to adopt for an unresolved submit (--adopt)
 
 

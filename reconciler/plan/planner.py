@@ -3,10 +3,12 @@
 Pure. No clock, no files, no network: the state arrives as a read-only mapping and the plan is
 a value that ``plan`` renders and ``apply`` executes unchanged. Every action carries a reason a
 human can act on, ``noop`` included, of at most ``REASON_LIMIT`` characters (the plan digest
-covers it, and a plan document read back is held to that bound). Dependencies order the plan:
-an execution whose dependency runs in the same apply ``wait``s for it; one whose dependency has
-not succeeded and will not run is ``skip``ped with that reason, and so is a run whose revision
-has not yet succeeded where its promotion rule says it must first (``plan.promotion``).
+covers it, and a plan document read back is held to that bound). Dependencies order the plan
+(``plan.dependents``): an execution whose dependency has a new run follows it (re-runs after
+it, ``policy.followUpstream``); one whose dependency runs in the same apply ``wait``s for it;
+one whose dependency has not succeeded and will not run is ``skip``ped with that reason, and
+so is a run whose revision has not yet succeeded where its promotion rule says it must first
+(``plan.promotion``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,11 @@ from reconciler.model import (
     Phase,
     Plan,
     RunMode,
-    RunPolicy,
     StateEntry,
     is_final_status,
 )
 from reconciler.model.digest import REASON_LIMIT, cut, diff_requests
-from reconciler.model.order import dependency_order
+from reconciler.plan.dependents import follow, order, succeeded
 from reconciler.plan.promotion import promote
 
 
@@ -269,6 +270,14 @@ def build_plan(
     for name, why in checked.rerun.items():
         decided[name] = _on_demand(wanted[name], state.get(name), why)
     decided = promote(decided, environment, promotion or {})
+    decided, following = follow(
+        decided,
+        wanted,
+        state,
+        environment=environment,
+        promotion=promotion or {},
+        explicit=chosen.explicit,
+    )
     shards = shard_of(wanted, chosen.shard[1]) if chosen.shard else {}
     selected = {
         name: action
@@ -279,11 +288,11 @@ def build_plan(
             or shards.get(name, _bucket(name, chosen.shard[1])) == chosen.shard[0]
         )
     }
-    ordered = _dependencies(selected, wanted, state)
+    ordered = order(selected, decided, wanted, state)
     return Plan(
         actions=tuple(_bounded(ordered[name]) for name in sorted(ordered)),
         environment=environment,
-        notices=checked.notices,
+        notices=(*checked.notices, *(text for name, text in following.items() if name in selected)),
     )
 
 
@@ -355,46 +364,6 @@ def _decide(run: DesiredRun, entry: StateEntry | None, selection: Selection) -> 
     return _action(run, entry, ActionKind.NOOP, reason)
 
 
-def _dependencies(
-    actions: Mapping[str, Action],
-    wanted: Mapping[str, DesiredRun],
-    state: Mapping[str, StateEntry],
-) -> dict[str, Action]:
-    """Turn runs behind a running dependency into ``wait``, behind a failed one into ``skip``.
-
-    Names are visited in dependency order (``model.order``, the order validation checks), so a
-    chain a → b → c resolves in one pass; any such order gives the same plan, since a name
-    reads only its dependencies' settled actions. Cycles are a validation error upstream and
-    are only guarded against here: a dependency met again on its own walk is passed over.
-    """
-    result = dict(actions)
-    ordered, _ = dependency_order({name: run.depends_on for name, run in wanted.items()})
-    for name in ordered:
-        action = result.get(name)
-        run = wanted[name]
-        if action is None or not action.kind.submits or not run.depends_on:
-            continue
-        running: list[str] = []
-        blocked: list[str] = []
-        for dep in run.depends_on:
-            dep_action = result.get(dep)
-            if dep_action is not None and dep_action.kind.changes:
-                running.append(dep)
-            elif not _succeeded(state.get(dep), wanted.get(dep)):
-                entry = state.get(dep)
-                last = f"last ended {entry.status}" if entry and entry.status else "has not run"
-                blocked.append(f"{dep} {last}")
-        if blocked:
-            reason = f"waits for dependencies that have not succeeded: {'; '.join(blocked)}"
-            result[name] = action.model_copy(update={"kind": ActionKind.SKIP, "reason": reason})
-        elif running:
-            reason = f"{action.reason}; runs after {', '.join(running)} succeed"
-            result[name] = action.model_copy(
-                update={"kind": ActionKind.WAIT, "reason": reason, "after": tuple(running)}
-            )
-    return result
-
-
 def shard_of(wanted: Mapping[str, DesiredRun], count: int) -> dict[str, int]:
     """Assign every execution to one of ``count`` shards (1-based), deterministically.
 
@@ -423,18 +392,12 @@ def _bucket(name: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
-def _succeeded(entry: StateEntry | None, run: DesiredRun | None) -> bool:
-    if entry is None or entry.phase is not Phase.FINAL:
-        return False
-    return (run.policy if run is not None else RunPolicy()).succeeded(entry.status)
-
-
 def _failed(entry: StateEntry | None, run: DesiredRun | None) -> bool:
     if entry is None:
         return False
     if entry.phase in (Phase.REJECTED, Phase.UNKNOWN):
         return True
-    return is_final_status(entry.status) and not _succeeded(entry, run)
+    return is_final_status(entry.status) and not succeeded(entry, run)
 
 
 def _action(run: DesiredRun, entry: StateEntry | None, kind: ActionKind, reason: str) -> Action:

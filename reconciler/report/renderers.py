@@ -134,6 +134,8 @@ def plan_json(plan: Plan) -> str:
             item["digest"] = action.current.digest
         if action.changes:
             item["changes"] = list(action.changes)
+        if action.follows:  # the upstream whose new run this one follows (plan.dependents)
+            item["follows"] = list(action.follows)
         actions.append(item)
     payload = {
         "formatVersion": FORMAT_VERSION,

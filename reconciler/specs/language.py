@@ -193,6 +193,12 @@ class Policy(_Model):
         description="A promotion rule: run a revision here only after it succeeded in the "
         "named environment(s), e.g. {after: test}.",
     )
+    follow_upstream: bool = Field(
+        default=True,
+        alias="followUpstream",
+        description="Whether this execution runs again, after them, when an execution it "
+        "dependsOn has a new run (default true; with run: onChange only).",
+    )
 
 
 class PropertyGroup(_Model):

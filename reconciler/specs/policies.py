@@ -33,6 +33,7 @@ def read_policy(
     timeout = seconds(given["timeout"][0]) if "timeout" in given else None
     retries = given["retries"][0] if "retries" in given else None
     warn_ok = bool(given["warn_is_success"][0]) if "warn_is_success" in given else True
+    follow = bool(given["follow_upstream"][0]) if "follow_upstream" in given else True
     retry = default.retries
     if retries is not None:
         retry = RetryPolicy(
@@ -53,6 +54,7 @@ def read_policy(
         retries=retry,
         warn_is_success=warn_ok,
         promote_after=promote,
+        follow_upstream=follow,
     )
 
 

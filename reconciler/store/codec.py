@@ -44,8 +44,18 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 added ``upstream``: the attempt of each dependency's run an attempt followed.
+
+    An older entry has none: the planner then compares when the runs began
+    (``plan.dependents``). As before, the version changed so an older reconciler refuses the
+    new field by name.
+    """
+    return data
+
+
 # Migration n turns a version-n document into version n+1. Append, never edit.
-MIGRATIONS: tuple[Migration, ...] = (_v1_to_v2, _v2_to_v3)
+MIGRATIONS: tuple[Migration, ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
 MIN_SCHEMA_VERSION = 1
 SCHEMA_VERSION = MIN_SCHEMA_VERSION + len(MIGRATIONS)
 

@@ -189,5 +189,5 @@ def test_a_state_file_without_the_new_field_reads_and_reruns(
     again = run_cli("apply", "--rerun", "invoices")
     assert again.code == 3, again.err
     state = read_state(workspace, "invoices")
-    assert state["schemaVersion"] == 3
+    assert state["schemaVersion"] == 4  # written by this reconciler (4: dependents follow)
     assert state["on_demand"] == "re-run on demand (--rerun): last run ended ERROR"
