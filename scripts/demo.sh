@@ -17,14 +17,16 @@ git add .gitignore specs reconciler.yaml
 git -c user.name=demo -c user.email=demo@example.com commit -q -m "specs"
 git push -q origin main
 
-reconciler sim serve --port 0 --time-scale 2 >sim.env 2>sim.log &
+# sim.env appears, whole, once the simulator listens (and goes when it stops).
+reconciler sim serve --port 0 --time-scale 2 --env-file sim.env >/dev/null 2>sim.log &
 sim_pid=$!
 trap 'kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-  [ "$(wc -l <sim.env)" -ge 4 ] && break
+  [ -f sim.env ] && break
   kill -0 "$sim_pid" 2>/dev/null || { cat sim.log >&2; exit 1; }
   sleep 0.1
 done
+[ -f sim.env ] || { echo "the simulator did not start in 10 s" >&2; cat sim.log >&2; exit 1; }
 set -a
 # shellcheck disable=SC1091
 . ./sim.env

@@ -37,6 +37,7 @@ SLOW = (
     "github/emulate/test_scenarios.py",
     "github/emulate/test_scenarios_more.py",
     "contract/test_variants.py",
+    "docs/test_shell_snippets.py",
 )
 
 

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from reconciler.cli.base import SHARD_OPTION, ExitCode, cli, echo, settings_of
+from reconciler.cli.base import ExitCode, _parse_shard, cli, echo, settings_of
 from reconciler.usecases.commit import CommitRequest
 from reconciler.usecases.commit import commit as commit_state
 
@@ -36,7 +36,14 @@ from reconciler.usecases.commit import commit as commit_state
     is_flag=True,
     help="Commit although specs/ or reconciler.yaml differ from the checked-out commit.",
 )
-@SHARD_OPTION
+@click.option(
+    "--shard",
+    callback=_parse_shard,
+    metavar="K/N",
+    help="Name the apply of shard K of N (apply --shard K/N): the subject and trailers come "
+    "from its apply.json (artifacts/ENV/shards/K-of-N/); the commit still holds the "
+    "environment's whole state and artifacts.",
+)
 @click.pass_context
 def commit(
     ctx: click.Context,
