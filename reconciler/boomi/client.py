@@ -384,13 +384,15 @@ class BoomiClient:
         no platform sends (too large, too deep, a 5,000-digit number) is a ``ProtocolError``.
         """
         what = f"{method} {path}"
+        url = self._base + path
+        unanswered = 0  # this call's attempts that got no answer: the second one stops it
 
         async def attempt(number: int, _last: bool) -> tuple[int, Any] | Retry:
+            nonlocal unanswered
             await self.limiter.acquire(priority)
             try:
                 async with self._connections:
                     self._refuse_if_silent()
-                    url = self._base + path
                     response = await self._exchange(method, url, **kwargs)
             except _NOT_SENT as exc:
                 self._count(meter, None)
@@ -399,7 +401,15 @@ class BoomiClient:
                 self._count(meter, None)
                 self._note_silence(what)
                 self._refuse_if_silent()
-                return Retry(f"{what}: {no_answer(exc, self.options.read_timeout)}")
+                cause = no_answer(exc, self.options.read_timeout)
+                unanswered += 1
+                if unanswered < 2:
+                    return Retry(f"{what}: {cause}")
+                # The host answers others (else it would be silent): this call alone hangs.
+                raise PlatformUnavailable(
+                    f"{what}: {cause}, twice ({public_url(url)}); if the platform is only "
+                    f"slow, raise platform.readTimeout (now {seconds(self.options.read_timeout)})"
+                ) from None
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 return Retry(f"{what}: {_name(exc)}")
