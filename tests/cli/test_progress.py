@@ -259,7 +259,7 @@ def test_the_apply_keeps_a_live_line_with_counts_and_time_on_a_terminal(
     frames = terminal.getvalue().split("\r\033[K")
     lines = [line for frame in frames for line in frame.split("\n")]
     live = re.compile(r"apply default: .* · \d+s").fullmatch
-    assert "apply default: 2 queued · 0s" in lines
+    assert any(re.fullmatch(r"apply default: 2 queued · \d+s", line) for line in lines)
     assert any(live(line) and "1 COMPLETE" in line for line in lines)
     assert any(live(line) and "1 COMPLETE, 1 ERROR · " in line for line in lines)
     assert frames[-1] == ""  # cleared at the end, before the results
