@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from reconciler.clock import Clock
-from reconciler.errors import PlatformError
+from reconciler.errors import PlatformError, PlatformUnreachable
 from reconciler.model import Adopted, Event, Meter, Phase, PlatformRecord, StateEntry, Unknown
 
 # How long after its intent an unidentified sibling may still start its run: the runtime's
@@ -118,7 +118,13 @@ class Adoption:
     async def after_ambiguous(self, intent: StateEntry, message: str, meter: Meter) -> StateEntry:
         """After an ambiguous submit: save ``unknown``, then look for its run for a while."""
         entry = self._save(intent.model_copy(update={"phase": Phase.UNKNOWN, "message": message}))
-        found = await self.settle(entry, meter)
+        try:
+            found = await self.settle(entry, meter)
+        except PlatformUnreachable:
+            why = f"{message}; not looked for: the platform stopped answering (the next apply does)"
+            self._progress(Unknown(entry.name, why))
+            self._save(entry.model_copy(update={"message": why}))
+            raise
         if isinstance(found, Found):
             return found.entry
         self._progress(Unknown(entry.name, found.message))
@@ -159,15 +165,18 @@ class Adoption:
             records = await self._client.query_records(
                 entry.request.process_id, entry.request.atom_id, since, asked_at + self._skew, meter
             )
+        except PlatformUnreachable:
+            raise  # the whole apply stops: asking again cannot help
         except PlatformError as exc:
-            return Verdict(f"could not query the platform's records ({exc.message})", retry=True)
-        candidates = [r for r in records if r.execution_id not in self._known]
-        if not candidates:
             return Verdict(
-                f"no run of this process on this runtime since {_ts(since)}; if none started, "
-                f"say --resubmit {entry.name}",
+                f"could not query the platform's records ({exc.message}); the next apply asks "
+                "again",
                 retry=True,
             )
+        candidates = [r for r in records if r.execution_id not in self._known]
+        if not candidates:
+            found_none = _none_found("no run of this process on this runtime", entry, since)
+            return Verdict(found_none, retry=True)
         rivals = await self._unidentified_rivals(entry, meter)
         candidates = [r for r in candidates if r.execution_id not in self._known]
         ids = ", ".join(r.execution_id for r in candidates[:5])
@@ -182,11 +191,7 @@ class Adoption:
         if len(candidates) > 1:
             return Verdict(f"{len(candidates)} runs could be this submit ({ids}); {choose}", False)
         if not candidates:  # every candidate was a rival's run
-            return Verdict(
-                f"no unexplained run since {_ts(since)}; if none started, say --resubmit "
-                f"{entry.name}",
-                retry=True,
-            )
+            return Verdict(_none_found("no unexplained run", entry, since), retry=True)
         if early:
             # Our own run's record may not exist yet: the one run seen could be someone else's.
             return Verdict(
@@ -212,6 +217,8 @@ class Adoption:
                 continue
             try:
                 record = await self._client.get_record(other.request_id, meter)
+            except PlatformUnreachable:
+                raise
             except PlatformError:
                 record = None
             if record is None:
@@ -257,6 +264,18 @@ def known_executions(entries: Iterable[StateEntry | None]) -> set[str]:
             known.add(entry.execution_id)
         known.update(a.execution_id for a in entry.history if a.execution_id)
     return known
+
+
+def _none_found(what: str, entry: StateEntry, since: datetime) -> str:
+    """What it means that no run was found, and what the user can do (issue #17)."""
+    name = entry.name
+    return (
+        f"{what} since {_ts(since)}: the submit of {_ts(entry.intent_at)} left no requestId, "
+        "and either it started nothing or its run has not started yet (a record appears once "
+        "the runtime starts the run); look on the platform for a run of this process since "
+        f"then: if there is one, say --adopt {name}=EXECUTION_ID; if none started, say "
+        f"--resubmit {name}"
+    )
 
 
 def _runs(count: int) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from reconciler.apply import follow
 from reconciler.apply.adoption import Adoption, AdoptionPolicy, Found, known_executions
@@ -40,6 +40,7 @@ from reconciler.apply.schedule import NO_PERMIT, ReadyQueue, expected_seconds
 from reconciler.apply.submit import NotSent, Submitter
 from reconciler.apply.survey import Survey
 from reconciler.clock import Clock
+from reconciler.errors import PlatformUnreachable
 from reconciler.model import (
     Action,
     ActionKind,
@@ -99,6 +100,12 @@ class Engine:
         known = known_executions([*self._store.current().values(), *(a.current for a in todo)])
         try:
             results = await self._run_all(todo, known)
+        except PlatformUnreachable as exc:  # the apply stops: say what it leaves behind
+            with contextlib.suppress(Exception):
+                await self._store.flush()
+            entries = self._store.current()
+            left = [entries[a.name] for a in todo if a.name in entries]
+            raise PlatformUnreachable(exc.message + left_behind(left)) from None
         except BaseException:
             with contextlib.suppress(Exception):  # the first error is the one to report
                 await self._store.flush()
@@ -159,6 +166,36 @@ class Engine:
         return poll_interval(
             polls, initial=self._options.poll_initial, maximum=self._options.poll_max, rng=self._rng
         )
+
+
+def left_behind(saved: Iterable[StateEntry]) -> str:
+    """What an apply stopped by an unreachable platform leaves, and what the next one does."""
+    entries = list(saved)
+    unresolved = sorted(e.name for e in entries if e.phase in (Phase.INTENT, Phase.UNKNOWN))
+    following = sorted(e.name for e in entries if e.phase is Phase.SUBMITTED)
+    text = ""
+    if unresolved:
+        text += (
+            f"; {_count(unresolved, 'submit')} got no answer and may have started a run "
+            f"({_names(unresolved)}): the next apply looks for the runs on the platform and "
+            "adopts each one it can tell apart; for any other, check the platform, then say "
+            "--adopt NAME=EXECUTION_ID or --resubmit NAME"
+        )
+    if following:
+        text += (
+            f"; {_count(following, 'run')} submitted and not final yet ({_names(following)}): "
+            "the next apply follows them"
+        )
+    return text
+
+
+def _count(names: list[str], what: str) -> str:
+    return f"1 {what}" if len(names) == 1 else f"{len(names)} {what}s"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:5])
+    return f"{shown} and {len(names) - 5} more" if len(names) > 5 else shown
 
 
 class _Actions:

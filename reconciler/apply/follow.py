@@ -17,7 +17,8 @@ A run is polled by its requestId; once the platform says it no longer knows that
 (``RecordNotFound``: expired, or not an id at all, as a state written before ids were checked
 may hold) a run whose executionId is known is polled by that instead, else it is ``unknown``.
 An answer the client cannot read (``ProtocolError``, any ``PlatformError``) stops polling that
-run only: it stays in its last good state, ``submitted``, and the others go on.
+run only: it stays in its last good state, ``submitted``, and the others go on. A platform that
+cannot be reached at all (``PlatformUnreachable``: refused, or silent) stops the whole apply.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from reconciler.clock import Clock
-from reconciler.errors import PlatformError, RecordNotFound
+from reconciler.errors import PlatformError, PlatformUnreachable, RecordNotFound
 from reconciler.model import (
     Action,
     DesiredRun,
@@ -151,6 +152,8 @@ class Follower:
                 )
                 self._progress(Unknown(entry.name, exc.message))
                 return result(entry, "unknown", meter, polls + 1)
+            except PlatformUnreachable:
+                raise  # the platform cannot be reached at all: the whole apply stops, once
             except PlatformError as exc:
                 self._progress(PollingStopped(entry.name, exc.message))
                 return result(entry, "pending", meter, polls + 1, message=exc.message)

@@ -18,6 +18,14 @@ base URL or the account id is wrong), never the whole apply: one hostile answer 
 the other runs. ``check_address`` refuses a configuration that cannot work before any
 request is made.
 
+A host that accepts connections and never answers is bounded (issue #17) by the read timeout
+(``ClientOptions.read_timeout``, ``platform.readTimeout``): a read that gets no answer is
+tried once more, a submit is ambiguous at once, and after ``watch.SILENT_AFTER`` requests in a
+row without an answer the host is *silent*: every later call raises ``PlatformUnreachable``
+before sending anything, naming the URL, the cause ("no answer within 60 s after they were
+sent") and the fix. While a request waits, ``waiting`` hears a line about it every third of
+the read timeout (at most 20 s).
+
 The wire is untrusted (issue #15): at most ``fields.MAX_BODY`` bytes of a body are read (a
 larger 2xx answer is a ``ProtocolError``, an ambiguous one for a submit), every value is checked
 by ``wire``/``fields`` before it is returned, an id goes into a URL path only once it has the
@@ -53,7 +61,15 @@ from reconciler.errors import (
     SubmitRejected,
 )
 from reconciler.model import Meter, PlatformRecord, ResolvedRequest
-from reconciler.net.retries import ClientOptions, Retry, public_url, retrying, unsent_cause
+from reconciler.net.retries import (
+    ClientOptions,
+    Retry,
+    no_answer,
+    public_url,
+    retrying,
+    unsent_cause,
+)
+from reconciler.net.watch import Watch, seconds
 from reconciler.outbound import NO_SECRETS, Redactor
 
 __all__ = ["BoomiClient", "ClientOptions", "check_address"]
@@ -63,6 +79,7 @@ log = logging.getLogger(__name__)
 _RETRY_READ = frozenset({429, 500, 502, 503, 504})
 _RETRY_SUBMIT = frozenset({429, 503})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NO_ANSWER = (httpx.ReadTimeout, httpx.WriteTimeout)  # the request, or part of it, was sent
 _JSON = "application/json"
 MAX_PAGES = 200  # queryMore pages followed for one query (100 records each)
 T = TypeVar("T")
@@ -132,6 +149,7 @@ class BoomiClient:
         options: ClientOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         redactor: Redactor = NO_SECRETS,
+        waiting: Callable[[str], None] | None = None,
     ) -> None:
         self.options = options or ClientOptions()
         self._scrub = redactor.scrub
@@ -145,6 +163,9 @@ class BoomiClient:
         # pool, whose every hand-over scans all the requests queued in it.
         self._connections = asyncio.Semaphore(self.options.max_connections)
         self.totals = Meter()
+        # Requests on the wire: the "waiting for" lines, and whether the host went silent.
+        self._watch = Watch(clock, read_timeout=self.options.read_timeout, report=waiting)
+        self._silent: str | None = None  # why every call stops: the host went silent
         timeout = httpx.Timeout(
             self.options.read_timeout, connect=self.options.connect_timeout, pool=None
         )
@@ -165,6 +186,7 @@ class BoomiClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
+        await self._watch.aclose()
         await self._http.aclose()
 
     async def __aenter__(self) -> BoomiClient:
@@ -191,15 +213,23 @@ class BoomiClient:
 
         async def attempt(number: int, _last: bool) -> str | Retry:
             await self.limiter.acquire(SUBMIT)
+            url = self._base + path
             try:
                 async with self._connections:
+                    self._refuse_if_silent()  # before the intent: nothing is sent
                     if before_send is not None:
                         await before_send()
-                    url = self._base + path
-                    response = await answers.exchange(self._http, "POST", url, json=body)
+                    response = await self._exchange("POST", url, json=body)
             except _NOT_SENT as exc:
                 self._count(meter, None)
                 return self._unsent(f"POST {path}", exc, number)
+            except _NO_ANSWER as exc:
+                self._count(meter, None)
+                self._note_silence(f"POST {path}")  # the next call stops; this one is ambiguous
+                raise AmbiguousSubmit(
+                    f"POST {path}: {no_answer(exc, self.options.read_timeout)} to "
+                    f"{public_url(url)}; the run may or may not have started"
+                ) from None
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 raise AmbiguousSubmit(
@@ -354,16 +384,32 @@ class BoomiClient:
         no platform sends (too large, too deep, a 5,000-digit number) is a ``ProtocolError``.
         """
         what = f"{method} {path}"
+        url = self._base + path
+        unanswered = 0  # this call's attempts that got no answer: the second one stops it
 
         async def attempt(number: int, _last: bool) -> tuple[int, Any] | Retry:
+            nonlocal unanswered
             await self.limiter.acquire(priority)
             try:
                 async with self._connections:
-                    url = self._base + path
-                    response = await answers.exchange(self._http, method, url, **kwargs)
+                    self._refuse_if_silent()
+                    response = await self._exchange(method, url, **kwargs)
             except _NOT_SENT as exc:
                 self._count(meter, None)
                 return self._unsent(what, exc, number)
+            except _NO_ANSWER as exc:
+                self._count(meter, None)
+                self._note_silence(what)
+                self._refuse_if_silent()
+                cause = no_answer(exc, self.options.read_timeout)
+                unanswered += 1
+                if unanswered < 2:
+                    return Retry(f"{what}: {cause}")
+                # The host answers others (else it would be silent): this call alone hangs.
+                raise PlatformUnavailable(
+                    f"{what}: {cause}, twice ({public_url(url)}); if the platform is only "
+                    f"slow, raise platform.readTimeout (now {seconds(self.options.read_timeout)})"
+                ) from None
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 return Retry(f"{what}: {_name(exc)}")
@@ -398,6 +444,41 @@ class BoomiClient:
             meter,
             f"{what}: no usable answer after {self.options.backoff.attempts} attempts",
         )
+
+    async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """``answers.exchange``, watched: a line while it waits; answered or not, counted."""
+        key = self._watch.sent(url)
+        try:
+            response = await answers.exchange(self._http, method, url, **kwargs)
+        except _NO_ANSWER:
+            self._watch.unanswered_one(key)
+            raise
+        except ProtocolError:  # an answer, if an odd one
+            self._watch.answered(key)
+            raise
+        except BaseException:
+            self._watch.ended(key)
+            raise
+        self._watch.answered(key)
+        return response
+
+    def _note_silence(self, what: str) -> None:
+        """After a request got no answer: if the host is silent now, every later call stops."""
+        if self._silent is not None or not self._watch.silent:
+            return
+        timeout = seconds(self.options.read_timeout)
+        self._silent = (
+            f"the platform at {self._where} does not answer: {self._watch.unanswered} requests "
+            f"in a row got no answer within {timeout} after they were sent (the last: {what}; "
+            "the connections were accepted); nothing more is sent to it. Is the platform up, "
+            "and is nothing in between (a proxy, a firewall) holding requests? If it is only "
+            f"slow, raise platform.readTimeout (now {timeout})"
+        )
+
+    def _refuse_if_silent(self) -> None:
+        """Stop a call before it sends anything once the host went silent."""
+        if self._silent is not None:
+            raise PlatformUnreachable(self._silent)
 
     def _message(self, response: httpx.Response) -> str:
         """The scrubbed message of an error answer (whole body scrubbed before any cut)."""

@@ -167,6 +167,7 @@ def apply(
         fetch_state=fetch_state,
     )
     actions = github.Actions.from_env(os.environ, scrub)
+    clock = SystemClock()
     progress = ProgressDisplay(
         sys.stderr,
         live=sys.stderr.isatty() and not os.environ.get("CI"),
@@ -177,9 +178,11 @@ def apply(
             settings,
             request,
             environ=os.environ,
-            clock=SystemClock(),
-            run=_run_interruptible,
-            listener=_Listener(actions, shown_review=bool(request.reviewed)),
+            clock=clock,
+            run=lambda work, cleanup: _run_interruptible(
+                progress.alongside(work, clock.sleep), cleanup
+            ),
+            listener=_Listener(actions, shown_review=bool(request.reviewed), progress=progress),
             progress=progress,
             on_finished=progress.close,
             cwd=Path.cwd(),
@@ -211,9 +214,12 @@ def apply(
 class _Listener:
     """Prints the plan (folded in a GitHub log) and masks the apply's secret values there."""
 
-    def __init__(self, actions: github.Actions | None, *, shown_review: bool) -> None:
+    def __init__(
+        self, actions: github.Actions | None, *, shown_review: bool, progress: ProgressDisplay
+    ) -> None:
         self._actions = actions
         self._shown_review = shown_review
+        self._progress = progress
 
     def planned(self, plan: Plan, review: Review) -> None:
         for notice in plan.notices:
@@ -225,6 +231,7 @@ class _Listener:
             echo_command(github.endgroup())
         if self._shown_review:
             echo(review.text())
+        self._progress.planned(plan.environment, sum(1 for a in plan.actions if a.kind.changes))
 
     def pulled(self, merged: Merged) -> None:
         echo(merged.text(), err=True)

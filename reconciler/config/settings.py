@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -39,10 +40,12 @@ from reconciler.specs.diagnose import from_model_errors
 from reconciler.specs.documents import load_bytes
 from reconciler.specs.language import (
     ALIAS_PATTERN,
+    DURATION_PATTERN,
     GUID_PATTERN,
     NAME_PATTERN,
     VAR_PATTERN,
 )
+from reconciler.specs.policies import seconds
 from reconciler.specs.sources import MAX_FILE_BYTES, display_path
 
 if TYPE_CHECKING:
@@ -88,11 +91,38 @@ class _ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _seconds_up_to(limit: float) -> Any:
+    """A validator: seconds (a number) or a duration (``30s``, ``2m``), in (0, ``limit``]."""
+
+    def check(value: Any) -> float:
+        number = seconds(value) if isinstance(value, str) else value
+        if isinstance(value, str) and not re.fullmatch(DURATION_PATTERN, value):
+            number = None
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not 0 < number <= limit
+        ):
+            raise ValueError(
+                f"{str(value)[:40]!r} is not a timeout; expected seconds (a number) or a "
+                f"duration like 30s or 2m, more than 0 and at most {limit:g} seconds"
+            )
+        return float(number)
+
+    return BeforeValidator(check)
+
+
 class PlatformConfig(_ConfigModel):
-    """Which platform to talk to."""
+    """Which platform to talk to, and how long to wait for it (docs/engine.md, "Timeouts")."""
 
     url: str = Field(default=DEFAULT_API_URL, description="Base URL up to /api/rest/v1.")
     account_id: str = Field(default="", alias="accountId", description="The Boomi account id.")
+    connect_timeout: Annotated[float, _seconds_up_to(600)] = Field(
+        default=10.0, alias="connectTimeout", description="Connecting, TLS included."
+    )
+    read_timeout: Annotated[float, _seconds_up_to(3600)] = Field(
+        default=60.0, alias="readTimeout", description="Waiting for an answer once sent."
+    )
 
 
 class Aliases(_ConfigModel):
@@ -199,6 +229,8 @@ class Settings(BaseModel):
     artifacts_dir: Path
     api_url: str
     account_id: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
     apply: ApplyConfig
     git: GitConfig = GitConfig()
     environment: str = DEFAULT_ENVIRONMENT
@@ -292,6 +324,8 @@ def load_settings(
         artifacts_dir=root / config.artifacts,
         api_url=url.rstrip("/"),
         account_id=account,
+        connect_timeout=platform.connect_timeout,
+        read_timeout=platform.read_timeout,
         apply=config.apply,
         git=config.git,
         environment=name,

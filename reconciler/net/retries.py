@@ -10,8 +10,9 @@ Which answers are safe to retry stays with each client: the loop never decides t
 
 ``unsent_cause`` puts a connection failure that proves nothing was sent (refused, name not
 resolved, TLS handshake, connect timeout) in plain words, and says whether one quick retry is
-worth it; ``public_url`` is a URL fit for a message: scheme, host, port and path, never
-credentials, a query or a fragment.
+worth it; ``no_answer`` does the same for a request that was sent and then timed out (the read
+timeout: "no answer within 60 s after the request was sent"); ``public_url`` is a URL fit for
+a message: scheme, host, port and path, never credentials, a query or a fragment.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ class ClientOptions:
 
     ``backoff.attempts`` is how many times a request is tried. ``wait_cap`` bounds a wait the
     server asks for: the platform client waits at most that long, the GitHub client fails
-    rather than wait longer. ``rate_limit`` (requests per second) and ``max_connections`` pace
-    the platform client; ``seed`` makes the jitter reproducible.
+    rather than wait longer. ``connect_timeout`` bounds connecting (TLS included);
+    ``read_timeout`` bounds the wait for an answer once the request is sent, and sending it.
+    ``rate_limit`` (requests per second) and ``max_connections`` pace the platform client;
+    ``seed`` makes the jitter reproducible.
     """
 
     backoff: Backoff = field(default_factory=Backoff)
@@ -130,6 +133,16 @@ def unsent_cause(exc: BaseException, connect_timeout: float) -> Unsent:
             return Unsent(error.strerror.lower(), retry_once=True)
         error = error.__cause__ or error.__context__
     return Unsent("could not connect", retry_once=True)
+
+
+def no_answer(exc: BaseException, read_timeout: float) -> str:
+    """The plain-words cause of a timeout once connected (``httpx.ReadTimeout``, ``WriteTimeout``).
+
+    The request (or part of it) was sent: the caller decides whether asking again is safe.
+    """
+    if type(exc).__name__ == "WriteTimeout":
+        return f"the request could not be sent within {read_timeout:g} s"
+    return f"no answer within {read_timeout:g} s after the request was sent"
 
 
 def public_url(url: str) -> str:

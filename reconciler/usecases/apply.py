@@ -22,7 +22,7 @@ from reconciler.git.journal import GitIntentJournal
 from reconciler.git.publish import Git, PushPolicy
 from reconciler.github.context import GitHubContext
 from reconciler.github.workflow import workspace
-from reconciler.model import ApplyResult, Plan
+from reconciler.model import ApplyResult, Notice, Plan
 from reconciler.model.digest import plan_digest
 from reconciler.outbound import Redactor
 from reconciler.plan.planner import Selection
@@ -149,7 +149,13 @@ def apply(
         listener.secrets(named)
         store.redact_with(redactor)
         client = make_client(
-            settings, environ, clock, shards=shard[1] if shard else 1, redactor=redactor
+            settings,
+            environ,
+            clock,
+            shards=shard[1] if shard else 1,
+            redactor=redactor,
+            # A request waiting long for its answer is said (a silent host, issue #17).
+            waiting=None if progress is None else lambda line: progress(Notice(line)),
         )
         github = GitHubContext.from_environ(environ)
         durable = request.durable_intents

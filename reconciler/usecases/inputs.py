@@ -7,7 +7,7 @@ test or a benchmark builds the same inputs the CLI does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,12 +198,14 @@ def make_client(
     shards: int = 1,
     *,
     redactor: Redactor | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> BoomiClient:
     """A platform client from the environment's credentials, with its share of the rate limit.
 
     Whatever the platform answers is scrubbed of ``redactor``'s secrets on arrival (default:
     the credentials' own token). The account id, the URL's shape and the credentials are
-    checked first, so a configuration that cannot work fails before any request.
+    checked first, so a configuration that cannot work fails before any request. ``waiting``
+    hears a line while a request waits long for its answer (``platform.readTimeout``).
     """
     from reconciler.boomi.client import BoomiClient, ClientOptions, check_address
     from reconciler.config.secrets import credentials_from_env
@@ -221,6 +223,12 @@ def make_client(
         credentials.token.get_secret_value(),
         clock=clock,
         # Shards run in parallel against one account: each gets its share of the budget.
-        options=ClientOptions(rate_limit=settings.apply.rate_limit / shards, backoff=Backoff()),
+        options=ClientOptions(
+            rate_limit=settings.apply.rate_limit / shards,
+            backoff=Backoff(),
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+        ),
         redactor=redactor,
+        waiting=waiting,
     )

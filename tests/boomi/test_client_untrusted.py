@@ -27,7 +27,7 @@ from reconciler.errors import (
     SubmitRejected,
 )
 from reconciler.model import ResolvedRequest
-from reconciler.outbound import Redactor, variants
+from reconciler.outbound import NO_SECRETS, Redactor, variants
 from reconciler.retry import Backoff
 
 FAST = ClientOptions(rate_limit=1000, backoff=Backoff(base=0.001, cap=0.002, attempts=3), seed=1)
@@ -45,7 +45,7 @@ def _client(handler: Handler, redactor: Redactor | None = None) -> BoomiClient:
         clock=SystemClock(),
         options=FAST,
         transport=httpx.MockTransport(handler),
-        **({"redactor": redactor} if redactor is not None else {}),
+        redactor=redactor if redactor is not None else NO_SECRETS,
     )
 
 
