@@ -35,6 +35,7 @@ from reconciler.cli.base import (
     spec_context,
 )
 from reconciler.cli.progress import ProgressDisplay
+from reconciler.cli.terminal import echo_painted, painter, text_width
 from reconciler.clock import SystemClock
 from reconciler.github import workflow as github
 from reconciler.model import ApplyResult, Plan
@@ -196,7 +197,7 @@ def apply(
         return ExitCode.OK
     result = applied.result
     echo("")
-    echo(report.apply_text(result))
+    echo_painted(report.apply_text(result, paint=painter()))
     if actions is not None:
         notes = f"\n{applied.review.markdown()}\n" if request.reviewed else ""
         actions.append_summary(report.summary_markdown(result, applied.stats) + notes)
@@ -226,7 +227,7 @@ class _Listener:
             echo(f"notice: {notice}", err=True)
         if self._actions is not None:  # a long table: folded in the log, opened on demand
             echo_command(github.group(f"reconciler plan ({plan.environment})"))
-        echo(report.plan_text(plan))
+        echo_painted(report.plan_text(plan, width=text_width(), paint=painter()))
         if self._actions is not None:
             echo_command(github.endgroup())
         if self._shown_review:

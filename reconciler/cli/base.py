@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -64,7 +64,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are imported when they are run (or asked for by name)."""
+    """A group whose commands are imported when they are run (or asked for by name).
+
+    Every command it hands out (and every command of a sub-group) also takes the global
+    options (``GLOBAL_OPTIONS``) after its name: ``reconciler plan --env prod`` is
+    ``reconciler --env prod plan``.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's API
         """Every command's name, imported or not."""
@@ -74,7 +79,10 @@ class LazyGroup(click.Group):
         """The command, importing its module first when needed."""
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             importlib.import_module(COMMANDS[cmd_name][0])  # registers itself on ``cli``
-        return self.commands.get(cmd_name)
+        command = self.commands.get(cmd_name)
+        if command is not None:
+            _take_global_options(command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The "Commands" section of --help, without importing any command's module."""
@@ -113,25 +121,81 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+#: The options of the whole program: (flags, destination in ``ctx.obj``, click settings).
+#: Accepted before the command and after it; after it, a value given wins.
+GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
+    (
+        ("--config",),
+        "config",
+        {
+            "type": click.Path(path_type=Path, dir_okay=False),
+            "help": "Path of reconciler.yaml (default: the nearest one in this folder or its "
+            "parents).",
+        },
+    ),
+    (
+        ("--debug",),
+        "debug",
+        {"is_flag": True, "help": "Show tracebacks instead of one-line errors."},
+    ),
+    (
+        ("--env",),
+        "env",
+        {
+            "metavar": "NAME",
+            "help": "Environment from reconciler.yaml (default: $RECONCILER_ENV, then "
+            "defaultEnvironment).",
+        },
+    ),
+    (
+        ("--no-color",),
+        "no_color",
+        {
+            "is_flag": True,
+            "help": "No colour, even on a terminal (also: NO_COLOR=1). FORCE_COLOR=1 forces it.",
+        },
+    ),
+)
+
+
+def _store_global(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """A global option given after the command: recorded where the root group records it."""
+    if value is None or value is False or param.name is None:
+        return value  # not given here: what was given before the command stays
+    ctx.ensure_object(dict)[param.name] = value
+    if param.name == "no_color":
+        OUTPUT.no_color = True
+    return value
+
+
+def _global_options(*, root: bool) -> list[click.Option]:
+    options = []
+    for flags, name, settings in GLOBAL_OPTIONS:
+        extra: dict[str, Any] = {} if root else {"expose_value": False}
+        options.append(click.Option([*flags, name], callback=_store_global, **settings, **extra))
+    return options
+
+
+def _take_global_options(command: click.Command) -> None:
+    """Give ``command`` (and, for a group, each of its commands) the global options, once."""
+    known = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    command.params.extend(o for o in _global_options(root=False) if o.opts[0] not in known)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _take_global_options(sub)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Path of reconciler.yaml (default: the nearest one in this folder or its parents).",
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.option(
-    "--env",
-    "environment",
-    metavar="NAME",
-    help="Environment from reconciler.yaml (default: $RECONCILER_ENV, then defaultEnvironment).",
-)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, debug: bool, environment: str | None) -> None:
+def cli(ctx: click.Context, /, **options: object) -> None:
     """Run Boomi integration processes the GitOps way."""
-    ctx.obj = {"config": config_path, "debug": debug, "env": environment}
+    ctx.ensure_object(dict).update(options)
+    if options.get("no_color"):
+        OUTPUT.no_color = True
+
+
+cli.params.extend(_global_options(root=True))
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -173,11 +237,13 @@ class _Output:
     def __init__(self) -> None:
         self._named: dict[str, str] = {}
         self._redactor: outbound.Redactor | None = None
+        self.no_color = False  # --no-color
 
     def reset(self) -> None:
         """Forget every secret learned: each run of ``main`` starts from the environment."""
         self._named.clear()
         self._redactor = None
+        self.no_color = False
 
     def add_secrets(self, named: Mapping[str, str]) -> None:
         fresh = {k: v for k, v in named.items() if v and self._named.get(k) != v}

@@ -1,7 +1,7 @@
 """``reconciler history`` as text, Markdown and JSON: pure functions over ``usecases.history``.
 
 Every cell is untrusted (commit messages, trailers and state files came from whoever could
-push): the text table folds each cell to one inert line (``renderers.table``), the Markdown
+push): the text table folds each cell to one inert line (``tables.table``), the Markdown
 table escapes each cell (``md_text``, ``md_code``) and links a run only when its URL has the
 shape of an Actions run, and JSON is JSON. The CLI's ``echo`` then scrubs secrets and defuses
 workflow commands in the whole output.
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.outbound import md_code, md_text
-from reconciler.report.renderers import table
+from reconciler.report.tables import table
 from reconciler.usecases.history import History, Run
 
 __all__ = ["FORMAT_VERSION", "history_json", "history_markdown", "history_text"]

@@ -28,6 +28,7 @@ from reconciler.cli.base import (
     settings_of,
     spec_context,
 )
+from reconciler.cli.terminal import echo_painted, painter, text_width
 from reconciler.config.settings import Settings
 from reconciler.errors import InvalidSpecs
 from reconciler.github import workflow as github
@@ -143,11 +144,11 @@ def plan(
         echo(f"notice: {notice}", err=True)
     add_secrets(secret_values(plan_requests(the_plan), os.environ))  # state may hold echoes
     renderers: dict[str, Callable[[Plan], str]] = {
-        "text": report.plan_text,
+        "text": lambda plan: report.plan_text(plan, width=text_width(), paint=painter()),
         "markdown": report.plan_markdown,
         "json": report.plan_json,
     }
-    echo(renderers[output](the_plan).rstrip("\n"))
+    echo_painted(renderers[output](the_plan).rstrip("\n"))
     actions = github.Actions.from_env(os.environ, scrub)
     publish_plan(the_plan, markdown_file=markdown_file, actions=actions)
     if reviewed_plans:
@@ -192,17 +193,30 @@ def render(ctx: click.Context, name: str) -> int:
 
 
 @cli.command()
+@click.option(
+    "--output",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a stable shape for tools (docs/engine.md); markdown: for a job summary.",
+)
 @FETCH_STATE_OPTION
 @click.pass_context
-def status(ctx: click.Context, fetch_state: bool) -> int:
+def status(ctx: click.Context, output: str, fetch_state: bool) -> int:
     """Show the recorded state of every execution."""
+    from reconciler.report import status as shown
     from reconciler.usecases.status import status as recorded
 
     settings = settings_of(ctx)
     _pull(settings, fetch_state)
     environment, entries = recorded(settings)
     add_secrets(secret_values((entry.request for entry in entries.values()), os.environ))
-    echo(report.status_text(entries, environment))
+    if output == "json":
+        echo(shown.status_json(entries, environment).rstrip("\n"))
+    elif output == "markdown":
+        echo(shown.status_markdown(entries, environment).rstrip("\n"))
+    else:
+        echo_painted(shown.status_text(entries, environment, paint=painter()))
     return ExitCode.OK
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.base import ExitCode, cli, echo, settings_of
+from reconciler.cli.base import ExitCode, cli, echo, settings_of, spec_context
 from reconciler.clock import SystemClock
 from reconciler.errors import UserError
 from reconciler.usecases import status as usecase
@@ -18,7 +18,16 @@ from reconciler.usecases import status as usecase
 @click.pass_context
 def cancel(ctx: click.Context, name: str) -> int:
     """Cancel the running execution NAME on the platform."""
-    execution_id = usecase.cancel(settings_of(ctx), name, environ=os.environ, clock=SystemClock())
+    settings = settings_of(ctx)
+
+    def spec_names() -> list[str]:  # only for a name with no recorded run: a clearer refusal
+        from reconciler.usecases.specs import execution_names
+
+        return execution_names(settings, spec_context(ctx, settings), cwd=Path.cwd())
+
+    execution_id = usecase.cancel(
+        settings, name, environ=os.environ, clock=SystemClock(), spec_names=spec_names
+    )
     echo(f"Cancel requested for {name} ({execution_id}); the next apply records how it ended.")
     return ExitCode.OK
 

@@ -43,6 +43,7 @@ from reconciler.specs.language import (
     DURATION_PATTERN,
     GUID_PATTERN,
     NAME_PATTERN,
+    PATTERN_WORDS,
     VAR_PATTERN,
 )
 from reconciler.specs.policies import seconds
@@ -84,6 +85,26 @@ def _branch_name(value: str) -> str:
 
 
 BranchName = Annotated[str, AfterValidator(_branch_name)]
+
+
+def _duration(value: object) -> object:
+    """``1h`` → 3600.0: a duration as policies write it (``policies.seconds``), or a number.
+
+    A boolean is neither (YAML's ``yes`` would otherwise be one second).
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected {PATTERN_WORDS[DURATION_PATTERN]}, got a boolean")
+    if isinstance(value, str):
+        if not re.fullmatch(DURATION_PATTERN, value.strip()):
+            shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[:40])
+            shown += "..." if len(value) > 40 else ""
+            raise ValueError(f'expected {PATTERN_WORDS[DURATION_PATTERN]}, got the text "{shown}"')
+        return seconds(value.strip())
+    return value
+
+
+#: Seconds, written as a number or a duration (``90s``, ``30m``, ``1h``, ``1h30m``, ``1d``).
+Seconds = Annotated[float, BeforeValidator(_duration)]
 VarName = Annotated[str, StringConstraints(pattern=VAR_PATTERN)]
 
 
@@ -91,37 +112,20 @@ class _ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _seconds_up_to(limit: float) -> Any:
-    """A validator: seconds (a number) or a duration (``30s``, ``2m``), in (0, ``limit``]."""
-
-    def check(value: Any) -> float:
-        number = seconds(value) if isinstance(value, str) else value
-        if isinstance(value, str) and not re.fullmatch(DURATION_PATTERN, value):
-            number = None
-        if (
-            isinstance(number, bool)
-            or not isinstance(number, int | float)
-            or not 0 < number <= limit
-        ):
-            raise ValueError(
-                f"{str(value)[:40]!r} is not a timeout; expected seconds (a number) or a "
-                f"duration like 30s or 2m, more than 0 and at most {limit:g} seconds"
-            )
-        return float(number)
-
-    return BeforeValidator(check)
-
-
 class PlatformConfig(_ConfigModel):
     """Which platform to talk to, and how long to wait for it (docs/engine.md, "Timeouts")."""
 
     url: str = Field(default=DEFAULT_API_URL, description="Base URL up to /api/rest/v1.")
     account_id: str = Field(default="", alias="accountId", description="The Boomi account id.")
-    connect_timeout: Annotated[float, _seconds_up_to(600)] = Field(
-        default=10.0, alias="connectTimeout", description="Connecting, TLS included."
+    connect_timeout: Seconds = Field(
+        default=10.0, gt=0, le=600, alias="connectTimeout", description="Connecting, TLS included."
     )
-    read_timeout: Annotated[float, _seconds_up_to(3600)] = Field(
-        default=60.0, alias="readTimeout", description="Waiting for an answer once sent."
+    read_timeout: Seconds = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        alias="readTimeout",
+        description="Waiting for an answer once sent.",
     )
 
 
@@ -145,11 +149,11 @@ class ApplyConfig(_ConfigModel):
 
     concurrency: int = Field(default=50, ge=1, le=1000)
     rate_limit: float = Field(default=10.0, gt=0, le=1000, alias="rateLimit")
-    poll_initial: float = Field(default=1.0, gt=0, le=600, alias="pollInitial")
-    poll_max: float = Field(default=15.0, gt=0, le=3600, alias="pollMax")
-    timeout: float = Field(default=3600.0, gt=0, alias="timeout")
-    record_timeout: float = Field(default=600.0, gt=0, alias="recordTimeout")
-    adopt_after: float = Field(default=15.0, ge=0, le=3600, alias="adoptAfter")
+    poll_initial: Seconds = Field(default=1.0, gt=0, le=600, alias="pollInitial")
+    poll_max: Seconds = Field(default=15.0, gt=0, le=3600, alias="pollMax")
+    timeout: Seconds = Field(default=3600.0, gt=0, alias="timeout")
+    record_timeout: Seconds = Field(default=600.0, gt=0, alias="recordTimeout")
+    adopt_after: Seconds = Field(default=15.0, ge=0, le=3600, alias="adoptAfter")
 
 
 class GitConfig(_ConfigModel):
@@ -286,7 +290,10 @@ def load_settings(
     environ: Mapping[str, str],
     environment: str | None = None,
 ) -> Settings:
-    """Read the config (or use defaults rooted at ``cwd``) and apply environment overrides.
+    """Read the config (``--config``, else the nearest one) and apply environment overrides.
+
+    Without a ``reconciler.yaml`` there are no settings: a ``ConfigError`` says where none was
+    found and how to make one, so no command reads or writes outside a configured repository.
 
     ``environment`` is ``--env``; without it ``RECONCILER_ENV``, then ``defaultEnvironment``
     choose, and a config that defines no environments runs as the environment ``default``.
@@ -294,13 +301,17 @@ def load_settings(
     if config_path is None:
         config_path = find_config(cwd)
     if config_path is None:
-        config = ConfigFile()
-        root = cwd
-    else:
-        if not config_path.exists() and not config_path.is_symlink():
-            raise ConfigError(f"config file {config_path} does not exist")
-        config = _read(config_path, cwd)
-        root = config_path.resolve().parent
+        # Never defaults rooted wherever the command happened to run: a plan would report
+        # "specs: no such folder" and an apply would leave state/ behind (issue 17 case 7).
+        raise ConfigError(
+            f"no {CONFIG_NAME} in {cwd} or any folder above it",
+            hint="run reconciler in the repository that holds one, pass --config FILE, or "
+            f"start one here: a {CONFIG_NAME} with the line 'version: 1' (docs/config.md)",
+        )
+    if not config_path.exists() and not config_path.is_symlink():
+        raise ConfigError(f"config file {config_path} does not exist")
+    config = _read(config_path, cwd)
+    root = config_path.resolve().parent
     name = _choose_environment(config, environment or environ.get(ENV_VARIABLE) or None)
     chosen = config.environments.get(name, EnvironmentConfig())
     platform = config.platform

@@ -46,6 +46,7 @@ from reconciler.plan.document import (
     PlanDocument,
     parse_plan_document,
 )
+from reconciler.report.renderers import SYMBOLS
 
 COMMENT_LIMIT = 60_000  # GitHub refuses comment bodies over 65,536 characters
 CELL_LIMIT = 300  # characters of one untrusted string in the table
@@ -58,17 +59,8 @@ _MARKER = re.compile(
     r"(?: run=(?P<run>[0-9]{1,20}))?"
     r"(?: sha=(?P<sha>[0-9a-f]{40}))? -->"
 )
-_SYMBOL = {
-    "submit": "+",
-    "rerun": "~",
-    "retry": "^",
-    "resume": ">",
-    "wait": ".",
-    "noop": "=",
-    "skip": "-",
-    "orphan": "?",
-    "unknown": "!",
-}
+#: The plan's symbols, as every rendering of a plan shows them (docs/engine.md).
+_SYMBOL = {str(kind): symbol for kind, symbol in SYMBOLS.items()}
 _LABEL = {
     "submit": "to submit",
     "rerun": "to rerun",

@@ -8,12 +8,18 @@ inert here for the channel each report is written to (``outbound``): one line pe
 in the terminal tables; ``md_code`` for names, ``md_text`` for prose and cells, ``html_text``
 inside ``<summary>``, ``md_fence`` for field changes in the Markdown reports (``plan.md``,
 ``summary.md``, the job summary).
+
+The terminal tables take two things from the CLI as plain values: ``width`` (the terminal's
+columns: a reason too long for it is shortened, its detail left to JSON and Markdown) and
+``paint`` (a role such as ``submit`` or ``failure`` and a word of ours → the word in colour; the
+default paints nothing). Only our own words are painted: symbols, actions, phases, statuses
+in their cells, never a name, a reason or a platform message.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,38 +35,24 @@ from reconciler.model import (
 from reconciler.model.digest import canonical_request, plan_digest
 from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line
 from reconciler.plan.review import Review
+from reconciler.report.tables import MIN_REASON_WIDTH, Paint, shorten, table, unpainted
 
 FORMAT_VERSION = 1
 
-_SYMBOL = {
+#: The plan's symbols (docs/engine.md has the legend). None borrows Terraform's meaning for
+#: ``-`` (destroy): nothing here ever deletes, so no symbol says it does. ``/`` marks a run
+#: passed over this time (``skip``), ``=`` one already as its spec says (``noop``).
+SYMBOLS: dict[str, str] = {
     ActionKind.SUBMIT: "+",
     ActionKind.RERUN: "~",
     ActionKind.RETRY: "^",
     ActionKind.RESUME: ">",
     ActionKind.WAIT: ".",
     ActionKind.NOOP: "=",
-    ActionKind.SKIP: "-",
+    ActionKind.SKIP: "/",
     ActionKind.ORPHAN: "?",
     ActionKind.UNKNOWN: "!",
 }
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A plain aligned text table (no colours: it must read the same in CI logs).
-
-    Every cell is one inert line, whatever it holds: a line break in a recorded status would
-    break the table and could start a workflow command.
-    """
-    body = [[one_line(str(cell)) for cell in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in body:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body
-    )
-    return "\n".join(lines)
 
 
 def plan_counts(plan: Plan) -> str:
@@ -83,14 +75,37 @@ def _verb(kind: ActionKind) -> str:
     }[kind]
 
 
-def plan_text(plan: Plan) -> str:
-    """The plan as a terminal table followed by field-level changes and a count line."""
-    rows = [(_SYMBOL[a.kind], a.name, a.kind.value, a.reason) for a in plan.actions]
-    out = [table(("", "EXECUTION", "ACTION", "REASON"), rows)] if rows else []
+def plan_text(plan: Plan, *, width: int | None = None, paint: Paint = unpainted) -> str:
+    """The plan as a terminal table followed by field-level changes and a count line.
+
+    With ``width``, reasons are shortened (``shorten``) so each row fits in that many columns,
+    and a line says where the full reasons are.
+    """
+    names = [one_line(a.name) for a in plan.actions]
+    reasons = [one_line(a.reason) for a in plan.actions]
+    shortened = False
+    if width is not None and plan.actions:
+        used = 1 + 2 + max(len("EXECUTION"), *map(len, names)) + 2
+        used += max(len("ACTION"), *(len(a.kind.value) for a in plan.actions)) + 2
+        room = max(width - used, MIN_REASON_WIDTH)
+        short = [shorten(reason, room) for reason in reasons]
+        shortened = short != reasons
+        reasons = short
+    rows = [
+        (SYMBOLS[a.kind], name, a.kind.value, reason)
+        for a, name, reason in zip(plan.actions, names, reasons, strict=True)
+    ]
+    roles = [a.kind.value for a in plan.actions]
+    out = []
+    if rows:
+        headers = ("", "EXECUTION", "ACTION", "REASON")
+        out.append(table(headers, rows, roles=roles, painted=(0, 2), paint=paint))
     for action in plan.actions:
         if action.changes:
             out.append(f"\n{one_line(action.name)} changes:")
             out.extend(f"  {one_line(change)}" for change in action.changes)
+    if shortened:
+        out.append("\nReasons shortened to fit; --output json or markdown shows them in full.")
     out.append(f"\nPlan ({plan.environment}): {plan_counts(plan)}.")
     if plan.has_changes:
         out.append(f"Plan digest: {plan_digest(plan)}")
@@ -103,7 +118,7 @@ def plan_markdown(plan: Plan) -> str:
     if plan.actions:
         lines += ["| | Execution | Action | Reason |", "|---|---|---|---|"]
         lines += [
-            f"| {_SYMBOL[a.kind]} | {md_code(a.name, table=True)} | {a.kind.value} | "
+            f"| {SYMBOLS[a.kind]} | {md_code(a.name, table=True)} | {a.kind.value} | "
             f"{md_text(a.reason)} |"
             for a in plan.actions
         ]
@@ -173,7 +188,7 @@ def diagnostics_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
-def apply_text(result: ApplyResult) -> str:
+def apply_text(result: ApplyResult, *, paint: Paint = unpainted) -> str:
     """Names and final statuses after an apply, with the platform's message."""
     rows = [
         (r.name, run_status(r), _seconds(r.duration_ms), one_line(r.message or ""))
@@ -181,9 +196,10 @@ def apply_text(result: ApplyResult) -> str:
     ]
     if not rows:
         return "Nothing to apply."
-    return (
-        table(("EXECUTION", "STATUS", "DURATION", "MESSAGE"), rows) + "\n\n" + _apply_counts(result)
-    )
+    roles = [r.outcome for r in result.results]
+    headers = ("EXECUTION", "STATUS", "DURATION", "MESSAGE")
+    shown = table(headers, rows, roles=roles, painted=(1,), paint=paint)
+    return shown + "\n\n" + _apply_counts(result)
 
 
 def _apply_counts(result: ApplyResult) -> str:
@@ -308,23 +324,6 @@ def run_record_json(entry: StateEntry, result: RunResult | None = None) -> str:
         payload["httpCalls"] = result.http_calls
     payload = {k: v for k, v in payload.items() if v is not None}
     return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def status_text(entries: Mapping[str, StateEntry], environment: str) -> str:
-    """The recorded state of every execution."""
-    rows = [
-        (
-            e.name,
-            e.phase.value,
-            e.status or "-",
-            timestamp(e.execution_time or e.submitted_at or e.intent_at) or "-",
-            e.execution_id or e.request_id or "-",
-        )
-        for e in entries.values()
-    ]
-    if not rows:
-        return f"No state recorded for environment {environment!r}."
-    return table(("EXECUTION", "PHASE", "STATUS", "WHEN", "ID"), rows)
 
 
 def run_status(result: RunResult) -> str:

@@ -69,25 +69,136 @@ def from_model_errors(
     unknown: str = "unknown setting",
     fallback: str = "expected one of the documented settings (see docs/config.md)",
 ) -> list[Diagnostic]:
-    """``pydantic``'s errors for ``document``, sorted by position.
+    """``pydantic``'s errors for ``document`` in the words of spec errors, sorted by position.
 
     An unknown key is reported at the key with the closest of ``known(mapping path)``, else
-    ``fallback``; a pattern the language names is said in words.
+    ``fallback``; a pattern the language names is said in words; a wrong type or a value out
+    of range reads as it does for a spec ("expected an integer, got the text "many"", "0 is
+    out of range; expected more than 0"). The alternatives of a union (``true``, ``false`` or
+    ``"auto"``) make one problem, at the value, not one per alternative.
     """
-    diagnostics = []
+    grouped: dict[tuple[PathPart, ...], list[Any]] = {}
     for error in exc.errors():
-        field: list[PathPart] = list(error["loc"])
-        extra = error["type"] == "extra_forbidden"
-        what = unknown if extra else error["msg"].removeprefix("Value error, ")
-        pattern = str((error.get("ctx") or {}).get("pattern", ""))
-        if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_WORDS:
-            what = f"{_short(error['input'])} is not valid; expected {PATTERN_WORDS[pattern]}"
-        if extra:
-            guess = difflib.get_close_matches(str(field[-1]), known(field[:-1]), n=1)
-            what += f'; did you mean "{guess[0]}"?' if guess else f"; {fallback}"
-        diagnostics.append(located(document, field, what, key=extra))
+        field = tuple(_document_path(document.data, error["loc"]))
+        grouped.setdefault(field, []).append(error)
+    diagnostics = []
+    for field, errors in grouped.items():
+        path = list(field)
+        first = errors[0]
+        if first["type"] == "extra_forbidden":
+            guess = difflib.get_close_matches(str(path[-1]), known(path[:-1]), n=1)
+            what = unknown + (f'; did you mean "{guess[0]}"?' if guess else f"; {fallback}")
+            diagnostics.append(located(document, path, what, key=True))
+            continue
+        wanted = [w for w in (_MODEL_TYPES.get(e["type"]) or _literal(e) for e in errors) if w]
+        if len(wanted) == len(errors):  # only wrong types: one line naming every alternative
+            words = list(dict.fromkeys(wanted))
+            if len(words) > 1 and "true or false" in words:
+                at = words.index("true or false")
+                words[at : at + 1] = ["true", "false"]
+            either = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+            what = f"expected {either}, got {_kind(first['input'])}"
+        else:
+            what = _model_words(next(e for e in errors if not _MODEL_TYPES.get(e["type"])))
+        diagnostics.append(located(document, path, what))
     diagnostics.sort(key=lambda d: (d.location.line, d.location.col))
     return diagnostics
+
+
+#: pydantic's type errors → what was expected, in the words of ``_TYPE_WORDS``.
+_MODEL_TYPES = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+}
+
+#: pydantic's bound errors → the words of ``_bounds`` (``ctx`` holds the limit).
+_MODEL_BOUNDS = {
+    "greater_than": ("gt", "more than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+
+
+def _literal(error: Any) -> str | None:
+    """``"auto"`` for a value that had to be one of some words (a ``Literal``)."""
+    if error["type"] != "literal_error":
+        return None
+    return str((error.get("ctx") or {}).get("expected", "")).replace("'", '"') or None
+
+
+def _model_words(error: Any) -> str:
+    """One pydantic error that is not a wrong type, in the words of a spec error."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error["input"]
+    if kind in _MODEL_BOUNDS:
+        name, words = _MODEL_BOUNDS[kind]
+        return f"{_number(value)} is out of range; expected {words} {_number(ctx.get(name))}"
+    if kind in ("string_too_short", "string_too_long", "too_short", "too_long"):
+        limit = ctx.get("min_length", ctx.get("max_length"))
+        least = kind.endswith("short")
+        size = len(value) if isinstance(value, str | list | dict) else 0
+        unit = "characters" if kind.startswith("string") else "items"
+        return f"{size} {unit}; expected {'at least' if least else 'at most'} {limit}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        rule = PATTERN_WORDS.get(pattern, f"text matching {pattern}")
+        return f"{_short(value)} is not valid; expected {rule}"
+    if kind == "missing":
+        return "missing required setting"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _number(value: object) -> str:
+    """``1`` for ``1.0``: limits read as written."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _document_path(data: Any, loc: Sequence[Any]) -> list[PathPart]:
+    """The document path of pydantic's ``loc``: without the tags naming union members.
+
+    ``git.durableIntents.bool`` and ``git.durableIntents.literal['auto']`` are both
+    ``git.durableIntents``: a part that is not a key (or an index) of the data at that point
+    is pydantic's name for an alternative it tried.
+    """
+    path: list[PathPart] = []
+    node = data
+    for part in loc:
+        if _has(node, part):
+            node = node[part]
+        elif _tag(part):
+            continue
+        else:  # a key that is missing or not allowed: still where the problem is
+            node = None
+        path.append(part)
+    return path
+
+
+def _has(node: Any, part: object) -> bool:
+    """Whether ``part`` is a key of the mapping ``node``, or an index of the list ``node``."""
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _tag(part: object) -> bool:
+    """Whether a part of pydantic's ``loc`` names a union member (``bool``, ``literal['x']``)."""
+    return isinstance(part, str) and (
+        part in ("bool", "int", "float", "str", "dict", "list", "none")
+        or part.startswith(("literal[", "function-", "constrained-", "json-or-python["))
+    )
 
 
 def model_disagreement(document: Document, exc: pydantic.ValidationError) -> Diagnostic:

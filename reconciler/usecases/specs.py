@@ -12,6 +12,7 @@ from typing import Any
 from reconciler.config.settings import Settings
 from reconciler.errors import InvalidSpecs, UserError
 from reconciler.model import PropertyValue, ResolvedRequest
+from reconciler.plan.planner import no_such
 from reconciler.specs.expand import SpecContext
 from reconciler.specs.load import LoadResult, load_desired, spec_paths
 
@@ -21,6 +22,12 @@ def validate(
 ) -> LoadResult:
     """Every run the given spec files (default: the specs folder) define, or their diagnostics."""
     return load_desired(spec_paths(paths, settings.specs_dir), root=cwd, context=context)
+
+
+def execution_names(settings: Settings, context: SpecContext, *, cwd: Path) -> list[str]:
+    """The name of every execution the specs define; none when they do not load."""
+    loaded = load_desired([settings.specs_dir], root=cwd, context=context)
+    return [] if loaded.diagnostics else [run.name for run in loaded.runs]
 
 
 def request_body(
@@ -34,8 +41,9 @@ def request_body(
         raise InvalidSpecs(loaded.diagnostics)
     run = next((r for r in loaded.runs if r.name == name), None)
     if run is None:
-        names = ", ".join(r.name for r in loaded.runs[:20]) or "none"
-        raise UserError(f"no execution named {name!r}", hint=f"expected one of: {names}")
+        message = no_such(name, (r.name for r in loaded.runs))
+        listed = ", ".join(r.name for r in loaded.runs[:20]) or "none"
+        raise UserError(message, hint="" if message.endswith("?") else f"expected one of: {listed}")
     shown = ResolvedRequest.model_validate(
         {
             "process_id": run.request.process_id,

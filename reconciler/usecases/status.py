@@ -7,7 +7,7 @@ stop one submitted run and leaves recording how it ended to the next apply.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.clock import Clock
 from reconciler.config.settings import Settings
@@ -29,13 +29,28 @@ def unlock(settings: Settings) -> str:
     return StateStore(settings.state_dir, settings.environment).unlock()
 
 
-def cancel(settings: Settings, name: str, *, environ: Mapping[str, str], clock: Clock) -> str:
-    """Ask the platform to cancel the submitted, unfinished run ``name``; its executionId."""
+def cancel(
+    settings: Settings,
+    name: str,
+    *,
+    environ: Mapping[str, str],
+    clock: Clock,
+    spec_names: Callable[[], Iterable[str]] = tuple,
+) -> str:
+    """Ask the platform to cancel the submitted, unfinished run ``name``; its executionId.
+
+    A name with no recorded run is refused before any request: "never run" when a spec
+    defines it (``spec_names``, asked only then), else "no such execution" with the closest
+    names of the specs and the state.
+    """
     store = StateStore(settings.state_dir, settings.environment)
     recorded = store.snapshot()
     entry = recorded.get(name)
     if entry is None:
-        message = no_such(name, recorded)
+        defined = set(spec_names())
+        if name in defined:
+            raise UserError(f"{name} has never run in {store.environment}: nothing to cancel")
+        message = no_such(name, defined | set(recorded))
         listed = f"reconciler status lists the executions recorded in {store.environment}"
         raise UserError(message, hint="" if message.endswith("?") else listed)
     if entry.phase is not Phase.SUBMITTED:

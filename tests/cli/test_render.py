@@ -73,4 +73,4 @@ def test_render_unknown_name(workspace: Path, run_cli: Run) -> None:
     build_tree(workspace, {"specs/o.yaml": SPEC})
     result = run_cli("render", "nope")
     assert result.code == 1
-    assert result.err.strip() == "error: no execution named 'nope'; expected one of: orders"
+    assert result.err.strip() == "error: no such execution: nope; expected one of: orders"

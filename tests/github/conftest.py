@@ -263,5 +263,7 @@ def gh(github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
     monkeypatch.setenv("GITHUB_API_URL", github_server.base_url)
     monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    # The job's checkout: every command reads its reconciler.yaml (defaults here).
+    (tmp_path / "reconciler.yaml").write_text("version: 1\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return github_server
