@@ -51,6 +51,11 @@ class Snippet:
         verb, _, reason = self.directive.partition(" ")
         return reason.strip() if verb == "skip" else None
 
+    @property
+    def invalid(self) -> bool:
+        """``<!-- snippet: invalid -->``: a yaml block that must fail as the next block shows."""
+        return self.directive is not None and self.directive.strip() == "invalid"
+
     def __str__(self) -> str:  # pytest ids
         return f"{self.where}:{self.lang or 'text'}"
 

@@ -12,6 +12,8 @@ Each fenced block is run, checked, or marked ``<!-- snippet: skip REASON -->`` i
   the schema version and secret form that a real apply writes.
 - ``sh``, ``bash``, ``console`` and ``python``: run by tests/docs/test_shell_snippets.py.
 - a block with no language is text (a layout, a diagram, an error shown as printed): not run.
+- ``<!-- snippet: invalid -->`` before a yaml config block: a deliberate mistake; ``validate``
+  must fail with exactly the lines of the next block of the page (the errors as printed).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def kind_of(snippet: Snippet) -> str:
 
 
 def of(lang: str, kind: str | None = None) -> list[Snippet]:
-    found = [s for s in SNIPPETS if s.lang == lang and s.skip_reason is None]
+    found = [s for s in SNIPPETS if s.lang == lang and s.skip_reason is None and not s.invalid]
     if kind is not None:
         found = [s for s in found if kind_of(s) == kind]
     return found
@@ -74,10 +76,14 @@ def test_every_snippet_runs_or_says_why_not() -> None:
             )
         if snippet.directive is None:
             continue
+        if snippet.invalid:
+            if snippet.lang != "yaml":
+                problems.append(f"{snippet.where}: only a yaml block can be marked invalid")
+            continue
         if snippet.skip_reason is None:
             problems.append(
                 f"{snippet.where}: unknown directive {snippet.directive!r}; "
-                "expected <!-- snippet: skip REASON -->"
+                "expected <!-- snippet: skip REASON --> or <!-- snippet: invalid -->"
             )
         elif not snippet.skip_reason:
             problems.append(f"{snippet.where}: skip needs a reason: <!-- snippet: skip REASON -->")
@@ -111,7 +117,7 @@ def page_config(page: Path) -> dict[str, Any]:
     """The example reconciler.yaml with every config snippet of ``page`` merged in, in order."""
     config = yaml_documents((ROOT / "reconciler.yaml").read_text(encoding="utf-8"))[0]
     for snippet in SNIPPETS:
-        runs = snippet.lang == "yaml" and snippet.skip_reason is None
+        runs = snippet.lang == "yaml" and snippet.skip_reason is None and not snippet.invalid
         if snippet.page == page and runs and kind_of(snippet) == "config":
             config = merged(config, yaml_documents(snippet.text)[0])
     assert isinstance(config, dict)
@@ -163,6 +169,33 @@ def test_config_snippet_is_valid(
     build_tree(tmp_path, {"reconciler.yaml": text, "specs/.keep": ""})
     monkeypatch.chdir(tmp_path)
     validate(run_cli, tmp_path, text, snippet)
+
+
+INVALID = [s for s in SNIPPETS if s.invalid and s.lang == "yaml"]
+
+
+@pytest.mark.parametrize("snippet", INVALID, ids=str)
+def test_invalid_config_snippet_fails_as_shown(
+    snippet: Snippet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli: Callable[..., CliResult],
+) -> None:
+    after = [s for s in SNIPPETS if s.page == snippet.page and s.line > snippet.line]
+    assert after, (
+        f"{snippet.where}: an invalid snippet needs the errors it gives in a block after it"
+    )
+    build_tree(tmp_path, {"reconciler.yaml": snippet.text, "specs/.keep": ""})
+    monkeypatch.chdir(tmp_path)
+    done = run_cli("validate")
+    assert done.code == 1, (
+        f"{snippet.where}: `reconciler validate` accepted a snippet marked invalid"
+    )
+    assert done.err == after[0].text, f"{snippet.where}: the errors shown are not what it prints"
+
+
+def test_the_docs_show_an_invalid_config() -> None:
+    assert INVALID, "docs/config.md shows how a broken reconciler.yaml is reported"
 
 
 @pytest.mark.parametrize("snippet", of("yaml", "world"), ids=str)
