@@ -1,7 +1,8 @@
 """The ``/_sim`` admin API: inspect and steer the simulator (tests and benchmarks only).
 
 Owns the JSON shapes documented in ``docs/simulator.md``: submissions (with per-run-key
-counts), stats, runs, reset (optionally with a new world), the fault plan and runtime status.
+counts), stats, runs (and starting one as someone outside the client would: the platform's UI,
+a schedule), reset (optionally with a new world), the fault plan and runtime status.
 No auth: it lives outside the platform paths and the server binds to loopback.
 """
 
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from reconciler.sim.faults import FaultRule
-from reconciler.sim.state import Run, SimError, Simulator
+from reconciler.sim.state import Run, SimError, Simulator, Submission
 from reconciler.sim.world import WorldError, world_from_data
 
 _RULES = TypeAdapter(tuple[FaultRule, ...])
@@ -98,6 +99,28 @@ def runs(sim: Simulator) -> dict[str, Any]:
         return {"simTime": round(t, 6), "runs": out}
 
 
+def start_run(sim: Simulator, data: Any) -> dict[str, Any]:
+    """Start a run as the platform's UI or a schedule would: no client, no auth, no rate limit.
+
+    ``data`` is ``{"processId", "atomId", "accountId"?, "executionType"?}``; the run is
+    validated as an ExecutionRequest is (unknown or undeployed: ``SimError`` 400).
+    """
+    if not isinstance(data, dict):
+        raise SimError(400, 'expected {"processId": ..., "atomId": ...}')
+    process, atom = data.get("processId"), data.get("atomId")
+    kind = data.get("executionType")
+    if not (isinstance(process, str) and process and isinstance(atom, str) and atom):
+        raise SimError(400, "processId and atomId are required strings")
+    if kind is not None and not (isinstance(kind, str) and kind):
+        raise SimError(400, "executionType must be a non-empty string")
+    account = str(data.get("accountId") or sim.world.accounts[0].id)
+    submission = Submission(
+        atom_id=atom, process_id=process, dynamic=(), process_properties=(), echo={}
+    )
+    run = sim.submit(account, submission, execution_type=kind)
+    return _submission(run)
+
+
 async def _json_body(request: Request) -> Any:
     raw = (await request.body()).strip()
     if not raw:
@@ -114,8 +137,16 @@ def routes(sim: Simulator) -> list[BaseRoute]:
     async def get_stats(_request: Request) -> JSONResponse:
         return JSONResponse(stats(sim))
 
-    async def get_runs(_request: Request) -> JSONResponse:
-        return JSONResponse(runs(sim))
+    async def on_runs(request: Request) -> JSONResponse:
+        if request.method == "GET":
+            return JSONResponse(runs(sim))
+        try:
+            started = start_run(sim, await _json_body(request))
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "body is not valid JSON"}, 400)
+        except SimError as exc:
+            return JSONResponse({"error": exc.message}, exc.status)
+        return JSONResponse(started)
 
     async def post_reset(request: Request) -> JSONResponse:
         try:
@@ -161,7 +192,7 @@ def routes(sim: Simulator) -> list[BaseRoute]:
     return [
         Route("/submissions", get_submissions, methods=["GET"]),
         Route("/stats", get_stats, methods=["GET"]),
-        Route("/runs", get_runs, methods=["GET"]),
+        Route("/runs", on_runs, methods=["GET", "POST"]),
         Route("/reset", post_reset, methods=["POST"]),
         Route("/faults", faults, methods=["GET", "POST"]),
         Route("/runtimes/{atom}", runtime, methods=["POST"]),
