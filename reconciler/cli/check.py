@@ -33,7 +33,7 @@ from reconciler.github import workflow as github
 from reconciler.model import Plan
 from reconciler.plan.planner import Selection
 from reconciler.report import check as report
-from reconciler.usecases.check import CheckLimits, check_plan
+from reconciler.usecases.check import CheckLimits, check_plan, check_plan_file
 from reconciler.usecases.check import check as run_check
 from reconciler.usecases.inputs import plan_requests, secret_values
 
@@ -58,6 +58,13 @@ TIMEOUT_HELP = "Stop asking after this many seconds; what is left is reported as
     help=TIMEOUT_HELP,
 )
 @click.option("--select", "select", multiple=True, help=SELECT_HELP)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Check the executions this plan document names (plan --output json, e.g. a pull "
+    "request's artifact) instead of the specs: no spec is read and no template runs.",
+)
 @FETCH_STATE_OPTION
 @VAR_OPTION
 @click.pass_context
@@ -67,6 +74,7 @@ def check(
     strict: bool,
     timeout: float,
     select: tuple[str, ...],
+    plan_path: Path | None,
     fetch_state: bool,
 ) -> int:
     """Ask the platform (read-only) whether each execution can run, and what ran outside git.
@@ -78,28 +86,37 @@ def check(
     """
     settings = settings_of(ctx)
     pull_state_branch(settings, fetch_state)
-    checked = run_check(
-        settings,
-        spec_context(ctx, settings),
-        environ=os.environ,
-        clock=SystemClock(),
-        cwd=Path.cwd(),
-        selection=Selection(patterns=select),
-        limits=CheckLimits(deadline=timeout),
-    )
-    add_secrets(secret_values(plan_requests(checked.plan), os.environ))
-    for notice in checked.plan.notices:
-        echo(f"notice: {notice}", err=True)
+    limits = CheckLimits(deadline=timeout)
+    if plan_path is not None:
+        if select:
+            raise click.UsageError("--select and --plan cannot be used together")
+        found = check_plan_file(
+            plan_path, settings, environ=os.environ, clock=SystemClock(), limits=limits
+        )
+    else:
+        checked = run_check(
+            settings,
+            spec_context(ctx, settings),
+            environ=os.environ,
+            clock=SystemClock(),
+            cwd=Path.cwd(),
+            selection=Selection(patterns=select),
+            limits=limits,
+        )
+        add_secrets(secret_values(plan_requests(checked.plan), os.environ))
+        for notice in checked.plan.notices:
+            echo(f"notice: {notice}", err=True)
+        found = checked.report
     renderers = {
         "text": report.check_text,
         "markdown": report.check_markdown,
         "json": report.check_json,
     }
-    echo(renderers[output](checked.report).rstrip("\n"))
+    echo(renderers[output](found).rstrip("\n"))
     actions = github.Actions.from_env(os.environ, scrub)
     if actions is not None:
-        actions.append_summary(report.check_markdown(checked.report))
-    return ExitCode.ERROR if checked.report.fails(strict=strict) else ExitCode.OK
+        actions.append_summary(report.check_markdown(found))
+    return ExitCode.ERROR if found.fails(strict=strict) else ExitCode.OK
 
 
 def refreshed(settings: Settings, the_plan: Plan, output: str, shown: str) -> tuple[str, bool]:

@@ -334,3 +334,73 @@ def test_a_time_limit_leaves_the_rest_not_checked(
     for item in by_name(json.loads(result.out)).values():
         assert [f["severity"] for f in item["findings"]] == ["unchecked"]
         assert "time limit (0 s) ran out" in item["findings"][0]["message"]
+
+
+def test_check_of_a_plan_document_reads_no_spec(
+    workspace: Path, run_cli: Run, sim: Admin, tmp_path: Path
+) -> None:
+    applied(workspace, run_cli, sim, world())
+    outside = start_outside(sim)
+    planned = run_cli("plan", "--output", "json")
+    assert planned.code == 0, planned.err
+    plan = tmp_path / "plan.json"
+    plan.write_text(planned.out, encoding="utf-8")
+    for spec_file in (workspace / "specs").glob("*.yaml"):
+        spec_file.unlink()  # what is checked comes from the document alone
+
+    result = run_cli("check", "--plan", str(plan), "--output", "json")
+    assert result.code == 1, result.err
+    found = by_name(json.loads(result.out))
+    assert {name: [f["check"] for f in e["findings"]] for name, e in found.items()} == {
+        "customers": ["deployment"],
+        "inventory": [],
+        "orders": ["drift"],
+        "orders-night": ["runtime"],
+    }
+    assert found["orders"]["findings"][0]["executionIds"] == [outside]
+    assert found["customers"]["source"] == {"file": "specs/customers.yaml", "line": 4}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("atomId", "../../Atom", "actions[0].request.atomId: expected an id"),
+        ("processId", 7, "actions[0].request.processId: expected an id"),
+        ("source", "no line", "actions[0].source: expected file:line:col"),
+    ],
+)
+def test_a_plan_document_with_hostile_ids_is_refused_before_any_request(
+    workspace: Path,
+    run_cli: Run,
+    sim: Admin,
+    tmp_path: Path,
+    field: str,
+    value: object,
+    message: str,
+) -> None:
+    specs(workspace)
+    document = json.loads(run_cli("plan", "--output", "json").out)
+    action = document["actions"][0]
+    if field == "source":
+        action["source"] = value
+    else:
+        action["request"][field] = value
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(document), encoding="utf-8")
+    result = run_cli("check", "--plan", str(plan))
+    assert result.code == 1
+    assert result.err == f"error: {plan}: {message}\n"
+    assert sim.stats()["total"] == 0
+
+
+def test_a_plan_document_of_another_environment_is_refused(
+    workspace: Path, run_cli: Run, sim: Admin, tmp_path: Path
+) -> None:
+    specs(workspace)
+    document = json.loads(run_cli("plan", "--output", "json").out)
+    document["environment"] = "production"
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(document), encoding="utf-8")
+    result = run_cli("check", "--plan", str(plan))
+    assert result.code == 1
+    assert result.err == f"error: {plan}: the plan is for production, not default\n"
