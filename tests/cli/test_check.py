@@ -30,6 +30,7 @@ from tests.conftest import (
     Admin,
     CliResult,
     build_tree,
+    set_faults,
     spec,
 )
 
@@ -404,3 +405,18 @@ def test_a_plan_document_of_another_environment_is_refused(
     result = run_cli("check", "--plan", str(plan))
     assert result.code == 1
     assert result.err == f"error: {plan}: the plan is for production, not default\n"
+
+
+def test_an_unreadable_answer_leaves_its_check_undone_not_the_command(
+    workspace: Path, run_cli: Run, sim: Admin
+) -> None:
+    specs(workspace)
+    set_faults(sim, [{"endpoint": "atom", "kind": "script", "body": {"id": "x", "status": 7}}])
+    result = run_cli("check", "--select", "inventory", "--output", "json")
+    assert result.code == 0, result.err  # nothing found wrong; the runtime just not known
+    (item,) = json.loads(result.out)["executions"]
+    assert [(f["check"], f["severity"]) for f in item["findings"]] == [("runtime", "unchecked")]
+    assert item["findings"][0]["message"].startswith("runtime status not checked: ")
+    assert "Atom.status: expected a status word" in item["findings"][0]["message"]
+    assert item["passed"] == ["account", "privileges"]  # no deployment asked without a runtime
+    assert run_cli("check", "--select", "inventory", "--strict").code == 1
