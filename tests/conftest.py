@@ -35,6 +35,7 @@ SLOW = (
     "specs/test_parallel.py",
     "github/emulate/test_scenarios.py",
     "github/emulate/test_scenarios_more.py",
+    "github/emulate/test_check_comment.py",
 )
 
 
