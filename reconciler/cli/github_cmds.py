@@ -79,7 +79,14 @@ def comment(
 ) -> int:
     """Create or update, in place, the pull request's plan comment for one environment."""
     request = usecase.CommentRequest(
-        plan_path, number, environment, details_url, run_id, head_sha, author or None, check_path
+        plan_path,
+        number,
+        environment,
+        details_url,
+        run_id,
+        head_sha,
+        author or None,
+        check_path=check_path,
     )
     prepared = usecase.prepare_comment(request)
     prepared = dataclasses.replace(prepared, body=scrub(prepared.body))  # a sink like any other

@@ -101,7 +101,7 @@ def check_markdown(report: CheckReport, *, heading: str = "###", limit: int | No
     """
     env = md_code(report.environment)
     lines = [f"{heading} reconciler check: {env}", "", f"**{md_text(_headline(report))}**", ""]
-    lines += [f"> {md_text(notice, limit=CELL_LIMIT)}" for notice in report.notices[:MAX_NOTICES]]
+    lines += [f"> {md_text(notice, limit=CELL_LIMIT)}" for notice in report.notices[:3]]
     if report.notices:
         lines.append("")
     budget = (limit or 10**12) - _size(lines) - 300

@@ -9,6 +9,7 @@ text, markdown and JSON. Requests are counted on the simulator (``/_sim/stats``)
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,6 @@ import pytest
 from reconciler.plan.document import parse_plan_document
 from reconciler.report.check import parse_check_document
 from reconciler.sim.world import demo_world
-from tests.cli.test_platform_errors import closed_port
 from tests.conftest import (
     CONFIG,
     CUSTOMERS,
@@ -40,6 +40,14 @@ OFFLINE_ATOM = "4567890a-bcde-f012-3456-789abcdef012"
 READER = "reader@example.com"
 READER_TOKEN = "5d1c0a2b-8e7f-4a6b-9c3d-1e2f3a4b5c6d"
 CHECKS = ["account", "privileges", "runtime", "deployment", "drift"]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then closed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def world(reader_privileges: list[str] | None = None, **switches: Any) -> dict[str, Any]:
