@@ -108,6 +108,7 @@ class Inspector:
         self._asked: dict[tuple[str, ...], asyncio.Task[Any]] = {}
         self._stop: Refused | None = None  # after a 401 or an unreachable platform
         self.requests = 0
+        self.answered = 0  # questions the platform answered: the credentials work
 
     async def runtime(self, atom_id: str) -> Runtime | Refused:
         """The runtime ``atom_id`` (``GET /Atom/{id}``); a 404 is a ``Refused`` with 404."""
@@ -208,7 +209,7 @@ class Inspector:
         if self._stop is not None:
             return Refused(endpoint, self._stop.status, self._stop.message, final=True)
         try:
-            return await ask()
+            answer = await ask()
         except AuthenticationError as exc:
             refused = Refused(endpoint, exc.status_code, str(exc), final=exc.status_code == 401)
             if refused.final:
@@ -223,6 +224,8 @@ class Inspector:
             return Refused(endpoint, exc.status_code, str(exc))
         except _Spent as exc:
             return Refused(endpoint, None, str(exc))
+        self.answered += 1
+        return answer
 
     def _count(self) -> None:
         if self.requests >= self._max_requests:

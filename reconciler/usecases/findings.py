@@ -56,8 +56,9 @@ async def check_one(target: ExecutionCheck, inspector: Inspector, drift: Drift) 
     findings += await _deployment_findings(inspector, runtime, process, atom, asked, undone)
     findings += await drift.findings(inspector, target, asked, undone)
     failed = undone | {f.check for f in findings}
-    passed = [Check.ACCOUNT] if not any(r.rejected for r in asked) else []
-    if not any(r.denied for r in asked):
+    answered = inspector.answered > 0  # by this execution's questions or another's
+    passed = [Check.ACCOUNT] if answered and not any(r.rejected for r in asked) else []
+    if answered and not any(r.denied for r in asked):
         passed.append(Check.PRIVILEGES)
     passed += [c for c in (Check.RUNTIME, Check.DEPLOYMENT, Check.DRIFT) if c not in failed]
     return with_findings(target, tuple(findings), tuple(passed))
