@@ -38,6 +38,7 @@ SLOW = (
     "github/emulate/test_scenarios_more.py",
     "contract/test_variants.py",
     "docs/test_shell_snippets.py",
+    "github/emulate/test_check_comment.py",
 )
 
 

@@ -361,6 +361,21 @@ class BoomiClient:
             )
         await self._read("POST", f"/cancelExecution/{quote(execution_id, safe='')}", meter, False)
 
+    def scrub(self, text: str) -> str:
+        """``text`` without the secrets this client's redactor knows (for ``inspect``'s parsers)."""
+        return self._scrub(text)
+
+    async def read(self, method: str, path: str, meter: Meter | None = None, **kwargs: Any) -> Any:
+        """A read-only call, for ``inspect``: the shared retries, pacing and classification.
+
+        ``path`` follows the account id (``/Atom/<id>``); an id in it is the caller's to check.
+        Returns the decoded JSON body of a 2xx answer (None for a 202); failures raise as every
+        other read's do (``AuthenticationError`` for 401/403, ``SubmitRejected`` for another
+        4xx, ``PlatformUnavailable``, ``PlatformUnreachable``, ``ProtocolError``).
+        """
+        _, body = await self._read(method, path, meter, **kwargs)
+        return body
+
     async def _page(
         self, method: str, path: str, meter: Meter | None, priority: int = READ, **kwargs: Any
     ) -> tuple[list[PlatformRecord], str | None]:

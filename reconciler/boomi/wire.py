@@ -293,3 +293,88 @@ def _strip_tags(text: str) -> str:
 
 def _mib(size: int) -> str:
     return f"{size // (1024 * 1024)} MiB"
+
+
+# -- read-only lookups (``inspect``, for reconciler check; §9, §13) ------------------------
+
+
+def attachments_query(atom_id: str) -> dict[str, Any]:
+    """The QUERY for the environments a runtime is attached to (EnvironmentAtomAttachment)."""
+    return {"QueryFilter": {"expression": _equals("atomId", atom_id)}}
+
+
+def deployed_query(environment_id: str, process_id: str) -> dict[str, Any]:
+    """The QUERY for an active deployment of a process in an environment (DeployedPackage, §13)."""
+    terms = [
+        _equals("environmentId", environment_id),
+        _equals("componentId", process_id),
+        _equals("componentType", "process"),
+        _equals("active", "true"),
+    ]
+    return {"QueryFilter": {"expression": {"operator": "and", "nestedExpression": terms}}}
+
+
+def runs_since_query(process_id: str, atom_id: str, since: datetime) -> dict[str, Any]:
+    """The QUERY for the runs of a process on a runtime since ``since``, newest first (§9)."""
+    return _runs_query(
+        [
+            _equals("processId", process_id),
+            _equals("atomId", atom_id),
+            _started("GREATER_THAN_OR_EQUAL", format_time(since)),
+        ],
+        "DESC",
+    )
+
+
+def parse_atom(body: Any, scrub: Scrub = unchanged) -> tuple[str | None, str]:
+    """An Atom object (``GET /Atom/{id}``, §13): its name and its status word.
+
+    The status is one upper-case word (``ONLINE``, ``OFFLINE``, ``WARNING``, ``UNKNOWN`` or one
+    not documented yet); an Atom without one is a ``ProtocolError``.
+    """
+    if not isinstance(body, dict):
+        raise ProtocolError("Atom: expected a JSON object")
+    if body.get("status") is None:
+        raise ProtocolError("Atom: the runtime's status is missing")
+    name = fields.text(body.get("name"), scrub, fields.MAX_NAME)
+    return name, fields.status(body["status"], "Atom.status", scrub)
+
+
+def parse_attachments(body: Any, scrub: Scrub = unchanged) -> tuple[list[str], str | None]:
+    """An EnvironmentAtomAttachment QueryResult page: the environment ids, and the next token."""
+    items, token = _lookup_page(body, "EnvironmentAtomAttachment/query")
+    ids = [fields.optional_identifier(item.get("environmentId"), scrub) for item in items]
+    return [i for i in ids if i is not None], token
+
+
+def parse_deployed(body: Any, process_id: str, environment_id: str) -> tuple[bool, str | None]:
+    """A DeployedPackage QueryResult page: whether it holds an active deployment of the process.
+
+    The query asked for exactly that; each result is checked again (a platform that ignored a
+    term must not turn "not deployed" into "deployed"). ``active`` may be a boolean or a
+    string.
+    """
+    items, token = _lookup_page(body, "DeployedPackage/query")
+    found = any(
+        item.get("componentId") == process_id
+        and item.get("environmentId") in (None, environment_id)
+        and item.get("active") in (True, "true")
+        for item in items
+    )
+    return found, token
+
+
+def _lookup_page(body: Any, what: str) -> tuple[list[dict[str, Any]], str | None]:
+    """A QueryResult page of objects (§9 paging): the objects, and the next page's token."""
+    if not isinstance(body, dict):
+        raise ProtocolError(f"{what}: expected a JSON object")
+    raw = body.get("result") or []
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ProtocolError(f"{what}: result is not a list of objects")
+    if len(raw) > fields.MAX_PAGE:
+        raise ProtocolError(
+            f"{what}: {len(raw):,} results in one page (at most {fields.MAX_PAGE:,} expected)"
+        )
+    return raw, fields.query_token(body.get("queryToken"), f"{what}.queryToken")

@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Submit pending runs, poll them to a final status, save state and artifacts.",
     ),
     "cancel": ("reconciler.cli.repair", "Cancel the running execution NAME on the platform."),
+    "check": (
+        "reconciler.cli.check",
+        "Ask the platform (read-only) whether each execution can run, and what ran outside git.",
+    ),
     "commit": (
         "reconciler.cli.commit",
         "Commit only this environment's state and artifacts, with trailers naming the apply.",

@@ -61,6 +61,12 @@ def github_group() -> None:
     help="The commit the plan was made for; nothing is posted if the pull request moved on.",
 )
 @AUTHOR_OPTION
+@click.option(
+    "--check",
+    "check_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also show this read-only check (check --output json) below the plan.",
+)
 def comment(
     plan_path: Path,
     number: int,
@@ -69,10 +75,18 @@ def comment(
     run_id: int | None,
     head_sha: str | None,
     author: str,
+    check_path: Path | None,
 ) -> int:
     """Create or update, in place, the pull request's plan comment for one environment."""
     request = usecase.CommentRequest(
-        plan_path, number, environment, details_url, run_id, head_sha, author or None
+        plan_path,
+        number,
+        environment,
+        details_url,
+        run_id,
+        head_sha,
+        author or None,
+        check_path=check_path,
     )
     prepared = usecase.prepare_comment(request)
     prepared = dataclasses.replace(prepared, body=scrub(prepared.body))  # a sink like any other

@@ -117,6 +117,12 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     help="Compare with plans reviewed on pull requests (files, or folders of them), execution "
     "by execution, as apply does; the comparison goes to stderr and the job summary.",
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Also ask the platform, read-only, what `reconciler check` asks; its findings follow "
+    'the plan (JSON: under "check"), and an error among them exits 1.',
+)
 @VAR_OPTION
 @click.pass_context
 def plan(
@@ -131,6 +137,7 @@ def plan(
     shard: tuple[int, int] | None,
     fetch_state: bool,
     reviewed_plans: tuple[Path, ...],
+    refresh: bool,
 ) -> int:
     """Show what apply would do, and why. Needs no credentials and no platform access."""
     from reconciler.plan.planner import Selection
@@ -148,7 +155,12 @@ def plan(
         "markdown": report.plan_markdown,
         "json": report.plan_json,
     }
-    echo_painted(renderers[output](the_plan).rstrip("\n"))
+    shown, failed = renderers[output](the_plan).rstrip("\n"), False
+    if refresh:
+        from reconciler.cli.check import refreshed
+
+        shown, failed = refreshed(settings, the_plan, output, shown)
+    echo_painted(shown)
     actions = github.Actions.from_env(os.environ, scrub)
     publish_plan(the_plan, markdown_file=markdown_file, actions=actions)
     if reviewed_plans:
@@ -163,6 +175,8 @@ def plan(
             actions.set_outputs([("reviewed", review.status)])
     if check_secrets:
         _check_secrets(settings, the_plan)
+    if failed:
+        return ExitCode.ERROR
     return ExitCode.CHANGES if detailed_exitcode and the_plan.has_changes else ExitCode.OK
 
 

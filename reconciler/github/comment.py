@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
+from reconciler.model.check import CheckReport
 from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line
 from reconciler.plan.document import (
     DIGEST_PATTERN,
@@ -46,11 +47,13 @@ from reconciler.plan.document import (
     PlanDocument,
     parse_plan_document,
 )
+from reconciler.report.check import check_markdown
 from reconciler.report.renderers import SYMBOLS
 
 COMMENT_LIMIT = 60_000  # GitHub refuses comment bodies over 65,536 characters
 CELL_LIMIT = 300  # characters of one untrusted string in the table
 CHANGE_LIMIT = 500  # characters of one field-change line
+CHECK_RESERVE = 4_000  # characters kept for the check's section (its head and first rows)
 
 SHA_PATTERN = re.compile(r"[0-9a-f]{40}\Z")
 _MARKER = re.compile(
@@ -151,9 +154,17 @@ class CommentContext:
 
 
 def render_comment(
-    plan: PlanDocument, context: CommentContext, *, limit: int = COMMENT_LIMIT
+    plan: PlanDocument,
+    context: CommentContext,
+    *,
+    limit: int = COMMENT_LIMIT,
+    check: CheckReport | None = None,
 ) -> str:
-    """The whole comment body: marker, headline, table, changes, digest; at most ``limit``."""
+    """The whole comment body: marker, headline, table, changes, digest; at most ``limit``.
+
+    With ``check`` (a ``reconciler check`` document, read strictly), its findings follow the
+    plan in what room the plan leaves: information, not covered by the plan digest.
+    """
     trusted = plan.consistent
     marker = Marker(
         environment=context.environment,
@@ -181,10 +192,16 @@ def render_comment(
         where.append(f"[full plan and artifact]({context.details_url})")
     if where:
         foot += ["", f"<sub>{' · '.join(where)}</sub>"]
-    budget = limit - _size(head) - _size(foot) - 400  # room for the "not shown" note
+    reserve = CHECK_RESERVE if check is not None else 0
+    budget = limit - _size(head) - _size(foot) - 400 - reserve  # and the "not shown" note
     body, hidden = _body(plan, budget)
     if any(hidden):
         body += ["", _not_shown(*hidden, context.details_url)]
+    if check is not None:  # after the plan and its digest, before where they come from
+        room = limit - _size(head) - _size(body) - _size(foot) - 200
+        section = check_markdown(check, heading="####", limit=room).rstrip("\n")
+        at = 2 if trusted else 0
+        foot[at:at] = ["", *section.split("\n")]
     text = "\n".join(head + body + foot) + "\n"
     if len(text) > limit:  # a safety net: the budget above keeps this from happening
         text = text[: limit - 80] + "\n\n_… cut at the comment size limit._\n"

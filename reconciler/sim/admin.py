@@ -1,9 +1,10 @@
 """The ``/_sim`` admin API: inspect and steer the simulator (tests and benchmarks only).
 
 Owns the JSON shapes documented in ``docs/simulator.md``: submissions (with per-run-key
-counts), stats, runs, the requests received (``RequestLog``), reset (optionally with a new
-world), the fault plan, the switches and runtime status. No auth: it lives outside the
-platform paths and the server binds to loopback.
+counts), stats, runs (and starting one as someone outside the client would: the platform's UI,
+a schedule), the requests received (``RequestLog``), reset (optionally with a new world), the
+fault plan, the switches and runtime status. No auth: it lives outside the platform paths and the
+server binds to loopback.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from reconciler.sim.faults import FaultRule
-from reconciler.sim.state import Run, SimError, Simulator
+from reconciler.sim.state import Run, SimError, Simulator, Submission
 from reconciler.sim.world import Switches, WorldError, world_from_data
 
 _RULES = TypeAdapter(tuple[FaultRule, ...])
@@ -193,6 +194,28 @@ def _problems(exc: Exception) -> str:
     return "\n".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
+def start_run(sim: Simulator, data: Any) -> dict[str, Any]:
+    """Start a run as the platform's UI or a schedule would: no client, no auth, no rate limit.
+
+    ``data`` is ``{"processId", "atomId", "accountId"?, "executionType"?}``; the run is
+    validated as an ExecutionRequest is (unknown or undeployed: ``SimError`` 400).
+    """
+    if not isinstance(data, dict):
+        raise SimError(400, 'expected {"processId": ..., "atomId": ...}')
+    process, atom = data.get("processId"), data.get("atomId")
+    kind = data.get("executionType")
+    if not (isinstance(process, str) and process and isinstance(atom, str) and atom):
+        raise SimError(400, "processId and atomId are required strings")
+    if kind is not None and not (isinstance(kind, str) and kind):
+        raise SimError(400, "executionType must be a non-empty string")
+    account = str(data.get("accountId") or sim.world.accounts[0].id)
+    submission = Submission(
+        atom_id=atom, process_id=process, dynamic=(), process_properties=(), echo={}
+    )
+    run = sim.submit(account, submission, execution_type=kind)
+    return _submission(run)
+
+
 async def _json_body(request: Request) -> Any:
     raw = (await request.body()).strip()
     if not raw:
@@ -210,8 +233,16 @@ def routes(sim: Simulator, log: RequestLog | None = None) -> list[BaseRoute]:
     async def get_stats(_request: Request) -> JSONResponse:
         return JSONResponse(stats(sim))
 
-    async def get_runs(_request: Request) -> JSONResponse:
-        return JSONResponse(runs(sim))
+    async def on_runs(request: Request) -> JSONResponse:
+        if request.method == "GET":
+            return JSONResponse(runs(sim))
+        try:
+            started = start_run(sim, await _json_body(request))
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "body is not valid JSON"}, 400)
+        except SimError as exc:
+            return JSONResponse({"error": exc.message}, exc.status)
+        return JSONResponse(started)
 
     async def get_requests(_request: Request) -> JSONResponse:
         return JSONResponse(log.snapshot())
@@ -274,7 +305,7 @@ def routes(sim: Simulator, log: RequestLog | None = None) -> list[BaseRoute]:
     return [
         Route("/submissions", get_submissions, methods=["GET"]),
         Route("/stats", get_stats, methods=["GET"]),
-        Route("/runs", get_runs, methods=["GET"]),
+        Route("/runs", on_runs, methods=["GET", "POST"]),
         Route("/requests", get_requests, methods=["GET"]),
         Route("/switches", switches, methods=["GET", "POST"]),
         Route("/reset", post_reset, methods=["POST"]),

@@ -1,7 +1,8 @@
 """The simulator's ASGI app: routing, auth, rate limit, faults and content negotiation.
 
 Owns the request pipeline of every platform path ``/api/rest/v1/{accountId}/...``
-(boomi-platform-api.md §2-§4, §12): pick a fault, Basic auth (401/403), the per-account token
+(boomi-platform-api.md §2-§4, §12): pick a fault, Basic auth and the user's privileges
+(401/403), the per-account token
 bucket (503), the endpoint handler, then post-processing faults (the opt-in hostile kinds
 through ``hostile``), request counting and JSON-or-XML rendering. Also mounts the ``/_sim``
 admin API. What each endpoint does lives in ``endpoints``; the state in ``state``
@@ -29,6 +30,7 @@ from reconciler.sim import admin, endpoints, hostile, records, xmlbody
 from reconciler.sim.endpoints import Context, Reply
 from reconciler.sim.faults import FaultRule
 from reconciler.sim.state import SimError, Simulator
+from reconciler.sim.world import User
 
 __all__ = ["ConnectionDropped", "Simulator", "create_app"]
 
@@ -95,8 +97,27 @@ def _route(method: str, rest: str) -> tuple[str, Handler, str] | int:
     return 405 if allowed else 404
 
 
-def _authorize(sim: Simulator, account: str, header: str | None) -> int | None:
-    """None when the credentials may use ``account``; else 401 or 403 (§3)."""
+# What each endpoint needs besides API (every endpoint needs API), by the path's first segment:
+# any one privilege of the set (the OAS tags' "Required Privileges"; docs/simulator.md).
+_RUNTIME_READ = frozenset({"ATOM_MANAGEMENT", "ATOM_MANAGEMENT_READ_ONLY"})
+REQUIRED_PRIVILEGES: dict[str, frozenset[str]] = {
+    "ExecutionRequest": frozenset({"EXECUTE"}),
+    "executeProcess": frozenset({"EXECUTE"}),
+    "cancelExecution": frozenset({"EXECUTE"}),
+    "ExecutionRecord": frozenset({"VIEW_RESULT"}),
+    "Atom": _RUNTIME_READ,
+    "Environment": _RUNTIME_READ,
+    "EnvironmentAtomAttachment": _RUNTIME_READ,
+    "DeployedPackage": frozenset({"DEPLOY"}),
+}
+
+
+def _authorize(sim: Simulator, account: str, header: str | None, rest: str = "") -> int | None:
+    """None when the credentials may use ``account`` and the endpoint; else 401 or 403 (§3).
+
+    A user whose ``privileges`` are listed needs ``API`` and one of the endpoint's
+    ``REQUIRED_PRIVILEGES`` (``rest`` is the path after the account id).
+    """
     if not header or not header.lower().startswith("basic "):
         return 401
     try:
@@ -107,7 +128,7 @@ def _authorize(sim: Simulator, account: str, header: str | None) -> int | None:
     if not sep:
         return 401
     token_user = user.removeprefix("BOOMI_TOKEN.") if user.startswith("BOOMI_TOKEN.") else None
-    granted = set()
+    granted: dict[str, User] = {}
     for acct in sim.world.accounts:
         for candidate in acct.users:
             if token_user is not None:
@@ -123,10 +144,19 @@ def _authorize(sim: Simulator, account: str, header: str | None) -> int | None:
                     and (hmac.compare_digest(candidate.password.encode(), secret.encode()))
                 )
             if ok:
-                granted.add(acct.id)
+                granted.setdefault(acct.id, candidate)
     if not granted:
         return 401
-    return None if account in granted else 403
+    holder = granted.get(account)
+    if holder is None:
+        return 403
+    if holder.privileges is None:
+        return None
+    held = set(holder.privileges)
+    needed = REQUIRED_PRIVILEGES.get(rest.split("/", 1)[0])
+    if "API" not in held or (needed is not None and not needed & held):
+        return 403
+    return None
 
 
 class _Platform:
@@ -183,7 +213,8 @@ class _Platform:
                 content_type=request.headers.get("content-type", "").lower(),
                 origin=f"{request.url.scheme}://{request.url.netloc}",
             )
-            reply = self._process(ctx, request.headers.get("authorization"), handler)
+            rest = str(scope["path_params"]["rest"])
+            reply = self._process(ctx, request.headers.get("authorization"), handler, rest)
             if rule is not None and rule.replaces:
                 reply = self._fault_reply(rule, quoted)
             elif rule is not None and rule.kind in hostile.SPOILERS:
@@ -210,8 +241,10 @@ class _Platform:
             return
         await self._send(scope, receive, send, reply, wants_json)
 
-    def _process(self, ctx: Context, authorization: str | None, handler: Handler) -> Reply:
-        denied = _authorize(self.sim, ctx.account, authorization)
+    def _process(
+        self, ctx: Context, authorization: str | None, handler: Handler, rest: str = ""
+    ) -> Reply:
+        denied = _authorize(self.sim, ctx.account, authorization, rest)
         if denied == 401:
             return self._error(401, UNAUTHORIZED_MESSAGE)
         if denied == 403:

@@ -68,7 +68,7 @@ def execution_record(sim: Simulator, run: Run, t: float) -> dict[str, Any]:
         "account": run.account,
         "executionTime": timestamp(sim.wall(record_at)),
         "status": status,
-        "executionType": run.process.execution_type,
+        "executionType": run.execution_type or run.process.execution_type,
         "processName": run.process.name,
         "processId": run.process.id,
         "atomName": run.runtime.name,

@@ -75,6 +75,8 @@ class Run:
     legacy: bool = False
     forced: tuple[str, str] | None = None
     """(final status, message) imposed by an ``echo_record`` fault, kept across re-planning."""
+    execution_type: str | None = None
+    """The record's ``executionType`` when not the process's (a run started by ``/_sim/runs``)."""
 
 
 @dataclass(slots=True)
@@ -223,7 +225,14 @@ class Simulator:
 
     # -- runs ---------------------------------------------------------------------------
 
-    def submit(self, account: str, submission: Submission, *, legacy: bool = False) -> Run:
+    def submit(
+        self,
+        account: str,
+        submission: Submission,
+        *,
+        legacy: bool = False,
+        execution_type: str | None = None,
+    ) -> Run:
         """Validate and accept an ExecutionRequest (§5.4); the run starts its timeline.
 
         Raises:
@@ -265,6 +274,7 @@ class Simulator:
                 submitted_wall=wall,
                 timeline=Timeline(None, (), None, None, process.documents),
                 legacy=legacy,
+                execution_type=execution_type,
             )
             online_at = self.online_at.get((account, runtime.id))
             if online_at is not None:

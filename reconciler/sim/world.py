@@ -29,6 +29,7 @@ __all__ = [
     "Duration",
     "Environment",
     "Outcome",
+    "Privilege",
     "Process",
     "Runtime",
     "Step",
@@ -43,6 +44,11 @@ __all__ = [
 ]
 
 FinalStatus = Literal["COMPLETE", "COMPLETE_WARN", "ERROR", "ABORTED", "DISCARDED"]
+#: Privileges as the official schema's "Required Privileges" name them (OAS tag texts), plus
+#: ``EXECUTE`` for the Execute privilege ExecutionRequest needs (named in prose only there).
+Privilege = Literal[
+    "API", "EXECUTE", "VIEW_RESULT", "ATOM_MANAGEMENT", "ATOM_MANAGEMENT_READ_ONLY", "DEPLOY"
+]
 StepStatus = Literal["ENQUEUED", "STARTED", "INPROCESS", "ABORTED_RECOVERING"]
 
 
@@ -51,11 +57,16 @@ class _Model(BaseModel):
 
 
 class User(_Model):
-    """A user of an account: API token and/or password (Basic auth, §3)."""
+    """A user of an account: API token and/or password (Basic auth, §3), and its privileges.
+
+    ``privileges`` None (the default) grants every one; a list grants those only, and an
+    endpoint that needs another answers 403 (``app.REQUIRED_PRIVILEGES``).
+    """
 
     name: str = Field(min_length=1)
     token: str | None = None
     password: str | None = None
+    privileges: tuple[Privilege, ...] | None = None
 
     @model_validator(mode="after")
     def _has_secret(self) -> User:

@@ -48,6 +48,7 @@ from reconciler.github.reviewed import (
 )
 from reconciler.github.workflow import Actions
 from reconciler.plan.document import DIGEST_PATTERN
+from reconciler.report.check import parse_check_document
 from reconciler.usecases.reviewed import read_plan_file
 from reconciler.usecases.statebranch import last_applied
 
@@ -76,6 +77,7 @@ class CommentRequest:
     run_id: int | None = None
     head_sha: str | None = None
     author: str | None = None  # None: any author's comment counts
+    check_path: Path | None = None  # a check document (check --output json) to show too
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,13 @@ def prepare_comment(request: CommentRequest) -> PreparedComment:
     context = CommentContext(
         environment=env, run_id=request.run_id, head_sha=head_sha, details_url=details_url
     )
-    body = render_comment(document, context)
+    check = None
+    if request.check_path is not None:
+        check_path = request.check_path
+        check = parse_check_document(read_plan_file(check_path, "check"), str(check_path))
+        if check.environment != env:
+            raise UserError(f"{check_path}: the check is for {check.environment}, not {env}")
+    body = render_comment(document, context, check=check)
     return PreparedComment(document=document, environment=env, body=body)
 
 

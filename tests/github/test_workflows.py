@@ -125,12 +125,22 @@ def test_the_comment_workflow_treats_the_artifact_as_data_and_installs_from_the_
     for step in _checkouts(job):
         assert "ref" not in step.get("with", {}), "never check out the pull request"
     text = (WORKFLOWS / "reconcile-comment.yml").read_text(encoding="utf-8")
-    assert "secrets." not in text
+    # Credentials only for the read-only check, and only for this repository's pull requests.
+    with_secrets = [s for s in job["steps"] if "secrets." in json.dumps(s)]
+    assert [s["name"] for s in with_secrets] == [
+        "check the plan's executions on the platform (read-only)"
+    ]
+    [check] = with_secrets
+    assert "github.event.workflow_run.head_repository.full_name == github.repository" in check["if"]
+    assert set(check["env"]) >= {"BOOMI_USERNAME", "BOOMI_API_TOKEN"}
+    assert "secrets.BOOMI_API_TOKEN" not in text, "never the apply's credentials"
+    assert 'check --plan "$PLAN_DIR/plan.json"' in check["run"]
     assert "pip install" not in text
     installs = [s for s in job["steps"] if s.get("uses") == "./"]
     assert [s["with"] for s in installs] == [{"command": "install"}]
     script = next(s["run"] for s in job["steps"] if "reconciler github comment" in s.get("run", ""))
     assert "--head-sha" in script
+    assert 'check=(--check "$RUNNER_TEMP/check.json")' in script
     assert "^[1-9][0-9]{0,9}$" in script
     assert "source " not in script
     assert "bash " not in script

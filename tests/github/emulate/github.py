@@ -350,6 +350,7 @@ class GitHubEmulator:
                 "conclusion": run.conclusion, "head_sha": head.get("sha", run.sha),
                 "html_url": run.html_url,
                 "head_branch": head.get("ref", run.ref.rsplit("/", 1)[-1]),
+                "head_repository": {"full_name": REPO},  # pull requests from this repository
             },
         }  # fmt: skip
         main = self.origin.rev("refs/heads/main")

@@ -125,7 +125,8 @@ class Job:
             "env": dict(env),
             "inputs": self.run.inputs_context(),
             "vars": dict(self.em.variables),
-            "secrets": {**self.secrets, "GITHUB_TOKEN": self.em.gh.token},
+            # An unset secret reads as empty on GitHub, not as an error.
+            "secrets": Missing({**self.secrets, "GITHUB_TOKEN": self.em.gh.token}),
             "needs": self.needs,
             "matrix": self.matrix,
             "steps": steps,
