@@ -57,7 +57,14 @@ TIMEOUT_HELP = "Stop asking after this many seconds; what is left is reported as
     metavar="SECONDS",
     help=TIMEOUT_HELP,
 )
-@click.option("--select", "select", multiple=True, help=SELECT_HELP)
+@click.option(
+    "--select",
+    "select",
+    multiple=True,
+    help=SELECT_HELP.replace(
+        "Selecting a manual execution by name runs it.", "Manual executions are checked too."
+    ),
+)
 @click.option(
     "--plan",
     "plan_path",
