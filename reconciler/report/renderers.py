@@ -127,6 +127,8 @@ def plan_markdown(plan: Plan) -> str:
             summary = f"<details><summary><code>{html_text(action.name)}</code> changes</summary>"
             changes = "\n".join(f"~ {one_line(c)}" for c in action.changes)
             lines += ["", summary, "", md_fence(changes, "diff"), "</details>"]
+    if plan.notices:  # values taken as written, dependents that do not follow, empty selectors
+        lines += ["", "**Notices**", ""] + [f"- {md_text(notice)}" for notice in plan.notices]
     if plan.has_changes:
         lines += ["", f"Plan digest: `{plan_digest(plan)}`"]
     return "\n".join(lines) + "\n"
@@ -159,6 +161,7 @@ def plan_json(plan: Plan) -> str:
         "planDigest": plan_digest(plan),
         "summary": {kind.value: plan.count(kind) for kind in ActionKind},
         "actions": actions,
+        "notices": list(plan.notices),  # outside the digest, as on the terminal
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 

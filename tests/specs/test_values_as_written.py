@@ -10,9 +10,11 @@ on generated YAML, and the last test here shows it through the CLI.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+from reconciler.report.renderers import md_text
 from tests.conftest import ORDERS, PROD_ATOM, Admin, CliResult, build_tree
 
 Run = Callable[..., CliResult]
@@ -179,3 +181,18 @@ def test_both_yaml_readers_send_the_same_text(workspace: Path, sim: Admin, run_c
     assert run_cli("apply").code == 0
     sent = [s["properties"]["dynamic"] for s in sim.submissions()]
     assert sent == [{"PRICE": "1.50", "FLAG": "True"}] * 2
+
+
+def test_the_notices_reach_the_json_and_markdown_plan(workspace: Path, run_cli: Run) -> None:
+    """A reviewer reads the plan comment or the job summary, not the job's stderr."""
+    build_tree(workspace, {"specs/orders.yaml": WRITTEN})
+    as_json = run_cli("plan", "--output", "json")
+    assert as_json.code == 0, as_json.err
+    notices = json.loads(as_json.out)["notices"]
+    assert len(notices) == 6
+    assert notices[0].startswith("specs/orders.yaml:9:11: spec.dynamicProperties.MODE: taken as")
+    as_markdown = run_cli("plan", "--output", "markdown")
+    assert "**Notices**" in as_markdown.out
+    # each notice a list item, escaped as every untrusted text of the comment is
+    assert all(f"- {md_text(notice)}" in as_markdown.out for notice in notices)
+    assert "&#34;0755&#34;" in as_markdown.out
