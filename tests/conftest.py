@@ -183,6 +183,14 @@ class CliResult:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output as a pipe gets it: pytest-xdist's workers set ``COLUMNS=80``, which the CLI reads
+    as a terminal's width (cli/terminal.py); a test that wants a width sets it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run the real CLI entry point in-process, through its error boundary."""

@@ -436,17 +436,3 @@ def test_names_that_do_not_exist_are_refused_with_the_closest(
         "error: no such execution: invoice; did you mean invoices?\n",
     )
     assert sim.submissions() == []
-
-
-def test_the_config_error_example_of_the_docs_is_what_the_tool_says(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
-) -> None:
-    _quiet(monkeypatch)
-    page = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
-    example = page[page.index("This file:") :]
-    config = example[example.index("```yaml\n") + 8 : example.index("```\n\nis reported as")]
-    said = example[example.index("```text\n") + 8 :]
-    build_tree(workspace, {"reconciler.yaml": config})
-    result = run_cli("validate")
-    assert result.code == 1
-    assert result.err == said[: said.index("```")]
