@@ -207,7 +207,13 @@ def _new_entry(
     message: str | None,
     upstream: dict[str, str] | None = None,
 ) -> StateEntry:
-    same_digest = previous is not None and previous.digest == run.digest
+    # Attempts count the tries of one request since it last succeeded: a run after a success (a
+    # follow-up of an upstream's new run, `run: always`) starts its retry budget afresh.
+    counting = (
+        previous is not None
+        and previous.digest == run.digest
+        and not (previous.phase is Phase.FINAL and run.policy.succeeded(previous.status))
+    )
     history = (previous.as_attempt(), *previous.history)[:HISTORY_LIMIT] if previous else ()
     return StateEntry(
         name=run.name,
@@ -217,7 +223,7 @@ def _new_entry(
         attempt_id=str(uuid.uuid4()),
         intent_at=now,
         message=message,
-        attempts=(previous.attempts + 1) if previous is not None and same_digest else 1,
+        attempts=(previous.attempts + 1) if previous is not None and counting else 1,
         history=history,
         revision=run.revision or None,  # what policy.promote compares across environments
         on_demand=run.on_demand,  # a deliberate re-run (apply --rerun), recorded as such

@@ -150,7 +150,7 @@ def _pair_position(node: Any, key: PathPart) -> tuple[Any, Any] | None:
 
     if key not in node:
         return None
-    data = node.lc.data
+    data = node.lc.data or {}  # None on a mapping written only by merges (``<<: *base``)
     if key in data:
         return node.lc.key(key), node.lc.value(key)
     for source in getattr(node, merge_attrib, ()):

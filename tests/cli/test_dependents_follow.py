@@ -213,3 +213,21 @@ def test_follow_upstream_must_be_a_boolean(workspace: Path, sim: Admin, run_cli:
         "specs/load.yaml:12:21: spec.policy.followUpstream: expected true or false, got the text "
         '"sometimes"'
     )
+
+
+def test_a_follow_up_has_its_own_retry_budget(workspace: Path, sim: Admin, run_cli: Run) -> None:
+    """Retries count the tries since the last success: a follow-up that fails is retried."""
+    world = _world(["COMPLETE"])
+    for process in world["processes"]:
+        if process["id"] == INVOICES:  # the load's and the report's process, per submission
+            process["outcome"] = ["COMPLETE", "COMPLETE", "ERROR", "COMPLETE"]
+    sim.reset(world)
+    _specs(workspace, load_policy="retries: {count: 1, on: [ERROR]}")
+    assert run_cli("apply").code == 0
+    _specs(workspace, version="2", load_policy="retries: {count: 1, on: [ERROR]}")
+    applied = run_cli("apply")
+    assert applied.code == 0, applied.err
+    assert "orders-load-eu: retry 1 of 1" in applied.err  # the follow-up ended ERROR
+    assert _steps(sim) == [EXTRACT, LOAD, REPORT, EXTRACT, LOAD, LOAD, REPORT]
+    assert read_state(workspace, LOAD)["status"] == "COMPLETE"
+    assert read_state(workspace, LOAD)["attempts"] == 2

@@ -196,3 +196,32 @@ def test_the_notices_reach_the_json_and_markdown_plan(workspace: Path, run_cli: 
     # each notice a list item, escaped as every untrusted text of the comment is
     assert all(f"- {md_text(notice)}" in as_markdown.out for notice in notices)
     assert "&#34;0755&#34;" in as_markdown.out
+
+
+def test_a_values_mapping_written_only_by_a_merge(
+    workspace: Path, sim: Admin, run_cli: Run
+) -> None:
+    """ruamel records no positions for a mapping that has only ``<<:`` (it crashed, exit 70)."""
+    text = f"""\
+apiVersion: reconciler/v1
+kind: Execution
+metadata:
+  name: orders
+spec:
+  processId: {ORDERS}
+  atomId: {PROD_ATOM}
+  vars:
+    base: &b {{batchSize: 0755, strict: true}}
+  dynamicProperties:
+    <<: *b
+"""
+    build_tree(workspace, {"specs/orders.yaml": text})
+    checked = run_cli("validate")
+    assert checked.code == 0, checked.err
+    assert checked.err.splitlines() == [
+        "notice: specs/orders.yaml:9:26: spec.dynamicProperties.batchSize: taken as written: "
+        '"0755" (YAML reads 755); quote it to say it is text'
+    ]
+    applied = run_cli("apply")
+    assert applied.code == 0, applied.err
+    assert _sent(sim)["dynamic"] == {"batchSize": "0755", "strict": "true"}
