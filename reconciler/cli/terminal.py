@@ -39,7 +39,22 @@ STYLES: dict[str, dict[str, Any]] = {
     "unsent": {"fg": "red"},
     "skipped": {"fg": "magenta"},
 }
-_SGR = re.compile(r"\x1b\[[0-9;]*m")
+#: Exactly the sequences ``_styled`` writes, and nothing else: an escape sequence that came in
+#: with the data (a platform message) is not one of ours, stays in the plain text, and is defused.
+_OURS = re.compile(
+    "|".join(
+        sorted(
+            {
+                re.escape(part)
+                for s in STYLES.values()
+                for part in click.style("\0", **s).split("\0")
+            }
+            - {""},
+            key=len,
+            reverse=True,
+        )
+    )
+)
 _OFF = ("", "0", "false", "no")
 
 
@@ -80,7 +95,7 @@ def echo_painted(text: str, *, err: bool = False) -> None:
     text between them passed the same filters as every other line. Should scrubbing or
     defusing change anything, the line is printed filtered and without colour.
     """
-    plain = _SGR.sub("", text)
+    plain = _OURS.sub("", text)
     safe = outbound.log(scrub(plain))
     if safe == plain and plain != text:
         click.echo(text, err=err, color=True)

@@ -49,6 +49,7 @@ Item = PlanItem
 
 #: Which part of a document a problem is in.
 Part = Literal[
+    "formatVersion",
     "size",
     "json",
     "object",
@@ -137,10 +138,14 @@ class PlanDocumentError(UserError):
         self.line, self.col = line, col
 
 
+#: The ``formatVersion`` of ``plan --output json`` (``report.renderers.FORMAT_VERSION``).
+PLAN_FORMAT_VERSION = 1
+
+
 def parse_plan_document(data: bytes | str, source: str) -> PlanDocument:
     """Read a plan document strictly; ``PlanDocumentError`` naming ``source`` if it is not one.
 
-    Checked in this order: size, JSON, an object, ``environment``, ``planDigest`` a string,
+    Checked in this order: size, JSON, an object, ``formatVersion`` (absent or 1), ``environment``, ``planDigest`` a string,
     ``actions`` a list, each action, and last ``planDigest``'s form.
     """
     if len(data) > PLAN_SIZE_LIMIT:
@@ -161,6 +166,14 @@ def parse_plan_document(data: bytes | str, source: str) -> PlanDocument:
         ) from None
     if not isinstance(doc, dict):
         raise PlanDocumentError(source, "object", "expected a plan document (a JSON object)")
+    version = doc.get("formatVersion", PLAN_FORMAT_VERSION)  # older documents may lack it
+    if type(version) is not int or version != PLAN_FORMAT_VERSION:
+        raise PlanDocumentError(
+            source,
+            "formatVersion",
+            f"formatVersion: expected {PLAN_FORMAT_VERSION} (a plan written by this reconciler)",
+            value=version,
+        )
     environment, digest, actions = doc.get("environment"), doc.get("planDigest"), doc.get("actions")
     if not isinstance(environment, str) or not ENV_PATTERN.match(environment):
         raise PlanDocumentError(

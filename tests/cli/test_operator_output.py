@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.terminal import color_wanted
+from reconciler.cli.terminal import _styled, color_wanted, echo_painted
 from tests.conftest import (
     CONFIG,
     INVENTORY,
@@ -436,3 +436,18 @@ def test_names_that_do_not_exist_are_refused_with_the_closest(
         "error: no such execution: invoice; did you mean invoices?\n",
     )
     assert sim.submissions() == []
+
+
+@pytest.mark.parametrize("sequence", ["\x1b[8m", "\x1b]0;title\x07", "\x1b[2J"])
+def test_an_escape_that_came_with_the_data_is_never_printed_raw(
+    capsys: pytest.CaptureFixture[str], sequence: str
+) -> None:
+    """Only our own colours pass: text painted around data carrying its own escape is printed
+    filtered and plain."""
+    echo_painted(f"{_styled('submit', '+')}  orders  {sequence}hidden")
+    printed = capsys.readouterr().out
+    assert sequence not in printed
+    assert "\x1b[32m" not in printed  # no colour either: the line was not ours alone
+    assert "hidden" in printed
+    echo_painted(f"{_styled('submit', '+')}  orders  plain")
+    assert capsys.readouterr().out == f"{_styled('submit', '+')}  orders  plain\n"

@@ -244,3 +244,13 @@ def test_the_digest_covers_reasons_and_changes() -> None:
 def test_a_deep_or_huge_number_document_is_a_clear_error_not_a_crash(text: str) -> None:
     with pytest.raises(UserError, match="nested too deeply or a number too long"):
         parse_plan_document(text, "plan.json")
+
+
+@pytest.mark.parametrize("version", [99, 0, "1", True, 1.0, None, float("nan")])
+def test_a_plan_of_another_format_version_is_refused(version: object) -> None:
+    """A future or forged document is not read as today's (check --plan, the review, comments)."""
+    with pytest.raises(PlanDocumentError) as refused:
+        parse_plan_document(_doc(formatVersion=version), "plan.json")
+    assert refused.value.part == "formatVersion"
+    assert parse_plan_document(_doc(formatVersion=1), "plan.json").environment == "prod"
+    assert parse_plan_document(_doc(), "plan.json").environment == "prod"  # older: no version

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.report.renderers import md_text
+from reconciler.outbound import md_text
 from tests.conftest import ORDERS, PROD_ATOM, Admin, CliResult, build_tree
 
 Run = Callable[..., CliResult]
