@@ -144,6 +144,7 @@ class Engine:
         follower = Follower(
             self._client, clock, budgets, Pace(backlog=dispatch, spare=len(todo) // 4),
             save=ledger.save, progress=progress, seen=adoption.explain, rng=self._rng,
+            expected=queue.expected,
         )  # fmt: skip
         submitter = Submitter(
             self._client, clock, self._secrets, ledger, adoption, progress=progress,
@@ -160,7 +161,10 @@ class Engine:
             progress=progress,
         )
         actions = _Actions(ledger, adoption, follower, submitter, progress)
-        return await dispatch.run(actions.run, survey, every=5 * options.poll_initial)
+        try:
+            return await dispatch.run(actions.run, survey, every=5 * options.poll_initial)
+        finally:
+            await follower.stop()  # no poll round outlives the apply
 
     def _delay(self, polls: int) -> float:
         return poll_interval(
