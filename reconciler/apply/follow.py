@@ -113,9 +113,10 @@ class Follower:
         seen: Callable[[str], None],
         rng: random.Random,
         expected: Callable[[str], float] = lambda _name: math.inf,
+        also_spent: Callable[[], int] = lambda: 0,
     ) -> None:
         self._client = client
-        self._rounds = Rounds(client, clock, pause_max=budgets.poll_max)
+        self._rounds = Rounds(client, clock, pause_max=budgets.poll_max, also_spent=also_spent)
         self._expected = expected  # seconds a run is expected to take (inf: no idea)
         self._clock = clock
         self._budgets = budgets

@@ -6,11 +6,15 @@ earliest ask is due; it takes every ask due by then and, since a query answers u
 ``BATCH`` runs for the price of one, fills its last query with the asks due soonest after
 them. So a round of 50 running executions costs one call, not 50.
 
-Rounds are paced by a budget, as the survey is: each run followed earns ``share`` of a call
-(0.1: with its POST and the GET that turns its requestId into its record, 2.1 calls per
-execution), and a round spends one per query. While the budget is spent, rounds still come
-every ``pause_max`` seconds, so a run is never noticed later than a poll at the longest
-interval would notice it; the budget only decides how much sooner than that.
+Rounds are paced by a budget of queries they share with the durations survey: each run
+followed earns ``share`` of a call (0.15: with its POST and the GET that turns its requestId
+into its record, 2.15 calls per execution, leaving 0.05 for what a budget cannot foresee: a
+202 before a record exists, the last rounds at the longest interval), and every query made,
+a round's or the survey's (``also_spent``), spends one. While the budget is spent, rounds
+still come every ``pause_max`` seconds, and every ``2 * pause_max`` while it is in debt (the
+survey, or rounds at that floor, spent more than the runs earned: long runs, few at a time),
+so a run is noticed at most one or two of the longest intervals after it ends; the budget
+decides how much sooner than that.
 
 An ask is answered with the run's record, or with None: the answer did not carry it (or the
 query failed with a ``PlatformError``), which never means the run is gone: the caller polls
@@ -24,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +38,7 @@ from reconciler.errors import PlatformError, PlatformUnreachable
 from reconciler.model import Meter, PlatformRecord
 
 BATCH = 100  # executionIds one query asks for: one page of records (§9.2)
+SHARE = 0.15  # queries each run followed earns (rounds and the survey together)
 FAILURES = 2  # failed rounds in a row after which runs are polled one by one again
 
 
@@ -58,13 +63,20 @@ class Rounds:
     """One apply's poll rounds (see the module docstring)."""
 
     def __init__(
-        self, source: BatchSource, clock: Clock, *, pause_max: float, share: float = 0.1
+        self,
+        source: BatchSource,
+        clock: Clock,
+        *,
+        pause_max: float,
+        share: float = SHARE,
+        also_spent: Callable[[], int] = lambda: 0,
     ) -> None:
         self._source = source
         self._clock = clock
         self._pause_max = pause_max
         self._share = share
-        self._budget = 1.0  # calls rounds may spend now
+        self._also_spent = also_spent  # queries made by others out of the same budget
+        self._earned = 1.0  # queries earned so far
         self._last = -math.inf  # when the last round started
         self._failed = 0  # failed rounds in a row
         self._asks: list[_Ask] = []
@@ -74,7 +86,7 @@ class Rounds:
 
     def earn(self) -> None:
         """One more run is followed: rounds may spend ``share`` of a call more."""
-        self._budget += self._share
+        self._earned += self._share
 
     async def poll(self, execution_id: str, wait: float) -> PlatformRecord | None:
         """The run's record in a round ``wait`` seconds from now (or sooner), or None."""
@@ -107,8 +119,9 @@ class Rounds:
                     return
                 now = self._clock.monotonic()
                 start = min(a.due for a in self._asks)
-                if self._budget < 1:
-                    start = max(start, self._last + self._pause_max)
+                budget = self._earned - self.queries - self._also_spent()
+                if budget < 1:  # out of budget: every pause_max; in debt, half as often
+                    start = max(start, self._last + self._pause_max * (2 if budget < 0 else 1))
                 if start > now:
                     self._wake.clear()
                     await first_of(self._clock.sleep(start - now), self._wake.wait())
@@ -133,7 +146,6 @@ class Rounds:
         self._asks = [a for a in self._asks if id(a) not in taken]
         ids = list(by_id)
         chunks = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-        self._budget -= len(chunks)
         self._last = now
         await asyncio.gather(*(self._query(chunk, by_id) for chunk in chunks))
 
