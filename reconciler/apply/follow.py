@@ -13,9 +13,13 @@ run of a small apply, is not polled ten times as often for its whole length. Two
 ``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running out of
 either leaves the run ``submitted`` (pending), and the next apply resumes it.
 
-A run is polled by its requestId; once the platform says it no longer knows that requestId
-(``RecordNotFound``: expired, or not an id at all, as a state written before ids were checked
-may hold) a run whose executionId is known is polled by that instead, else it is ``unknown``.
+A run just submitted is first polled one interval after its POST (or half its expected
+length, at most ``poll_max``); once its executionId is known, it is polled in the apply's
+poll rounds (``rounds``: one query for up to 100 runs), and on its own only when a round did
+not carry it. A run is polled on its own by its requestId; once the platform says it no
+longer knows that requestId (``RecordNotFound``: expired, or not an id at all, as a state
+written before ids were checked may hold) a run whose executionId is known is polled by that
+instead, else it is ``unknown``.
 An answer the client cannot read (``ProtocolError``, any ``PlatformError``) stops polling that
 run only: it stays in its last good state, ``submitted``, and the others go on. A platform that
 cannot be reached at all (``PlatformUnreachable``: refused, or silent) stops the whole apply.
