@@ -69,7 +69,7 @@ class Dispatch:
         try:
             # The first submits wait a moment for what the records say (a first round is a
             # query per process), never longer than a survey interval.
-            await _first_of(survey.first.wait(), self._clock.sleep(every))
+            await first_of(survey.first.wait(), self._clock.sleep(every))
             while True:
                 for skipped in self._queue.skipped():
                     self._progress(skipped)
@@ -113,7 +113,7 @@ async def _cancel_once(running: set[asyncio.Task[RunResult]]) -> None:
     await asyncio.gather(*running, return_exceptions=True)
 
 
-async def _first_of(*waits: Awaitable[Any]) -> None:
+async def first_of(*waits: Awaitable[Any]) -> None:
     """Return once the first of ``waits`` is over; cancel the others."""
     tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(wait) for wait in waits]
     try:

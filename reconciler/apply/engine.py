@@ -141,15 +141,6 @@ class Engine:
         budgets = Budgets(
             options.poll_initial, options.poll_max, options.timeout, options.record_timeout
         )
-        follower = Follower(
-            self._client, clock, budgets, Pace(backlog=dispatch, spare=len(todo) // 4),
-            save=ledger.save, progress=progress, seen=adoption.explain, rng=self._rng,
-        )  # fmt: skip
-        submitter = Submitter(
-            self._client, clock, self._secrets, ledger, adoption, progress=progress,
-            batcher=self._batcher, on_permit=dispatch.permitted,
-            shield_seconds=options.shield_seconds,
-        )  # fmt: skip
         submits = [a for a in todo if a.desired and a.kind not in NO_PERMIT]
         processes = len({a.desired.request.process_id for a in submits if a.desired})
         survey = Survey(
@@ -159,8 +150,21 @@ class Engine:
             budget=max(min(processes, 20), len(submits) // 10),  # queries: about 1 per 10 runs
             progress=progress,
         )
+        follower = Follower(
+            self._client, clock, budgets, Pace(backlog=dispatch, spare=len(todo) // 4),
+            save=ledger.save, progress=progress, seen=adoption.explain, rng=self._rng,
+            expected=queue.expected, also_spent=lambda: survey.spent,
+        )  # fmt: skip
+        submitter = Submitter(
+            self._client, clock, self._secrets, ledger, adoption, progress=progress,
+            batcher=self._batcher, on_permit=dispatch.permitted,
+            shield_seconds=options.shield_seconds,
+        )  # fmt: skip
         actions = _Actions(ledger, adoption, follower, submitter, progress)
-        return await dispatch.run(actions.run, survey, every=5 * options.poll_initial)
+        try:
+            return await dispatch.run(actions.run, survey, every=5 * options.poll_initial)
+        finally:
+            await follower.stop()  # no poll round outlives the apply
 
     def _delay(self, polls: int) -> float:
         return poll_interval(

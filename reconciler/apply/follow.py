@@ -13,9 +13,13 @@ run of a small apply, is not polled ten times as often for its whole length. Two
 ``record_timeout`` for the 202 phase (no record yet) and the run's timeout; running out of
 either leaves the run ``submitted`` (pending), and the next apply resumes it.
 
-A run is polled by its requestId; once the platform says it no longer knows that requestId
-(``RecordNotFound``: expired, or not an id at all, as a state written before ids were checked
-may hold) a run whose executionId is known is polled by that instead, else it is ``unknown``.
+A run just submitted is first polled one interval after its POST (or half its expected
+length, at most ``poll_max``); once its executionId is known, it is polled in the apply's
+poll rounds (``rounds``: one query for up to 100 runs), and on its own only when a round did
+not carry it. A run is polled on its own by its requestId; once the platform says it no
+longer knows that requestId (``RecordNotFound``: expired, or not an id at all, as a state
+written before ids were checked may hold) a run whose executionId is known is polled by that
+instead, else it is ``unknown``.
 An answer the client cannot read (``ProtocolError``, any ``PlatformError``) stops polling that
 run only: it stays in its last good state, ``submitted``, and the others go on. A platform that
 cannot be reached at all (``PlatformUnreachable``: refused, or silent) stops the whole apply.
@@ -23,15 +27,18 @@ cannot be reached at all (``PlatformUnreachable``: refused, or silent) stops the
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from reconciler.apply.rounds import BatchSource, Rounds
 from reconciler.clock import Clock
 from reconciler.errors import PlatformError, PlatformUnreachable, RecordNotFound
 from reconciler.model import (
     Action,
+    ActionKind,
     DesiredRun,
     Event,
     Final,
@@ -52,9 +59,10 @@ from reconciler.model import (
 from reconciler.retry import poll_interval
 
 TAIL = 10  # with fewer runs being followed, each is polled more often
+EARLY = 0.5  # a run just submitted is first asked for after this share of its expected length
 
 
-class RecordSource(Protocol):
+class RecordSource(BatchSource, Protocol):
     """What following a run needs from the platform."""
 
     async def get_record(self, request_id: str, meter: Meter | None = ...) -> PlatformRecord | None:
@@ -108,8 +116,12 @@ class Follower:
         progress: Callable[[Event], None],
         seen: Callable[[str], None],
         rng: random.Random,
+        expected: Callable[[str], float] = lambda _name: math.inf,
+        also_spent: Callable[[], int] = lambda: 0,
     ) -> None:
         self._client = client
+        self._rounds = Rounds(client, clock, pause_max=budgets.poll_max, also_spent=also_spent)
+        self._expected = expected  # seconds a run is expected to take (inf: no idea)
         self._clock = clock
         self._budgets = budgets
         self._backlog = pace.backlog
@@ -124,23 +136,26 @@ class Follower:
         """Poll one run until it is final, or until one of the two budgets runs out."""
         policy = action.desired.policy if action.desired else None
         budget = (policy.timeout if policy else None) or self._budgets.timeout
+        fresh = action.kind not in (ActionKind.RESUME, ActionKind.UNKNOWN)
         self._following += 1
+        self._rounds.earn()
         try:
-            return await self._until_final(entry, action.desired, meter, budget)
+            return await self._until_final(entry, action.desired, meter, budget, fresh)
         finally:
             self._following -= 1
 
     async def _until_final(
-        self, entry: StateEntry, run: DesiredRun | None, meter: Meter, budget: float
+        self, entry: StateEntry, run: DesiredRun | None, meter: Meter, budget: float, fresh: bool
     ) -> RunResult:
         began = self._clock.monotonic()
         waited_for_record = 0.0
         polls = 0
         by_request = bool(entry.request_id)
+        wait = min(self._first_wait(entry, fresh), budget)
         while True:
             try:
                 try:
-                    record = await self._fetch(entry, meter, by_request)
+                    record = await self._poll(entry, meter, by_request, wait)
                 except RecordNotFound:
                     if not by_request or entry.execution_id is None:
                         raise
@@ -175,8 +190,40 @@ class Follower:
                 self._progress(timed_out)
                 reason = timed_out.reason
                 return result(entry, "pending", meter, polls, waited_for_record, reason)
-            pause = self._pause(polls - 1)
-            await self._clock.sleep(min(pause, max(0.0, budget - elapsed) + 0.01))
+            wait = min(self._pause(polls - 1), max(0.0, budget - elapsed) + 0.01)
+
+    def _first_wait(self, entry: StateEntry, fresh: bool) -> float:
+        """How long after its POST a run is first asked for: no sooner than it can have ended.
+
+        A run just submitted has no record for a moment (§6.1): its first poll waits one
+        interval, or half the run's expected length when the apply expects one, but never
+        longer than the longest interval (an expectation may be stale: a run that ends sooner
+        is noticed no later than the plain backoff would). A run resumed or adopted from an
+        earlier apply may be over already: it is asked at once.
+        """
+        if not fresh or entry.status is not None:
+            return 0.0
+        wait = self._pause(1)
+        expected = self._expected(entry.name)
+        if math.isfinite(expected):
+            wait = max(wait, min(EARLY * expected, self._budgets.poll_max))
+        return wait
+
+    async def _poll(
+        self, entry: StateEntry, meter: Meter, by_request: bool, wait: float
+    ) -> PlatformRecord | None:
+        """The run's record ``wait`` seconds from now: in a round once its executionId is known.
+
+        A round that does not carry the run says nothing of it (``rounds``): the run is then
+        asked for on its own, as before its executionId was known.
+        """
+        if entry.execution_id is not None:
+            record = await self._rounds.poll(entry.execution_id, wait)
+            if record is not None:
+                return record
+        else:
+            await self._clock.sleep(wait)
+        return await self._fetch(entry, meter, by_request)
 
     async def _fetch(
         self, entry: StateEntry, meter: Meter, by_request: bool
@@ -185,6 +232,10 @@ class Follower:
             return await self._client.get_record(entry.request_id, meter)
         assert entry.execution_id is not None  # noqa: S101 - adopted entries have one
         return await self._client.get_execution(entry.execution_id, meter)
+
+    async def stop(self) -> None:
+        """End the poll rounds: the apply is over (or interrupted)."""
+        await self._rounds.stop()
 
     def _pause(self, polls: int) -> float:
         """The backoff before the next poll, its cap shrunk when few runs are followed."""

@@ -118,6 +118,7 @@ class Survey:
         self._queue = queue
         self._clock = clock
         self._budget = budget  # queries left
+        self.spent = 0  # queries made
         self._progress = progress
         self.first = asyncio.Event()  # set once the first round is over, whatever its fate
 
@@ -140,6 +141,7 @@ class Survey:
         if not processes:
             return self._budget > 0
         self._budget -= len(processes)
+        self.spent += len(processes)
         since = self._clock.now() - HISTORY
         pages = await asyncio.gather(
             *(self._client.recent_records(p, since) for p in processes), return_exceptions=True

@@ -39,14 +39,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from reconciler.boomi import answers, fields, wire
+from reconciler.boomi import answers, fields, records, wire
 from reconciler.boomi.ratelimit import FIRST, READ, SUBMIT, RateLimiter
 from reconciler.clock import Clock
 from reconciler.errors import (
@@ -303,14 +303,31 @@ class BoomiClient:
         until: datetime,
         meter: Meter | None = None,
     ) -> list[PlatformRecord]:
-        """Every ExecutionRecord of a process on a runtime in a window, following queryMore.
-
-        At most ``MAX_PAGES`` pages: a platform that hands out tokens forever is a
-        ``ProtocolError``, not an endless loop.
-        """
+        """Every ExecutionRecord of a process on a runtime in a window, following queryMore."""
         body: Any = wire.records_query(process_id, atom_id, since, until)
+        return await self._all_pages(body, meter)
+
+    async def poll_executions(
+        self, execution_ids: Sequence[str], meter: Meter | None = None
+    ) -> dict[str, PlatformRecord]:
+        """The records of up to ``records.BATCH`` runs by executionId, in one QUERY.
+
+        An id that is not an id is not asked; an id the answer does not carry is absent from
+        the result (not "gone": its run falls back to its own poll); see ``records``.
+        """
+        asked = records.askable(execution_ids)[: records.BATCH]
+        if not asked:
+            return {}
+        found = await self._all_pages(wire.executions_query(asked), meter)
+        return records.answered(asked, found)
+
+    async def _all_pages(self, body: Any, meter: Meter | None) -> list[PlatformRecord]:
+        """Every record a QUERY finds, following queryMore up to ``MAX_PAGES`` pages.
+
+        A platform that hands out tokens forever is a ``ProtocolError``, not an endless loop.
+        """
         path = "/ExecutionRecord/query"
-        records, token = await self._page("POST", path, meter, json=body)
+        found, token = await self._page("POST", path, meter, json=body)
         pages = 1
         while token:
             more = "/ExecutionRecord/queryMore"
@@ -321,9 +338,9 @@ class BoomiClient:
                 )
             headers = {"Content-Type": "text/plain"}
             page, token = await self._page("POST", more, meter, content=token, headers=headers)
-            records.extend(page)
+            found.extend(page)
             pages += 1
-        return records
+        return found
 
     async def recent_records(
         self, process_id: str, since: datetime, meter: Meter | None = None
@@ -335,8 +352,8 @@ class BoomiClient:
         """
         path = "/ExecutionRecord/query"
         body = wire.recent_records_query(process_id, since)
-        records, _ = await self._page("POST", path, meter, priority=FIRST, json=body)
-        return records
+        found, _ = await self._page("POST", path, meter, priority=FIRST, json=body)
+        return found
 
     async def get_execution(
         self, execution_id: str, meter: Meter | None = None
@@ -349,8 +366,8 @@ class BoomiClient:
             )
         path = "/ExecutionRecord/query"
         body = wire.execution_query(execution_id)
-        records, _ = await self._page("POST", path, meter, json=body)
-        return next((r for r in records if r.execution_id == execution_id), None)
+        found, _ = await self._page("POST", path, meter, json=body)
+        return next((r for r in found if r.execution_id == execution_id), None)
 
     async def cancel(self, execution_id: str, meter: Meter | None = None) -> None:
         """``POST /cancelExecution/{executionId}``."""

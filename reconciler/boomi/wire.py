@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -216,6 +216,12 @@ def _started(operator: str, *moments: str) -> dict[str, Any]:
 def execution_query(execution_id: str) -> dict[str, Any]:
     """The QUERY that finds one run by its executionId (there is no GET by id, §2)."""
     return {"QueryFilter": {"expression": _equals("executionId", execution_id)}}
+
+
+def executions_query(execution_ids: Sequence[str]) -> dict[str, Any]:
+    """The QUERY for several runs by executionId: an ``or`` of ``EQUALS`` (§9.1)."""
+    terms = [_equals("executionId", execution_id) for execution_id in execution_ids]
+    return {"QueryFilter": {"expression": {"operator": "or", "nestedExpression": terms}}}
 
 
 def _equals(name: str, value: str) -> dict[str, Any]:

@@ -177,9 +177,34 @@ def _expression(expr: Any, schema: QuerySchema) -> Predicate:
         if not isinstance(nested, list):
             raise QueryError("Invalid query: nestedExpression must be a list of expressions.")
         parts = [_expression(e, schema) for e in nested]
+        if operator == "or" and (among := _equals_any(nested, schema)) is not None:
+            return among  # the same answer as any(parts), in one set lookup
         combine = all if operator == "and" else any
         return lambda facts: combine(p(facts) for p in parts)
     return _simple(expr, schema)
+
+
+def _equals_any(nested: list[Any], schema: QuerySchema) -> Predicate | None:
+    """An ``or`` of ``EQUALS`` on one string property (runs by executionId) as a set lookup.
+
+    Called once ``nested`` has parsed, so each is a valid simple expression; None when the
+    group is anything else.
+    """
+    props = {e.get("property") for e in nested if e.get("operator") == "EQUALS"}
+    if len(props) != 1 or len(nested) < 2 or any(e.get("operator") != "EQUALS" for e in nested):
+        return None
+    prop = str(props.pop())
+    if schema.properties[prop] != "string":
+        return None
+    values = frozenset(str(e["argument"][0]) for e in nested)
+
+    def predicate(facts: Mapping[str, Any]) -> bool:
+        value = facts.get(prop)
+        if isinstance(value, list):
+            return any(v is not None and str(v) in values for v in value)
+        return value is not None and str(value) in values
+
+    return predicate
 
 
 def _simple(expr: Mapping[str, Any], schema: QuerySchema) -> Predicate:

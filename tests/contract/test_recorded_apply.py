@@ -6,9 +6,10 @@ limits or faults (``GET /_sim/requests``), so retried submits and refused polls 
 The applies are chosen so that the client sends every kind of body it has: submits without
 properties, with dynamic properties only and with both kinds; submits and reads retried after
 503/500; a policy retry; the durations survey; an ambiguous submit resolved by the adoption
-query, paged through ``queryMore``; the follow-up by executionId of the adopted run; and a
-cancel. The test then asserts each of those was seen, so a change in the client that stops
-sending one makes the test say so rather than pass on fewer bodies.
+query, paged through ``queryMore``; the follow-up by executionId of the adopted run; the poll
+rounds (an ``or`` of executionIds); and a cancel. The test then asserts each of those was
+seen, so a change in the client that stops sending one makes the test say so rather than pass
+on fewer bodies.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def test_every_body_of_a_full_apply_matches_the_official_schema(
         ("processId EQUALS", "atomId EQUALS", "executionTime BETWEEN"),  # adoption
         ("processId EQUALS", "executionTime GREATER_THAN_OR_EQUAL"),  # durations survey
     }
+    rounds = [q for q in queries if q["QueryFilter"]["expression"].get("operator") == "or"]
+    assert rounds  # poll rounds: the runs being followed, by executionId, in one query
+    assert {_shape(q) for q in rounds} <= {("executionId EQUALS",) * n for n in range(1, 101)}
     more = [r for r in requests if r["endpoint"] == "executionRecordQueryMore"]
     assert more
     assert all(r["contentType"] == "text/plain" for r in more)
