@@ -15,6 +15,7 @@ from reconciler.model import (
     ApplyResult,
     DesiredRun,
     Location,
+    Outcome,
     Phase,
     Plan,
     RunRequest,
@@ -146,7 +147,14 @@ def test_the_document_written_case_by_case_is_the_one_elementtree_lays_out_whole
 ) -> None:
     """Each case is serialised on its own (no tree of every case in memory); the bytes are
     those of ``ElementTree.indent`` over the whole document, with every kind of case."""
-    outcomes = ("success", "failure", "skipped", "unknown", "unsent", "rejected")
+    outcomes: tuple[Outcome, ...] = (
+        "success",
+        "failure",
+        "skipped",
+        "unknown",
+        "unsent",
+        "rejected",
+    )
     results = tuple(
         RunResult(
             name=f"run-{i}<&\"'",
