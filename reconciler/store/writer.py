@@ -99,8 +99,7 @@ class Writer:
     def when_idle(self, done: asyncio.Future[None]) -> None:
         """Tell ``done`` once every queued write is on disk; the thread then ends."""
         with self._cond:
-            self._closing = True
-            self._ready = True
+            self._closing = True  # the thread writes what is left at once, then ends
             self._cond.notify_all()
             if not self._pending and not self._busy:
                 self._finish(done, self.error)
@@ -110,7 +109,7 @@ class Writer:
     def wait_idle(self) -> None:
         """Block until every queued write is done (callers outside the event loop)."""
         with self._cond:
-            self._ready = True
+            self._ready = bool(self._pending)  # written now: this caller waits for them
             self._cond.notify_all()
             self._cond.wait_for(lambda: not self._pending and not self._busy)
 
@@ -122,6 +121,7 @@ class Writer:
                 )  # after IDLE, pending writes whose wake-up never came are written too
                 if not self._pending:
                     self._thread = None
+                    self._ready = False  # else the next save would be taken before its turn ends
                     return
                 batch = self._take()
                 self._ready = bool(self._pending)  # the rest was queued before the wake-up too
