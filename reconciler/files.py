@@ -25,35 +25,48 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_atomic_many(items: Sequence[tuple[Path, bytes]]) -> None:
     """``write_atomic`` for many files at once, with the same guarantee for each.
 
-    Every temp file is written first, then each is fsynced, then renamed, then each folder is
-    fsynced once: the disk flushes the batch together instead of once per file.
+    Every temp file is written, then each one's data is flushed (``fdatasync`` on the open
+    file: its bytes and size, not its times), then each is renamed, then each folder is
+    fsynced once: the disk flushes the batch together, and a rename is never durable before
+    the data it points at. Only once this returns is every file of the batch on disk.
     """
     temps: list[Path] = []
+    fds: list[int] = []
     renamed = 0
     try:
+        for folder in dict.fromkeys(path.parent for path, _ in items):
+            folder.mkdir(parents=True, exist_ok=True)
         for path, data in items:
-            path.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            fds.append(fd)
             temps.append(Path(name))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        for temp in temps:
-            fd = os.open(temp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            temp.chmod(0o644)  # mkstemp makes 0600; git would record a mode change
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        for fd in fds:
+            _datasync(fd)
+            os.fchmod(fd, 0o644)  # mkstemp makes 0600; git would record a mode change
+        while fds:
+            os.close(fds.pop())
         for temp, (path, _) in zip(temps, items, strict=False):
             temp.replace(path)
             renamed += 1
     except BaseException:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         for temp in temps[renamed:]:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         raise
     for folder in dict.fromkeys(path.parent for path, _ in items):
         fsync_folder(folder)
+
+
+def _datasync(fd: int) -> None:
+    """Flush a file's data and the metadata needed to read it back (its size), not its times."""
+    sync = getattr(os, "fdatasync", None) or os.fsync  # macOS has no fdatasync
+    sync(fd)
 
 
 def is_partial_write(name: str) -> bool:

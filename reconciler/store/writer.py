@@ -3,8 +3,14 @@
 An edge, used only by ``state.StateStore``. Saves of one file that wait together collapse
 into the newest; writes somebody waits for (intents, before their POST) go first; each batch
 is written with the store's ``paths.Tree`` (``files.write_atomic_many`` after checking that no
-folder on the way is a link; one fsync of the folder per batch), after which its waiters are
-told. A failed write becomes a ``StateError`` naming the path, raised by the next save.
+folder on the way is a link: each file's data flushed, renamed, then one fsync of the folder
+per batch), after which its waiters are told. A failed write becomes a ``StateError`` naming
+the path, raised by the next save.
+
+The thread is woken once per turn of the event loop, not once per save: a save asks the loop
+to wake it after the callbacks running now (``call_soon``), so the saves the loop makes in the
+same instant (a wave of intents, the runs one poll round found final) share one batch and one
+folder fsync. An intent's POST waits for its batch either way; nothing is sent in between.
 """
 
 from __future__ import annotations
@@ -37,14 +43,19 @@ class Writer:
     starts another. It is not a daemon: the interpreter finishes its writes before it exits.
     """
 
-    BATCH = 8  # writes nobody waits for, per folder fsync
-    IDLE = 1.0  # seconds without work before the thread ends
+    #: Writes nobody waits for, per batch: a batch is every such write queued when the thread
+    #: wakes, up to this many, so an intent queued meanwhile waits for at most this many
+    #: data flushes before its own batch.
+    BATCH = 256
+    IDLE = 1.0  # seconds without work before the thread ends (or a lost wake-up is written)
 
     def __init__(self, loop: asyncio.AbstractEventLoop, tree: Tree) -> None:
         self.loop = loop
         self._tree = tree
         self._closing = False  # end the thread as soon as it has nothing to do
         self._urgent_last = False
+        self._ready = False  # woken: the loop's turn that queued the pending writes is over
+        self._wake_asked = False  # a wake-up is scheduled on the loop
         self._cond = threading.Condition()
         self._pending: dict[Path, _Pending] = {}
         self._busy = False
@@ -66,6 +77,18 @@ class Writer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="state-writer")
                 self._thread.start()
+            if self._wake_asked:
+                return
+            self._wake_asked = True
+        try:  # after the callbacks of this turn: the saves made with this one join its batch
+            self.loop.call_soon(self._wake)
+        except RuntimeError:  # the loop is closed: nobody else will queue anything now
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._wake_asked = False
+            self._ready = True
             self._cond.notify()
 
     def check(self) -> None:
@@ -76,7 +99,7 @@ class Writer:
     def when_idle(self, done: asyncio.Future[None]) -> None:
         """Tell ``done`` once every queued write is on disk; the thread then ends."""
         with self._cond:
-            self._closing = True
+            self._closing = True  # the thread writes what is left at once, then ends
             self._cond.notify_all()
             if not self._pending and not self._busy:
                 self._finish(done, self.error)
@@ -86,17 +109,22 @@ class Writer:
     def wait_idle(self) -> None:
         """Block until every queued write is done (callers outside the event loop)."""
         with self._cond:
+            self._ready = bool(self._pending)  # written now: this caller waits for them
+            self._cond.notify_all()
             self._cond.wait_for(lambda: not self._pending and not self._busy)
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._pending and not self._closing:
-                    self._cond.wait(self.IDLE)
+                self._cond.wait_for(
+                    lambda: self._closing or (self._ready and bool(self._pending)), self.IDLE
+                )  # after IDLE, pending writes whose wake-up never came are written too
                 if not self._pending:
                     self._thread = None
+                    self._ready = False  # else the next save would be taken before its turn ends
                     return
                 batch = self._take()
+                self._ready = bool(self._pending)  # the rest was queued before the wake-up too
                 self._busy = True
             error = self._write(batch)
             with self._cond:

@@ -15,6 +15,7 @@ from reconciler.model import (
     ApplyResult,
     DesiredRun,
     Location,
+    Outcome,
     Phase,
     Plan,
     RunRequest,
@@ -138,3 +139,43 @@ def test_repository_path(file: str, expected: str) -> None:
 
 def test_without_a_root_the_path_is_the_loaders() -> None:
     assert repository_path("specs/a.yaml", cwd=PurePosixPath("/x"), root=None) == "specs/a.yaml"
+
+
+@pytest.mark.parametrize("count", [0, 1, 12])
+def test_the_document_written_case_by_case_is_the_one_elementtree_lays_out_whole(
+    count: int,
+) -> None:
+    """Each case is serialised on its own (no tree of every case in memory); the bytes are
+    those of ``ElementTree.indent`` over the whole document, with every kind of case."""
+    outcomes: tuple[Outcome, ...] = (
+        "success",
+        "failure",
+        "skipped",
+        "unknown",
+        "unsent",
+        "rejected",
+    )
+    results = tuple(
+        RunResult(
+            name=f"run-{i}<&\"'",
+            outcome=outcomes[i % len(outcomes)],
+            status="COMPLETE" if i % 2 else None,
+            message='no \x01control <b> & "quotes"' if i % 3 else None,
+            request_id=f"req-{i}",
+            execution_id=f"exec-{i}" if i % 4 else None,
+            duration_ms=i * 7,
+        )
+        for i in range(count)
+    )
+    result = ApplyResult(environment="default", results=results, started_at=T, finished_at=T)
+    text = junit_xml(result, {"run-1<&\"'": Location(file="a&b.yaml", line=3)})
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    assert text.startswith(head)
+    whole = ElementTree.fromstring(text[len(head) :])
+    for element in whole.iter():  # what indent lays out again
+        element.tail = None
+        if len(element):
+            element.text = None
+    ElementTree.indent(whole)
+    assert text == head + ElementTree.tostring(whole, encoding="unicode") + "\n"
+    assert len(whole.findall("./testsuite/testcase")) == count

@@ -150,7 +150,7 @@ async def test_the_writer_takes_awaited_writes_first_without_starving_the_others
         loop, Tree(tmp_path)
     )  # its thread is not started: batches are only taken, not written
     waiting: asyncio.Future[None] = loop.create_future()
-    for i in range(10):
+    for i in range(writer.BATCH + 2):
         writer._pending[tmp_path / f"other-{i}"] = _Pending(b"x", remove=False)
     writer._pending[tmp_path / "intent-1"] = _Pending(b"x", remove=False, waiters=[waiting])
     assert list(writer._take()) == [tmp_path / "intent-1"]
