@@ -145,8 +145,9 @@ PLAN_FORMAT_VERSION = 1
 def parse_plan_document(data: bytes | str, source: str) -> PlanDocument:
     """Read a plan document strictly; ``PlanDocumentError`` naming ``source`` if it is not one.
 
-    Checked in this order: size, JSON, an object, ``formatVersion`` (absent or 1), ``environment``, ``planDigest`` a string,
-    ``actions`` a list, each action, and last ``planDigest``'s form.
+    Checked in this order: size, JSON, an object, ``formatVersion`` (absent or 1),
+    ``environment``, ``planDigest`` a string, ``actions`` a list, each action, and last
+    ``planDigest``'s form.
     """
     if len(data) > PLAN_SIZE_LIMIT:
         raise PlanDocumentError(
