@@ -281,6 +281,8 @@ class BoomiClient:
     ) -> PlatformRecord | None:
         """``GET /ExecutionRecord/async/{requestId}``: the record, or None while it is 202.
 
+        A 404, a 410 or a 204 (the result was delivered already or expired, §12.1) is
+        ``RecordNotFound``: the platform no longer knows the request, asking again cannot help.
         A requestId that is not an id (a state written before ids were checked) is never put
         in a URL: ``RecordNotFound``, as the platform cannot know it either.
         """
@@ -455,9 +457,18 @@ class BoomiClient:
             self._count(meter, status)
             if status in _RETRY_READ:
                 return self._retry(f"{what}: HTTP {status}", response)
+            if status == 204 and "/async/" in path:
+                # §12.1: the async result was delivered already or expired: gone, as 404/410.
+                raise RecordNotFound(
+                    f"{what}: the platform no longer knows this request (HTTP 204: its result "
+                    "was delivered already or has expired)",
+                    status_code=status,
+                )
             if status < 300:
                 if not parse or status == 202:
                     return status, None
+                if status == 204:  # no content where a body was expected: a gateway's glitch
+                    return Retry(f"{what}: HTTP 204 with no body")
                 try:
                     return status, wire.decode_json(response.content, what)
                 except wire.Unreadable:
