@@ -11,12 +11,9 @@ in a repr, a log record or an error message.
 
 A connection failure that proves nothing was sent fails fast (issue #17): a refused connection
 or a connect timeout is tried once more, a name that does not resolve or a TLS handshake that
-fails not at all, and ``PlatformUnreachable`` names the URL (``public_url``: no credentials),
-the cause in plain words and the likely fix. An HTTP 404 from an endpoint that exists on every
-account (``/ExecutionRequest``, ``/ExecutionRecord/query``) rejects its run with a hint (the
-base URL or the account id is wrong), never the whole apply: one hostile answer must not stop
-the other runs. ``check_address`` refuses a configuration that cannot work before any
-request is made.
+fails not at all. What each failure is called, and the hint that goes with it, is ``causes``'s
+(with ``check_address``, re-exported here); the record poll and the queries are ``queries``'s
+(``RecordQueries``, which this client inherits and serves through ``_read``).
 
 A host that accepts connections and never answers is bounded (issue #17) by the read timeout
 (``ClientOptions.read_timeout``, ``platform.readTimeout``): a read that gets no answer is
@@ -39,28 +36,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from reconciler.boomi import answers, fields, records, wire
-from reconciler.boomi.ratelimit import FIRST, READ, SUBMIT, RateLimiter
+from reconciler.boomi import answers, causes, fields, wire
+from reconciler.boomi.causes import check_address
+from reconciler.boomi.queries import RecordQueries
+from reconciler.boomi.ratelimit import READ, SUBMIT, RateLimiter
 from reconciler.clock import Clock
 from reconciler.errors import (
     AmbiguousSubmit,
-    AuthenticationError,
-    ConfigError,
     PlatformError,
     PlatformUnavailable,
     PlatformUnreachable,
     ProtocolError,
-    RecordNotFound,
     SubmitRejected,
 )
-from reconciler.model import Meter, PlatformRecord, ResolvedRequest
+from reconciler.model import Meter, ResolvedRequest
 from reconciler.net.retries import (
     ClientOptions,
     Retry,
@@ -76,66 +71,11 @@ __all__ = ["BoomiClient", "ClientOptions", "check_address"]
 
 log = logging.getLogger(__name__)
 
-_RETRY_READ = frozenset({429, 500, 502, 503, 504})
-_RETRY_SUBMIT = frozenset({429, 503})
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_NO_ANSWER = (httpx.ReadTimeout, httpx.WriteTimeout)  # the request, or part of it, was sent
 _JSON = "application/json"
-MAX_PAGES = 200  # queryMore pages followed for one query (100 records each)
 T = TypeVar("T")
-URL_EXAMPLE = "https://api.boomi.com/api/rest/v1"
-_URL_FIX = f"is BOOMI_API_URL (or platform.url) right? it should look like {URL_EXAMPLE}"
-# Endpoints every account has: a 404 from one of them means the URL or the account is wrong.
-_ALWAYS_THERE = ("/ExecutionRequest", "/ExecutionRecord/query", "/ExecutionRecord/queryMore")
-_NOT_IN_AN_ID = frozenset("/?#%\\ \t\r\n")
 
 
-def check_address(base_url: str, account_id: str) -> None:
-    """Refuse an address no request can succeed at: ``ConfigError`` naming what to fix.
-
-    The account id must be set and fit in a URL path; the URL must be http(s) with a host,
-    and carry no credentials, query or fragment. A path other than ``/api/rest/v1`` is let
-    through (a proxy may serve the API elsewhere): a 404 from it says what to check.
-    """
-    if not account_id.strip():
-        raise ConfigError(
-            "platform account id missing",
-            hint="set BOOMI_ACCOUNT_ID or platform.accountId in reconciler.yaml (the id in "
-            "the platform's URLs, such as acme-AB12CD)",
-        )
-    if any(char in _NOT_IN_AN_ID for char in account_id):
-        raise ConfigError(
-            "platform account id has a character an id does not (/, ?, #, %, \\ or a space)",
-            hint="set BOOMI_ACCOUNT_ID or platform.accountId to the id alone, such as acme-AB12CD",
-        )
-    shown = public_url(base_url)
-    try:
-        parts = urlsplit(base_url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        raise ConfigError(
-            f"platform URL {shown} cannot be read (a bracket or a port that is wrong)",
-            hint=f"set BOOMI_API_URL or platform.url like {URL_EXAMPLE}",
-        ) from None
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(
-            f"platform URL {shown} has no http(s) scheme and host",
-            hint=f"set BOOMI_API_URL or platform.url like {URL_EXAMPLE}",
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError(
-            f"platform URL {shown} carries credentials",
-            hint="take them out of the URL; they go in BOOMI_USERNAME and BOOMI_API_TOKEN",
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError(
-            f"platform URL {shown} has a query or a fragment",
-            hint=f"set BOOMI_API_URL or platform.url to the base alone, like {URL_EXAMPLE}",
-        )
-
-
-class BoomiClient:
+class BoomiClient(RecordQueries):
     """Talks to one account of the platform's execution API."""
 
     def __init__(
@@ -220,10 +160,10 @@ class BoomiClient:
                     if before_send is not None:
                         await before_send()
                     response = await self._exchange("POST", url, json=body)
-            except _NOT_SENT as exc:
+            except causes.NOT_SENT as exc:
                 self._count(meter, None)
                 return self._unsent(f"POST {path}", exc, number)
-            except _NO_ANSWER as exc:
+            except causes.NO_ANSWER as exc:
                 self._count(meter, None)
                 self._note_silence(f"POST {path}")  # the next call stops; this one is ambiguous
                 raise AmbiguousSubmit(
@@ -233,8 +173,8 @@ class BoomiClient:
             except httpx.TransportError as exc:
                 self._count(meter, None)
                 raise AmbiguousSubmit(
-                    f"POST {path}: {_name(exc)} after the request was sent; the run may or may "
-                    "not have started"
+                    f"POST {path}: {causes.name(exc)} after the request was sent; the run may "
+                    "or may not have started"
                 ) from None
             except ProtocolError as exc:  # a body too large to read, or not decodable
                 self._count(meter, exc.status_code)
@@ -245,7 +185,7 @@ class BoomiClient:
                 ) from None
             self._count(meter, response.status_code)
             status = response.status_code
-            if status in _RETRY_SUBMIT:
+            if status in causes.RETRY_SUBMIT:
                 return self._retry(f"POST {path}: HTTP {status}", response)
             if status in (200, 201):
                 try:
@@ -262,8 +202,8 @@ class BoomiClient:
                     ) from None
             if status >= 500:
                 raise AmbiguousSubmit(
-                    f"POST {path}: HTTP {status} ({self._message(response)}); the run may or may "
-                    "not have started",
+                    f"POST {path}: HTTP {status} ({causes.message(response, self._scrub)}); "
+                    "the run may or may not have started",
                     status_code=status,
                 )
             self._raise_for_client_error(response, f"POST {path}")
@@ -275,99 +215,6 @@ class BoomiClient:
             f"POST {path}: the platform kept refusing the request "
             f"({self.options.backoff.attempts} attempts); nothing was started",
         )
-
-    async def get_record(
-        self, request_id: str, meter: Meter | None = None
-    ) -> PlatformRecord | None:
-        """``GET /ExecutionRecord/async/{requestId}``: the record, or None while it is 202.
-
-        A requestId that is not an id (a state written before ids were checked) is never put
-        in a URL: ``RecordNotFound``, as the platform cannot know it either.
-        """
-        if not fields.is_identifier(request_id):
-            raise RecordNotFound(
-                f"GET /ExecutionRecord/async: the requestId on record is not an id like "
-                f"{fields.REQUEST_ID} ({fields.flaw(request_id)}); not asked"
-            )
-        path = f"/ExecutionRecord/async/{quote(request_id, safe='')}"
-        status, body = await self._read("GET", path, meter)
-        if status == 202:
-            return None
-        return answers.parsed(path, lambda: wire.parse_async_record(body, self._scrub))
-
-    async def query_records(
-        self,
-        process_id: str,
-        atom_id: str,
-        since: datetime,
-        until: datetime,
-        meter: Meter | None = None,
-    ) -> list[PlatformRecord]:
-        """Every ExecutionRecord of a process on a runtime in a window, following queryMore."""
-        body: Any = wire.records_query(process_id, atom_id, since, until)
-        return await self._all_pages(body, meter)
-
-    async def poll_executions(
-        self, execution_ids: Sequence[str], meter: Meter | None = None
-    ) -> dict[str, PlatformRecord]:
-        """The records of up to ``records.BATCH`` runs by executionId, in one QUERY.
-
-        An id that is not an id is not asked; an id the answer does not carry is absent from
-        the result (not "gone": its run falls back to its own poll); see ``records``.
-        """
-        asked = records.askable(execution_ids)[: records.BATCH]
-        if not asked:
-            return {}
-        found = await self._all_pages(wire.executions_query(asked), meter)
-        return records.answered(asked, found)
-
-    async def _all_pages(self, body: Any, meter: Meter | None) -> list[PlatformRecord]:
-        """Every record a QUERY finds, following queryMore up to ``MAX_PAGES`` pages.
-
-        A platform that hands out tokens forever is a ``ProtocolError``, not an endless loop.
-        """
-        path = "/ExecutionRecord/query"
-        found, token = await self._page("POST", path, meter, json=body)
-        pages = 1
-        while token:
-            more = "/ExecutionRecord/queryMore"
-            if pages >= MAX_PAGES:
-                raise ProtocolError(
-                    f"POST {more}: still more records after {MAX_PAGES} pages; the query was "
-                    "not read to its end"
-                )
-            headers = {"Content-Type": "text/plain"}
-            page, token = await self._page("POST", more, meter, content=token, headers=headers)
-            found.extend(page)
-            pages += 1
-        return found
-
-    async def recent_records(
-        self, process_id: str, since: datetime, meter: Meter | None = None
-    ) -> list[PlatformRecord]:
-        """The newest page (up to 100) of a process's runs since ``since``, on any runtime.
-
-        One call, never a queryMore: it serves to learn how long the process's runs take, so
-        it goes before submits in the rate limiter's queue.
-        """
-        path = "/ExecutionRecord/query"
-        body = wire.recent_records_query(process_id, since)
-        found, _ = await self._page("POST", path, meter, priority=FIRST, json=body)
-        return found
-
-    async def get_execution(
-        self, execution_id: str, meter: Meter | None = None
-    ) -> PlatformRecord | None:
-        """The record of one executionId through QUERY, or None when there is none (yet)."""
-        if not fields.is_identifier(execution_id):
-            raise RecordNotFound(
-                f"POST /ExecutionRecord/query: the executionId on record is not an id like "
-                f"{fields.EXECUTION_ID} ({fields.flaw(execution_id)}); not asked"
-            )
-        path = "/ExecutionRecord/query"
-        body = wire.execution_query(execution_id)
-        found, _ = await self._page("POST", path, meter, json=body)
-        return next((r for r in found if r.execution_id == execution_id), None)
 
     async def cancel(self, execution_id: str, meter: Meter | None = None) -> None:
         """``POST /cancelExecution/{executionId}``."""
@@ -392,13 +239,6 @@ class BoomiClient:
         """
         _, body = await self._read(method, path, meter, **kwargs)
         return body
-
-    async def _page(
-        self, method: str, path: str, meter: Meter | None, priority: int = READ, **kwargs: Any
-    ) -> tuple[list[PlatformRecord], str | None]:
-        """One QueryResult page: its records and the next page's token."""
-        _, body = await self._read(method, path, meter, priority=priority, **kwargs)
-        return answers.parsed(path, lambda: wire.parse_query_result(body, self._scrub))
 
     async def _read(
         self,
@@ -426,10 +266,10 @@ class BoomiClient:
                 async with self._connections:
                     self._refuse_if_silent()
                     response = await self._exchange(method, url, **kwargs)
-            except _NOT_SENT as exc:
+            except causes.NOT_SENT as exc:
                 self._count(meter, None)
                 return self._unsent(what, exc, number)
-            except _NO_ANSWER as exc:
+            except causes.NO_ANSWER as exc:
                 self._count(meter, None)
                 self._note_silence(what)
                 self._refuse_if_silent()
@@ -444,7 +284,7 @@ class BoomiClient:
                 ) from None
             except httpx.TransportError as exc:
                 self._count(meter, None)
-                return Retry(f"{what}: {_name(exc)}")
+                return Retry(f"{what}: {causes.name(exc)}")
             except wire.Unreadable as exc:
                 self._count(meter, exc.status_code)
                 return Retry(f"{what}: {exc.message}")
@@ -453,21 +293,21 @@ class BoomiClient:
                 raise ProtocolError(f"{what}: {exc.message}", status_code=exc.status_code) from None
             status = response.status_code
             self._count(meter, status)
-            if status in _RETRY_READ:
+            if status in causes.RETRY_READ:
                 return self._retry(f"{what}: HTTP {status}", response)
+            if status == 204 and "/async/" in path:  # §12.1: delivered already, or expired
+                raise causes.gone(what, status, "its result was delivered already or has expired")
             if status < 300:
                 if not parse or status == 202:
                     return status, None
+                if status == 204:  # no content where a body was expected: a gateway's glitch
+                    return Retry(f"{what}: HTTP 204 with no body")
                 try:
                     return status, wire.decode_json(response.content, what)
                 except wire.Unreadable:
                     return Retry(f"{what}: malformed body")
             if status in (404, 410) and "/async/" in path:
-                raise RecordNotFound(
-                    f"{what}: the platform no longer knows this request "
-                    f"(HTTP {status}: {self._message(response)})",
-                    status_code=status,
-                )
+                raise causes.gone(what, status, causes.message(response, self._scrub))
             self._raise_for_client_error(response, what)
             raise PlatformError(f"{what}: unexpected HTTP {status}")
 
@@ -482,7 +322,7 @@ class BoomiClient:
         key = self._watch.sent(url)
         try:
             response = await answers.exchange(self._http, method, url, **kwargs)
-        except _NO_ANSWER:
+        except causes.NO_ANSWER:
             self._watch.unanswered_one(key)
             raise
         except ProtocolError:  # an answer, if an odd one
@@ -499,62 +339,25 @@ class BoomiClient:
         if self._silent is not None or not self._watch.silent:
             return
         timeout = seconds(self.options.read_timeout)
-        self._silent = (
-            f"the platform at {self._where} does not answer: {self._watch.unanswered} requests "
-            f"in a row got no answer within {timeout} after they were sent (the last: {what}; "
-            "the connections were accepted); nothing more is sent to it. Is the platform up, "
-            "and is nothing in between (a proxy, a firewall) holding requests? If it is only "
-            f"slow, raise platform.readTimeout (now {timeout})"
-        )
+        self._silent = causes.silent(self._where, self._watch.unanswered, timeout, what)
 
     def _refuse_if_silent(self) -> None:
         """Stop a call before it sends anything once the host went silent."""
         if self._silent is not None:
             raise PlatformUnreachable(self._silent)
 
-    def _message(self, response: httpx.Response) -> str:
-        """The scrubbed message of an error answer (whole body scrubbed before any cut)."""
-        content_type = response.headers.get("content-type", "")
-        text = wire.error_message(response.content, content_type, self._scrub)
-        return text or response.reason_phrase or "no message"
-
     def _unsent(self, what: str, exc: Exception, number: int) -> Retry:
         """A connection that failed before anything was sent: retry once, or stop the command."""
         unsent = unsent_cause(exc, self.options.connect_timeout)
         if unsent.retry_once and number == 0 and self.options.backoff.attempts > 1:
             return Retry(f"{what}: {unsent.cause}")
-        raise PlatformUnreachable(
-            f"cannot reach the platform at {self._where}: {unsent.cause} ({what}; nothing was "
-            f"sent); {_URL_FIX}"
-        ) from None
+        raise causes.unreachable(self._where, what, unsent.cause) from None
 
     def _raise_for_client_error(self, response: httpx.Response, what: str) -> None:
-        status = response.status_code
-        message = self._message(response)
-        if status == 401:
-            raise AuthenticationError(
-                f"credentials rejected for account {self._account} (HTTP 401) at {self._where}; "
-                "check BOOMI_USERNAME (BOOMI_TOKEN.<user>) and BOOMI_API_TOKEN",
-                status_code=status,
-            )
-        if status == 403:
-            raise AuthenticationError(
-                f"access denied to account {self._account} (HTTP 403: {message}) at "
-                f"{self._where}; is the account id right (BOOMI_ACCOUNT_ID / platform.accountId)? "
-                "the user needs the API Access and Execute privileges",
-                status_code=status,
-            )
-        if status == 404 and what.split(" ", 1)[-1] in _ALWAYS_THERE:
-            # This run only: one hostile or flaky answer must not stop the others (each run
-            # that meets it says the same, and the hint names what to check).
-            raise SubmitRejected(
-                f"HTTP 404 from {public_url(str(response.request.url))} ({message}): is the "
-                "account id right (BOOMI_ACCOUNT_ID / platform.accountId) and does the URL end "
-                "in /api/rest/v1?",
-                status_code=status,
-            )
-        if 400 <= status < 500:
-            raise SubmitRejected(f"{what}: HTTP {status}: {message}", status_code=status)
+        said = causes.message(response, self._scrub)
+        error = causes.rejection(response, what, said, account=self._account, where=self._where)
+        if error is not None:
+            raise error
 
     def _retry(self, what: str, response: httpx.Response) -> Retry:
         """A retryable answer: at least as long a wait as its ``Retry-After`` asks (capped)."""
@@ -590,7 +393,3 @@ class BoomiClient:
         self.totals.record(code)
         if meter is not None:
             meter.record(code)
-
-
-def _name(exc: Exception) -> str:
-    return type(exc).__name__

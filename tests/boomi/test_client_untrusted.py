@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from reconciler.boomi import client as client_module
-from reconciler.boomi import fields
+from reconciler.boomi import fields, queries
 from reconciler.boomi.client import BoomiClient, ClientOptions
 from reconciler.clock import SystemClock
 from reconciler.errors import (
@@ -106,7 +105,7 @@ async def test_a_platform_that_hands_out_tokens_forever_ends_in_a_protocol_error
     async with _client(forever) as client:
         with pytest.raises(ProtocolError, match="still more records after 200 pages"):
             await client.query_records("p", "a", now, now)
-    assert pages == client_module.MAX_PAGES
+    assert pages == queries.MAX_PAGES
 
 
 @pytest.mark.anyio
