@@ -11,7 +11,9 @@ complete list of located diagnostics (an empty list means the specs are valid).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.specs import sandbox
 from reconciler.specs.budget import FileBudget
 from reconciler.specs.diagnose import model_disagreement
 from reconciler.specs.documents import Document, load_file
@@ -34,6 +37,7 @@ from reconciler.specs.language import (
     kind_schema,
 )
 from reconciler.specs.parallel import ordered_map
+from reconciler.specs.rendercache import values_digest
 from reconciler.specs.schema import SchemaValidator, make_validator, validate_document
 from reconciler.specs.sources import display_path, display_paths, iter_yaml_files, read_regular
 
@@ -104,12 +108,18 @@ def load_desired(
     result.files = len(files)
     shown = display_paths(files, root)
     _validators()  # built once here, not once in each process that loads files
-    loaded = ordered_map(
-        functools.partial(_load_file, context=context, root=root),
-        list(zip(files, shown, strict=True)),
-        jobs=jobs,
-        meanwhile=meanwhile,
-    )
+    sandbox.use_cache(context.cache)
+    try:
+        loaded = ordered_map(
+            functools.partial(_load_file, context=context, root=root, settled=_settled(context)),
+            list(zip(files, shown, strict=True)),
+            jobs=jobs,
+            meanwhile=meanwhile,
+        )
+    finally:
+        sandbox.use_cache(None)
+    if context.cache is not None:
+        context.cache.maybe_prune()
     expanded: list[Expanded] = []
     seen: dict[str, Location] = {}
     known: set[str] = set()
@@ -153,10 +163,101 @@ class _FileResult:
     notices: list[Diagnostic]
 
 
-def _load_file(where: tuple[Path, str], *, context: SpecContext, root: Path) -> _FileResult:
-    """One file: read (bounded), parsed, and each document expanded within the file's budget."""
+def _settled(context: SpecContext) -> str | None:
+    """A digest of what a file's result follows from besides its bytes and templates' reads.
+
+    The code (the cache's fingerprint), the environment, the aliases, the environments a
+    policy may name and the reserved secret names; None when there is no cache, or a part
+    cannot be told apart by its ``repr``.
+    """
+    if context.cache is None:
+        return None
+    reserved = context.reserved_secrets
+    reserved = getattr(reserved, "names", reserved)  # config.secrets.ReservedNames: its extras
+    if not isinstance(reserved, frozenset | set | tuple | list):
+        return None
+    parts = (
+        context.cache.fingerprint,
+        context.environment,
+        sorted(context.process_aliases.items()),
+        sorted(context.runtime_aliases.items()),
+        context.environments,
+        type(context.reserved_secrets).__name__,
+        sorted(map(str, reserved)),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _outside(context: SpecContext) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """Where each template context name draws from outside the file (``vars``: two places)."""
+    return {
+        "vars": {"config": context.vars, "override": context.overrides},
+        "env": {"env": context.env},
+        "git": {"git": context.git},
+    }
+
+
+def _load_file(
+    where: tuple[Path, str], *, context: SpecContext, root: Path, settled: str | None = None
+) -> _FileResult:
+    """One file: from the cache when its inputs are those of a kept result, else loaded.
+
+    A file's result follows from its bytes, where it is shown, ``settled`` (the rest of the
+    context that is not read by templates, and the code) and the outside values its templates
+    read (``rendercache.reads``: the ``vars``, ``env`` and ``git`` keys, or whole names). A
+    result is kept with the reads and a digest of their values; it is used again only when the
+    same reads find the same values now. Results with problems are never kept.
+    """
     path, shown_as = where
     read = context.read or functools.partial(read_regular, root=root)
+    cache = context.cache
+    if cache is None or settled is None:
+        return _load_uncached(path, shown_as, read, context)
+    try:
+        raw = read(path)
+    except Exception:
+        return _load_uncached(path, shown_as, read, context)
+    key = hashlib.sha256(f"{settled}\0{shown_as}\0".encode() + raw).hexdigest()
+    outside = _outside(context)
+    kept = _kept(cache.get("file", key), outside)
+    if kept is not None:
+        return kept
+    reads = sandbox.collect_reads()
+    try:
+        result = _load_uncached(path, shown_as, lambda _path: raw, context)
+    finally:
+        sandbox.stop_collecting()
+    if not result.diagnostics:
+        digest = values_digest(reads, outside)
+        if digest is not None:
+            payload = (tuple(sorted(reads, key=_order)), digest, result)
+            cache.put("file", key, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    return result
+
+
+def _order(read: tuple[str, str | None]) -> tuple[str, str]:
+    return read[0], read[1] or ""
+
+
+def _kept(
+    payload: bytes | None, outside: Mapping[str, Mapping[str, Mapping[str, Any]]]
+) -> _FileResult | None:
+    """The kept result if its reads find the values they found then; None otherwise."""
+    if payload is None:
+        return None
+    try:
+        reads, digest, result = pickle.loads(payload)  # noqa: S301 - signed by this user's key
+    except Exception:
+        return None
+    if not isinstance(result, _FileResult) or values_digest(reads, outside) != digest:
+        return None
+    return result
+
+
+def _load_uncached(
+    path: Path, shown_as: str, read: Callable[[Path], bytes], context: SpecContext
+) -> _FileResult:
+    """One file: read (bounded), parsed, and each document expanded within the file's budget."""
     documents, problems = load_file(path, shown_as=shown_as, read=read)
     known: set[str] = set()
     expanded: list[Expanded] = []
