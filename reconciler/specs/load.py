@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import marshal
 import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from reconciler.specs.language import (
     kind_schema,
 )
 from reconciler.specs.parallel import ordered_map
-from reconciler.specs.rendercache import values_digest
+from reconciler.specs.rendercache import is_reads, values_digest
 from reconciler.specs.schema import SchemaValidator, make_validator, validate_document
 from reconciler.specs.sources import display_path, display_paths, iter_yaml_files, read_regular
 
@@ -204,9 +205,12 @@ def _load_file(
 
     A file's result follows from its bytes, where it is shown, ``settled`` (the rest of the
     context that is not read by templates, and the code) and the outside values its templates
-    read (``rendercache.reads``: the ``vars``, ``env`` and ``git`` keys, or whole names). A
-    result is kept with the reads and a digest of their values; it is used again only when the
-    same reads find the same values now. Results with problems are never kept.
+    read (``rendercache.reads``: the ``vars``, ``env`` and ``git`` keys, or whole names). Two
+    entries are kept: the file's reads, by its bytes (they follow from the bytes alone), and
+    its result, by its bytes and the digest of the values those reads find. So a result is
+    used again only when the same reads find the same values now, and a file keeps one result
+    for each set of values it was planned with (two environments, a pull request's commit and
+    the base's). Results with problems are never kept.
     """
     path, shown_as = where
     read = context.read or functools.partial(read_regular, root=root)
@@ -219,19 +223,25 @@ def _load_file(
         return _load_uncached(path, shown_as, read, context)
     key = hashlib.sha256(f"{settled}\0{shown_as}\0".encode() + raw).hexdigest()
     outside = _outside(context)
-    kept = _kept(cache.get("file", key), outside)
-    if kept is not None:
-        return kept
-    reads = sandbox.collect_reads()
+    known = _reads(cache.get("reads", key))
+    if known is not None:
+        digest = values_digest(known, outside)
+        kept = _kept(cache.get("file", f"{key}:{digest}")) if digest is not None else None
+        if kept is not None:
+            return kept
+    collected = sandbox.collect_reads()
     try:
         result = _load_uncached(path, shown_as, lambda _path: raw, context)
     finally:
         sandbox.stop_collecting()
     if not result.diagnostics:
+        reads = tuple(sorted(collected, key=_order))
         digest = values_digest(reads, outside)
         if digest is not None:
-            payload = (tuple(sorted(reads, key=_order)), digest, result)
-            cache.put("file", key, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            cache.put("file", f"{key}:{digest}", payload)
+            if reads != known:
+                cache.put("reads", key, marshal.dumps(reads))
     return result
 
 
@@ -239,19 +249,26 @@ def _order(read: tuple[str, str | None]) -> tuple[str, str]:
     return read[0], read[1] or ""
 
 
-def _kept(
-    payload: bytes | None, outside: Mapping[str, Mapping[str, Mapping[str, Any]]]
-) -> _FileResult | None:
-    """The kept result if its reads find the values they found then; None otherwise."""
+def _reads(payload: bytes | None) -> tuple[tuple[str, str | None], ...] | None:
+    """The kept reads of a file, if the entry holds them (and nothing else)."""
     if payload is None:
         return None
     try:
-        reads, digest, result = pickle.loads(payload)  # noqa: S301 - signed by this user's key
+        reads = marshal.loads(payload)  # noqa: S302 - signed by this user's key; plain data
     except Exception:
         return None
-    if not isinstance(result, _FileResult) or values_digest(reads, outside) != digest:
+    return reads if is_reads(reads) else None
+
+
+def _kept(payload: bytes | None) -> _FileResult | None:
+    """The kept result of a file, if the entry holds one."""
+    if payload is None:
         return None
-    return result
+    try:
+        result = pickle.loads(payload)  # noqa: S301 - signed by this user's own key
+    except Exception:
+        return None
+    return result if isinstance(result, _FileResult) else None
 
 
 def _load_uncached(

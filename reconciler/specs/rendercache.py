@@ -80,6 +80,17 @@ def reads(tree: nodes.Template) -> Reads:
     return tuple(found)
 
 
+def is_reads(value: object) -> bool:
+    """Whether ``value`` has the shape of ``Reads`` (a kept entry's, before it is trusted)."""
+    return isinstance(value, tuple) and all(
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and (item[1] is None or isinstance(item[1], str))
+        for item in value
+    )
+
+
 class _Uncacheable(Exception):
     """A context value whose rendering might not follow from its frozen form."""
 

@@ -240,21 +240,11 @@ def _from_disk(payload: bytes | None) -> tuple[Template, rendercache.Reads] | No
         return None
     try:
         reads, code = marshal.loads(payload)  # noqa: S302 - signed by this user's own key
-        if not isinstance(code, CodeType) or not _is_reads(reads):
+        if not isinstance(code, CodeType) or not rendercache.is_reads(reads):
             return None
         return _template(code), reads
     except Exception:
         return None
-
-
-def _is_reads(value: object) -> bool:
-    return isinstance(value, tuple) and all(
-        isinstance(item, tuple)
-        and len(item) == 2
-        and isinstance(item[0], str)
-        and (item[1] is None or isinstance(item[1], str))
-        for item in value
-    )
 
 
 class Renderer:

@@ -117,7 +117,9 @@ def test_a_plan_from_the_cache_is_the_plan_computed_again(
         fresh = _plan(run_cli, *args)
         monkeypatch.delenv("RECONCILER_NO_CACHE")
         assert cold == warm == fresh
-    assert len(_entries("file")) == 41  # one per file: a changed input replaces its entry
+    assert len(_entries("reads")) == 41  # one per file: its reads follow from its bytes
+    assert len(_entries("file")) == 2 * 41  # a result per file and values: every file reads
+    # vars.tier (the set by name, each run by its loop over vars)
     assert _entries("jinja")
 
 
