@@ -81,6 +81,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _commit(root)
     monkeypatch.chdir(root)
     monkeypatch.setenv("RECONCILER_JOBS", "1")
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path / "cache"))  # this test's own
     monkeypatch.delenv("DEPLOY_COLOR", raising=False)
     return root
 
