@@ -232,11 +232,7 @@ def test_a_slow_answer_is_ambiguous_and_its_run_is_adopted_not_submitted_twice(
         ("readTimeout", "90s", None),
         ("connectTimeout", "2m", None),
         ("readTimeout", "0", "platform.readTimeout: 0 is out of range; expected more than 0"),
-        (
-            "readTimeout",
-            "soon",
-            "platform.readTimeout: expected a number of seconds or a duration like 90s",
-        ),
+        ("readTimeout", "soon", "platform.readTimeout: expected a number of seconds or a duration like 90s"),
         (
             "connectTimeout",
             "1h",
