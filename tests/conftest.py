@@ -158,6 +158,16 @@ CUSTOMERS = "abcdef01-2345-6789-abcd-ef0123456789"
 PROD_ATOM = "3456789a-bcde-f012-3456-789abcdef012"
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test's compile and plan cache (``store.cache``) is its worker's, not ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+    monkeypatch.delenv("RECONCILER_CACHE_DIR", raising=False)
+    monkeypatch.delenv("RECONCILER_NO_CACHE", raising=False)
+
+
 @pytest.fixture
 def workspace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim_server: RunningSimulator

@@ -43,6 +43,7 @@ from reconciler.specs.language import (
 )
 from reconciler.specs.layering import Merged, Path_, merge
 from reconciler.specs.policies import read_policy
+from reconciler.specs.rendercache import Cache
 from reconciler.specs.sandbox import Renderer
 
 MAX_COMBINATIONS = 256
@@ -69,6 +70,9 @@ class SpecContext:
     #: The environments reconciler.yaml defines (``policy.promote`` may name only these);
     #: None leaves the names unchecked.
     environments: tuple[str, ...] | None = None
+    #: Where compiled templates and loaded files outlive the process (``store.cache``);
+    #: None: nowhere, everything is computed again.
+    cache: Cache | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ complete list of located diagnostics (an empty list means the specs are valid).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import marshal
+import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.model import DesiredRun, Diagnostic, Location, PathPart
+from reconciler.specs import sandbox
 from reconciler.specs.budget import FileBudget
 from reconciler.specs.diagnose import model_disagreement
 from reconciler.specs.documents import Document, load_file
@@ -34,6 +38,7 @@ from reconciler.specs.language import (
     kind_schema,
 )
 from reconciler.specs.parallel import ordered_map
+from reconciler.specs.rendercache import is_reads, values_digest
 from reconciler.specs.schema import SchemaValidator, make_validator, validate_document
 from reconciler.specs.sources import display_path, display_paths, iter_yaml_files, read_regular
 
@@ -104,12 +109,18 @@ def load_desired(
     result.files = len(files)
     shown = display_paths(files, root)
     _validators()  # built once here, not once in each process that loads files
-    loaded = ordered_map(
-        functools.partial(_load_file, context=context, root=root),
-        list(zip(files, shown, strict=True)),
-        jobs=jobs,
-        meanwhile=meanwhile,
-    )
+    sandbox.use_cache(context.cache)
+    try:
+        loaded = ordered_map(
+            functools.partial(_load_file, context=context, root=root, settled=_settled(context)),
+            list(zip(files, shown, strict=True)),
+            jobs=jobs,
+            meanwhile=meanwhile,
+        )
+    finally:
+        sandbox.use_cache(None)
+    if context.cache is not None:
+        context.cache.maybe_prune()
     expanded: list[Expanded] = []
     seen: dict[str, Location] = {}
     known: set[str] = set()
@@ -153,10 +164,117 @@ class _FileResult:
     notices: list[Diagnostic]
 
 
-def _load_file(where: tuple[Path, str], *, context: SpecContext, root: Path) -> _FileResult:
-    """One file: read (bounded), parsed, and each document expanded within the file's budget."""
+def _settled(context: SpecContext) -> str | None:
+    """A digest of what a file's result follows from besides its bytes and templates' reads.
+
+    The code (the cache's fingerprint), the environment, the aliases, the environments a
+    policy may name and the reserved secret names; None when there is no cache, or a part
+    cannot be told apart by its ``repr``.
+    """
+    if context.cache is None:
+        return None
+    reserved = context.reserved_secrets
+    reserved = getattr(reserved, "names", reserved)  # config.secrets.ReservedNames: its extras
+    if not isinstance(reserved, frozenset | set | tuple | list):
+        return None
+    parts = (
+        context.cache.fingerprint,
+        context.environment,
+        sorted(context.process_aliases.items()),
+        sorted(context.runtime_aliases.items()),
+        context.environments,
+        type(context.reserved_secrets).__name__,
+        sorted(map(str, reserved)),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _outside(context: SpecContext) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """Where each template context name draws from outside the file (``vars``: two places)."""
+    return {
+        "vars": {"config": context.vars, "override": context.overrides},
+        "env": {"env": context.env},
+        "git": {"git": context.git},
+    }
+
+
+def _load_file(
+    where: tuple[Path, str], *, context: SpecContext, root: Path, settled: str | None = None
+) -> _FileResult:
+    """One file: from the cache when its inputs are those of a kept result, else loaded.
+
+    A file's result follows from its bytes, where it is shown, ``settled`` (the rest of the
+    context that is not read by templates, and the code) and the outside values its templates
+    read (``rendercache.reads``: the ``vars``, ``env`` and ``git`` keys, or whole names). Two
+    entries are kept: the file's reads, by its bytes (they follow from the bytes alone), and
+    its result, by its bytes and the digest of the values those reads find. So a result is
+    used again only when the same reads find the same values now, and a file keeps one result
+    for each set of values it was planned with (two environments, a pull request's commit and
+    the base's). Results with problems are never kept.
+    """
     path, shown_as = where
     read = context.read or functools.partial(read_regular, root=root)
+    cache = context.cache
+    if cache is None or settled is None:
+        return _load_uncached(path, shown_as, read, context)
+    try:
+        raw = read(path)
+    except Exception:
+        return _load_uncached(path, shown_as, read, context)
+    key = hashlib.sha256(f"{settled}\0{shown_as}\0".encode() + raw).hexdigest()
+    outside = _outside(context)
+    known = _reads(cache.get("reads", key))
+    if known is not None:
+        digest = values_digest(known, outside)
+        kept = _kept(cache.get("file", f"{key}:{digest}")) if digest is not None else None
+        if kept is not None:
+            return kept
+    collected = sandbox.collect_reads()
+    try:
+        result = _load_uncached(path, shown_as, lambda _path: raw, context)
+    finally:
+        sandbox.stop_collecting()
+    if not result.diagnostics:
+        reads = tuple(sorted(collected, key=_order))
+        digest = values_digest(reads, outside)
+        if digest is not None:
+            payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            cache.put("file", f"{key}:{digest}", payload)
+            if reads != known:
+                cache.put("reads", key, marshal.dumps(reads))
+    return result
+
+
+def _order(read: tuple[str, str | None]) -> tuple[str, str]:
+    return read[0], read[1] or ""
+
+
+def _reads(payload: bytes | None) -> tuple[tuple[str, str | None], ...] | None:
+    """The kept reads of a file, if the entry holds them (and nothing else)."""
+    if payload is None:
+        return None
+    try:
+        reads = marshal.loads(payload)  # noqa: S302 - signed by this user's key; plain data
+    except Exception:
+        return None
+    return reads if is_reads(reads) else None
+
+
+def _kept(payload: bytes | None) -> _FileResult | None:
+    """The kept result of a file, if the entry holds one."""
+    if payload is None:
+        return None
+    try:
+        result = pickle.loads(payload)  # noqa: S301 - signed by this user's own key
+    except Exception:
+        return None
+    return result if isinstance(result, _FileResult) else None
+
+
+def _load_uncached(
+    path: Path, shown_as: str, read: Callable[[Path], bytes], context: SpecContext
+) -> _FileResult:
+    """One file: read (bounded), parsed, and each document expanded within the file's budget."""
     documents, problems = load_file(path, shown_as=shown_as, read=read)
     known: set[str] = set()
     expanded: list[Expanded] = []

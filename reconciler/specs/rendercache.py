@@ -11,14 +11,34 @@ templates and contexts.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from jinja2 import nodes
 
 Reads = tuple[tuple[str, str | None], ...]
 MAX_ENTRIES = 65536
+
+
+class Cache(Protocol):
+    """A store of signed bytes that outlives the process (``reconciler.store.cache``).
+
+    ``fingerprint`` names the code that makes the entries; every key built here includes it.
+    """
+
+    fingerprint: str
+
+    def get(self, kind: str, key: str) -> bytes | None:
+        """The payload kept for ``(kind, key)``, or None."""
+
+    def put(self, kind: str, key: str, payload: bytes) -> None:
+        """Keep ``payload`` for ``(kind, key)`` (or not: a cache may drop anything)."""
+
+    def maybe_prune(self) -> None:
+        """Keep the store within its bounds."""
+
 
 _MISSING = ("missing",)
 _RENDERED: dict[tuple[Any, ...], str] = {}
@@ -60,6 +80,17 @@ def reads(tree: nodes.Template) -> Reads:
     return tuple(found)
 
 
+def is_reads(value: object) -> bool:
+    """Whether ``value`` has the shape of ``Reads`` (a kept entry's, before it is trusted)."""
+    return isinstance(value, tuple) and all(
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and (item[1] is None or isinstance(item[1], str))
+        for item in value
+    )
+
+
 class _Uncacheable(Exception):
     """A context value whose rendering might not follow from its frozen form."""
 
@@ -95,6 +126,33 @@ def key(source: str, read: Reads, context: Mapping[str, Any]) -> tuple[Any, ...]
     except _Uncacheable:
         return None
     return tuple(parts)
+
+
+def values_digest(
+    read: Iterable[tuple[str, str | None]],
+    outside: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> str | None:
+    """A digest of the values ``read`` finds in ``outside``; None: a value cannot be frozen.
+
+    ``outside`` maps a context name to the mappings it is drawn from outside the spec file
+    (``vars``: the configuration's and ``--var``'s); names not in it (``matrix``, ``name``, a
+    loop variable) follow from the file itself. A whole-name read covers every value.
+    """
+    parts: list[Any] = []
+    try:
+        for name, item in sorted(set(read), key=lambda r: (r[0], r[1] or "")):
+            sources = outside.get(name)
+            if sources is None:
+                continue
+            for source in sources.values():
+                if item is None:
+                    parts.append((name, None, _freeze(dict(source))))
+                else:
+                    found = source.get(item, _MISSING)
+                    parts.append((name, item, _MISSING if found is _MISSING else _freeze(found)))
+    except _Uncacheable:
+        return None
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def get(cache_key: tuple[Any, ...]) -> str | None:

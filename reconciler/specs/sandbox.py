@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import marshal
 from collections.abc import Container, Mapping, Sequence
+from types import CodeType
 from typing import Any
 
 from jinja2 import (
@@ -171,6 +174,30 @@ def _make_environment() -> _SpecSandbox:
 
 _ENVIRONMENT = _make_environment()
 
+#: Where compiled templates outlive the process (``use_cache``); None: nowhere.
+_DISK: rendercache.Cache | None = None
+#: What the values rendered since ``collect_reads`` read from their context; None: not asked.
+_COLLECTED: set[tuple[str, str | None]] | None = None
+
+
+def use_cache(cache: rendercache.Cache | None) -> None:
+    """Keep compiled templates in ``cache`` too (forked workers inherit it), or stop."""
+    global _DISK
+    _DISK = cache
+
+
+def collect_reads() -> set[tuple[str, str | None]]:
+    """Start collecting what rendered templates read from their context (one file's worth)."""
+    global _COLLECTED
+    _COLLECTED = set()
+    return _COLLECTED
+
+
+def stop_collecting() -> None:
+    """Stop collecting reads."""
+    global _COLLECTED
+    _COLLECTED = None
+
 
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> tuple[Template, rendercache.Reads]:
@@ -180,10 +207,44 @@ def _compile(source: str) -> tuple[Template, rendercache.Reads]:
     across thousands of executions (set defaults, matrices): without this, planning 10,000
     executions spent a third of its time compiling the same strings again. A failure is not
     cached, so it is reported each time. Loops and ``~`` are routed through the budget.
+
+    Across processes and runs, the compiled code and the reads are kept in the disk cache
+    (``use_cache``), under a digest of the source and the cache's fingerprint (the tool's,
+    Jinja's and Python's versions and the sandbox's own code). An entry that does not load
+    as exactly what was stored is a miss.
     """
+    key = ""
+    if _DISK is not None:
+        key = hashlib.sha256(f"{_DISK.fingerprint}\0{source}".encode()).hexdigest()
+        found = _from_disk(_DISK.get("jinja", key))
+        if found is not None:
+            return found
     tree = _ENVIRONMENT.parse(source)
     reads = rendercache.reads(tree)  # before compiling: the optimizer rewrites the tree
-    return _ENVIRONMENT.from_string(budget.instrument(tree, _ENVIRONMENT)), reads
+    code = _ENVIRONMENT.compile(budget.instrument(tree, _ENVIRONMENT))
+    if _DISK is not None:
+        _DISK.put("jinja", key, marshal.dumps((reads, code)))
+    return _template(code), reads
+
+
+def _template(code: Any) -> Template:
+    """The template of compiled ``code``, as ``Environment.from_string`` makes it."""
+    return _ENVIRONMENT.template_class.from_code(
+        _ENVIRONMENT, code, _ENVIRONMENT.make_globals(None), None
+    )
+
+
+def _from_disk(payload: bytes | None) -> tuple[Template, rendercache.Reads] | None:
+    """A cached ``(template, reads)``; None when absent or not of the stored shape."""
+    if payload is None:
+        return None
+    try:
+        reads, code = marshal.loads(payload)  # noqa: S302 - signed by this user's own key
+        if not isinstance(code, CodeType) or not rendercache.is_reads(reads):
+            return None
+        return _template(code), reads
+    except Exception:
+        return None
 
 
 class Renderer:
@@ -260,6 +321,8 @@ class Renderer:
         charged to a fresh ``ValueBudget`` of this file's budget.
         """
         template, reads = _compile(raw)
+        if _COLLECTED is not None:
+            _COLLECTED.update(reads)
         key = rendercache.key(raw, reads, self._context)
         if key is not None and (cached := rendercache.get(key)) is not None:
             return cached

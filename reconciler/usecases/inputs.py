@@ -38,13 +38,20 @@ def spec_context(
     """Template context: the settings' vars, git facts and ``--var KEY=VALUE`` overrides.
 
     It also carries the environments reconciler.yaml defines, which ``policy.promote`` may
-    name.
+    name, and this user's cache of compiled templates and loaded files (``store.cache``; off
+    with ``RECONCILER_NO_CACHE=1``).
     """
+    from reconciler.store.cache import open_cache
+
     parsed = parse_overrides(overrides)
     actions = GitHubContext.from_environ(environ).git_facts()
     git = git_facts(settings.root, actions=actions).as_context()
     context = settings.spec_context(environ, git=git, overrides=parsed)
-    return dataclasses.replace(context, environments=defined_environments(settings))
+    return dataclasses.replace(
+        context,
+        environments=defined_environments(settings),
+        cache=open_cache(environ, settings.root),
+    )
 
 
 def defined_environments(settings: Settings) -> tuple[str, ...]:
