@@ -166,6 +166,7 @@ def _private_cache(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
     monkeypatch.delenv("RECONCILER_CACHE_DIR", raising=False)
     monkeypatch.delenv("RECONCILER_NO_CACHE", raising=False)
+    monkeypatch.delenv("CI", raising=False)  # CI turns the cache off; a test sets it to see that
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ compile and plan cache"):
 Every failure (a full disk, a folder that vanished, a corrupt or truncated file) is a miss
 or a write not made: the cache can make a run faster, never make it fail. Writes are atomic
 (a temporary file renamed over), and the folder is pruned to ``MAX_BYTES``, oldest first.
-``RECONCILER_NO_CACHE=1`` turns the cache off.
+``RECONCILER_NO_CACHE=1`` turns the cache off; so does ``CI`` (set on GitHub's runners, which start
+empty: the cache would only cost there) unless ``RECONCILER_CACHE_DIR`` names a folder kept
+across runs.
 """
 
 from __future__ import annotations
@@ -172,6 +174,10 @@ def cache_folder(environ: Mapping[str, str]) -> Path | None:
     given = environ.get(DIR_VARIABLE, "").strip()
     if given:
         return Path(given)
+    if environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        # A fresh runner's cache would only be written, never read: a cold plan costs about a
+        # third more with it. A workflow that keeps the folder (actions/cache) names it.
+        return None
     base = environ.get("XDG_CACHE_HOME", "").strip()
     if base and Path(base).is_absolute():
         return Path(base) / "reconciler"

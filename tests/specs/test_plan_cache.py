@@ -204,3 +204,14 @@ def test_the_folder_is_pruned_oldest_first(tmp_path: Path) -> None:
     kept = [i for i in range(10) if store.get("file", f"k{i}") is not None]
     assert kept == list(range(kept[0], 10))
     assert 2 <= len(kept) <= 4
+
+
+def test_a_runner_keeps_no_cache_unless_a_kept_folder_is_named(tmp_path: Path) -> None:
+    """On CI the folder starts empty every run: writing it would only cost (a third more)."""
+    home = {"HOME": str(tmp_path)}
+    assert disk.cache_folder(home) == tmp_path / ".cache" / "reconciler"
+    assert disk.cache_folder({**home, "CI": "true"}) is None
+    assert disk.cache_folder({**home, "CI": "false"}) == tmp_path / ".cache" / "reconciler"
+    kept = {**home, "CI": "true", "RECONCILER_CACHE_DIR": str(tmp_path / "kept")}
+    assert disk.cache_folder(kept) == tmp_path / "kept"  # restored by actions/cache, say
+    assert disk.cache_folder({**kept, "RECONCILER_NO_CACHE": "1"}) is None
