@@ -94,17 +94,25 @@ class Engine:
         )
 
     async def apply(self, plan: Plan) -> ApplyResult:
-        """Run every changing action of ``plan``; return how each one ended."""
+        """Run every changing action of ``plan``; return how each one ended.
+
+        The engine keeps no action past its run: once a run is final and its state saved,
+        its desired run can be freed (a caller that lets go of ``plan`` too keeps the memory
+        of an apply to the runs in flight and the compact results).
+        """
         started = self._clock.now()
+        environment = plan.environment
         todo = [a for a in plan.actions if a.kind.changes]
+        del plan
+        names = [a.name for a in todo]
         known = known_executions([*self._store.current().values(), *(a.current for a in todo)])
         try:
-            results = await self._run_all(todo, known)
+            results = await self._run_all(todo, known)  # takes the actions: todo is emptied
         except PlatformUnreachable as exc:  # the apply stops: say what it leaves behind
             with contextlib.suppress(Exception):
                 await self._store.flush()
             entries = self._store.current()
-            left = [entries[a.name] for a in todo if a.name in entries]
+            left = [entries[name] for name in names if name in entries]
             raise PlatformUnreachable(exc.message + left_behind(left)) from None
         except BaseException:
             with contextlib.suppress(Exception):  # the first error is the one to report
@@ -112,16 +120,26 @@ class Engine:
             raise
         await self._store.flush()
         return ApplyResult(
-            environment=plan.environment,
+            environment=environment,
             results=tuple(sorted(results, key=lambda r: r.name)),
             started_at=started,
             finished_at=self._clock.now(),
         )
 
     async def _run_all(self, todo: list[Action], known: set[str]) -> list[RunResult]:
-        """Compose this apply's parts, then run ``todo`` through them."""
+        """Compose this apply's parts, then run ``todo`` through them.
+
+        The queue takes the actions and ``todo`` is emptied: each action is then held only
+        until its run is over.
+        """
         options, clock, progress = self._options, self._clock, self._progress
         queue = ReadyQueue(todo, expected_seconds(todo, self._store.current().values()))
+        count = len(todo)
+        submits = sum(1 for a in todo if a.desired and a.kind not in NO_PERMIT)
+        processes = len(
+            {a.desired.request.process_id for a in todo if a.desired and a.kind not in NO_PERMIT}
+        )
+        todo.clear()
         # With durable intents each wave of intents is one commit: tasks start together, as
         # many as concurrency allows, so a wave is not cut to the lookahead.
         limit = options.concurrency
@@ -141,17 +159,15 @@ class Engine:
         budgets = Budgets(
             options.poll_initial, options.poll_max, options.timeout, options.record_timeout
         )
-        submits = [a for a in todo if a.desired and a.kind not in NO_PERMIT]
-        processes = len({a.desired.request.process_id for a in submits if a.desired})
         survey = Survey(
             self._client,
             queue,
             clock,
-            budget=max(min(processes, 20), len(submits) // 10),  # queries: about 1 per 10 runs
+            budget=max(min(processes, 20), submits // 10),  # queries: about 1 per 10 runs
             progress=progress,
         )
         follower = Follower(
-            self._client, clock, budgets, Pace(backlog=dispatch, spare=len(todo) // 4),
+            self._client, clock, budgets, Pace(backlog=dispatch, spare=count // 4),
             save=ledger.save, progress=progress, seen=adoption.explain, rng=self._rng,
             expected=queue.expected, also_spent=lambda: survey.spent,
         )  # fmt: skip

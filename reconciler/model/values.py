@@ -8,11 +8,11 @@ the types here. Names are snake_case; camelCase wire names never appear in this 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,9 +48,48 @@ def json_path(path: tuple[PathPart, ...] | list[PathPart]) -> str:
 
 
 class Frozen(BaseModel):
-    """Base for internal value types: immutable, strict about unknown fields."""
+    """Base for internal value types: immutable, strict about unknown fields.
+
+    Every instance shares its set of explicitly set field names with the others that set the
+    same names (``_shared_fields``): pydantic keeps one ``set`` per instance, a kilobyte for a
+    state entry, the largest part of what an apply keeps per execution. Nothing changes the
+    set of a frozen model in place (pydantic copies it for ``model_copy``), so sharing it only
+    saves memory.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - pydantic's hook
+        """After validation: share the set of field names given."""
+        _share_fields(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see ``BaseModel.model_copy``) whose set of field names is shared."""
+        copied = super().model_copy(update=update, deep=deep)
+        _share_fields(copied)
+        return copied
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Unpickled (a plan's desired runs come from worker processes so): share the set."""
+        super().__setstate__(state)
+        _share_fields(self)
+
+
+#: One set per distinct collection of field names (``Frozen``); bounded, past the bound a
+#: model keeps its own set.
+_shared_fields: dict[frozenset[str], set[str]] = {}
+_SHARED_FIELDS_LIMIT = 4096
+
+
+def _share_fields(model: BaseModel) -> None:
+    given = model.__pydantic_fields_set__
+    key = frozenset(given)
+    shared = _shared_fields.get(key)
+    if shared is None:
+        if len(_shared_fields) >= _SHARED_FIELDS_LIMIT:
+            return
+        shared = _shared_fields.setdefault(key, set(key))
+    object.__setattr__(model, "__pydantic_fields_set__", shared)
 
 
 class Location(Frozen):

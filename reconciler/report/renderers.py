@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -276,19 +277,37 @@ OUTCOMES: tuple[Outcome, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class PlanOutline:
+    """What ``apply.json`` says of a plan: its digest and its actions by kind.
+
+    An apply keeps this instead of the plan, whose desired runs it lets go as their runs end.
+    """
+
+    digest: str
+    actions: Mapping[str, int]
+
+    @classmethod
+    def of(cls, plan: Plan, digest: str | None = None) -> PlanOutline:
+        """The outline of ``plan`` (``digest``: its digest, if already computed)."""
+        counts = {kind.value: plan.count(kind) for kind in ActionKind}
+        return cls(digest or plan_digest(plan), {k: n for k, n in counts.items() if n})
+
+
 def apply_record_json(
     result: ApplyResult,
     *,
-    plan: Plan,
+    plan: Plan | PlanOutline,
     review: Review,
     shard: tuple[int, int] | None = None,
     stats: Mapping[str, Any] | None = None,
 ) -> str:
     """``apply.json``: what this apply was (plan digest, review, counts) for tools and commits."""
+    outline = plan if isinstance(plan, PlanOutline) else PlanOutline.of(plan, review.digest)
     payload = {
         "formatVersion": FORMAT_VERSION,
         "environment": result.environment,
-        "planDigest": review.digest or plan_digest(plan),
+        "planDigest": review.digest or outline.digest,
         "reviewed": {
             "status": review.status,
             "reviewedDigest": review.reviewed_digest,
@@ -297,7 +316,7 @@ def apply_record_json(
         "shard": f"{shard[0]}/{shard[1]}" if shard else None,
         "startedAt": timestamp(result.started_at),
         "finishedAt": timestamp(result.finished_at),
-        "actions": {kind.value: plan.count(kind) for kind in ActionKind if plan.count(kind)},
+        "actions": dict(outline.actions),
         "outcomes": {outcome: result.count(outcome) for outcome in OUTCOMES},
         "stats": dict(stats or {}),
     }

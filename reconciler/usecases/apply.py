@@ -78,9 +78,13 @@ class ApplyRequest:
 
 @dataclass(frozen=True)
 class Applied:
-    """What an apply did. ``result`` is None when nothing was applied (no changes)."""
+    """What an apply did. ``result`` is None when nothing was applied (no changes).
 
-    plan: Plan
+    ``plan`` is None once the engine ran: an apply lets go of its plan, so the desired run of
+    an execution is freed as soon as its run is over (memory grows with the runs in flight).
+    """
+
+    plan: Plan | None
     review: Review
     result: ApplyResult | None = None
     stats: Mapping[str, object] | None = None
@@ -182,8 +186,15 @@ def apply(
             progress=progress,
             journal=journal,
         )
+        # What the artifacts and the applies log need of the plan, taken now: then the plan
+        # is the engine's alone, which frees each action as its run ends.
+        sources = spec_sources(the_plan, cwd=cwd, root=workspace(environ))
+        outline = report.PlanOutline.of(the_plan, digest)
+        reruns = [a.name for a in the_plan.actions if a.desired is not None and a.desired.on_demand]
+        applying = engine.apply(the_plan)
+        del the_plan
         try:
-            result = run(engine.apply(the_plan), client.aclose)
+            result = run(applying, client.aclose)
         finally:
             on_finished()
             store.settle()  # even when interrupted twice: every state write lands under the lock
@@ -205,11 +216,11 @@ def apply(
         stats,
         summary_folder=summary_folder,
         record_json=report.apply_record_json(
-            result, plan=the_plan, review=review, shard=shard, stats=stats
+            result, plan=outline, review=review, shard=shard, stats=stats
         ),
         notes=review.markdown() if request.reviewed else "",
         redactor=redactor,
-        sources=spec_sources(the_plan, cwd=cwd, root=workspace(environ)),
+        sources=sources,
     )
     AppliesLog(settings.state_dir, settings.environment).append(
         specs_commit=specs_commit,
@@ -221,10 +232,10 @@ def apply(
         run_url=github.run_url,
         actor=github.actor or None,
         at=clock.now(),
-        reruns=[a.name for a in the_plan.actions if a.desired is not None and a.desired.on_demand],
+        reruns=reruns,
     )
     return Applied(
-        plan=the_plan,
+        plan=None,
         review=review,
         result=result,
         stats=stats,

@@ -8,10 +8,20 @@ from datetime import UTC, datetime
 import pytest
 
 from reconciler.errors import UserError
-from reconciler.model import ApplyResult, Plan
+from reconciler.model import (
+    Action,
+    ActionKind,
+    ApplyResult,
+    DesiredRun,
+    Location,
+    Plan,
+    RunRequest,
+    RunResult,
+)
+from reconciler.model.digest import plan_digest
 from reconciler.plan.review import Review
 from reconciler.report.apply_record import ApplyRecord, parse_apply_record
-from reconciler.report.renderers import apply_record_json
+from reconciler.report.renderers import PlanOutline, apply_record_json
 
 T0 = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
 DIGEST = "sha256:" + "d" * 64
@@ -28,6 +38,30 @@ def test_what_the_writer_writes_reads_back() -> None:
     assert record.shard == "2/4"
     assert record.outcomes == json.loads(text)["outcomes"]
     assert list(record.outcomes or {}) == list(json.loads(text)["outcomes"])  # order kept
+
+
+def _plan() -> Plan:
+    def action(name: str, kind: ActionKind) -> Action:
+        request = RunRequest(process_id="p", atom_id="a", dynamic_properties={"NAME": name})
+        run = DesiredRun(name=name, request=request, digest=f"v1:{name}", source=Location(file="x"))
+        return Action(name=name, kind=kind, reason="test", desired=run)
+
+    kinds = [ActionKind.SUBMIT, ActionKind.NOOP, ActionKind.SUBMIT, ActionKind.RERUN]
+    return Plan(environment="prod", actions=tuple(action(f"r{i}", k) for i, k in enumerate(kinds)))
+
+
+@pytest.mark.parametrize("reviewed", [None, DIGEST])
+def test_the_outline_an_apply_keeps_writes_the_bytes_its_plan_would(reviewed: str | None) -> None:
+    # An apply lets go of its plan while its runs go and writes apply.json from the outline.
+    plan = _plan()
+    runs = (RunResult(name="r0", outcome="success"), RunResult(name="r2", outcome="failure"))
+    result = ApplyResult(environment="prod", started_at=T0, finished_at=T0, results=runs)
+    review = Review(status="none", digest=reviewed)
+    outline = PlanOutline.of(plan, plan_digest(plan))
+    text = apply_record_json(result, plan=outline, review=review, stats={"HTTP calls": 4})
+    assert text == apply_record_json(result, plan=plan, review=review, stats={"HTTP calls": 4})
+    assert json.loads(text)["actions"] == {"submit": 2, "rerun": 1, "noop": 1}
+    assert json.loads(text)["planDigest"] == (reviewed or plan_digest(plan))
 
 
 def test_fields_of_another_type_are_left_out() -> None:

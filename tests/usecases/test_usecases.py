@@ -96,6 +96,7 @@ def test_apply_use_case_runs_without_click(sim: Admin, workspace: Path) -> None:
     assert (workspace / "artifacts" / "default" / "summary.md").is_file()
     assert applied.summary_path == workspace / "artifacts" / "default" / "summary.md"
     assert events  # the progress seam heard the runs
+    assert applied.plan is None  # let go while its runs went (memory)
 
     # A second apply of the same specs submits nothing: the plan has no changes.
     again = apply(
@@ -108,6 +109,7 @@ def test_apply_use_case_runs_without_click(sim: Admin, workspace: Path) -> None:
         cwd=workspace,
     )
     assert again.result is None
+    assert again.plan is not None
     assert not again.plan.has_changes
     assert len(sim.submissions()) == 2
     environment, entries = status_usecases.status(settings)
