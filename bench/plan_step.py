@@ -132,10 +132,7 @@ def _summary(
         "ratio": ratios(wall("plan"), wall("floor")),
         "one_process_ratio": ratios(wall("plan_one"), wall("floor_one")),
         "one_process_cpu_ratio": ratios(cpu("plan_one"), cpu("floor_one")),
-        "commands": {
-            k: shown(args, where=where, env=env)
-            for k, (args, env) in commands.items()
-        },
+        "commands": {k: shown(args, where=where, env=env) for k, (args, env) in commands.items()},
         "what": what,
     }
 
@@ -184,7 +181,13 @@ def bench_plan(
     for label in workloads:
         ws = generate(work / f"plan-{label}", n, distinct=label == "distinct")
         roots[label] = ws.root
-        shapes[label] = {"files": ws.files, "documents": ws.documents, "mix": ws.kinds}
+        shapes[label] = {
+            "files": ws.files,
+            "documents": ws.documents,
+            "mix": ws.kinds,
+            "templates": ws.templates,
+            "template_sources": ws.template_sources,
+        }
     cold = measure(roots, rounds=rounds, jobs=jobs, expect=2, what="cold plan")
     world = workload.world(processes=12, seed=11, rate=0)
     for process in world["processes"]:

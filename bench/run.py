@@ -51,7 +51,7 @@ class Sizes:
     startup_rounds: int
     concurrencies: tuple[int, ...] = (apply_step.DEFAULT_CONCURRENCY, 1000)
     worlds: tuple[str, ...] = workload.WORLDS
-    repeat_worlds: tuple[str, ...] = ("today", "own-speed")
+    repeat_worlds: tuple[str, ...] = ("own-speed",)
 
 
 FULL = Sizes(
@@ -202,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency", action="append", type=int, help="apply.concurrency (repeatable)"
     )
+    parser.add_argument(
+        "--repeat-world",
+        action="append",
+        choices=(*workload.WORLDS, "none"),
+        help="worlds with a repeat apply (repeatable; default own-speed; none: no repeats)",
+    )
     parser.add_argument("--scale", type=float, help="time scale of the apply suite")
     parser.add_argument(
         "--baseline-sample", type=int, help="runs of the one-at-a-time baseline (0: skip it)"
@@ -220,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "baseline_sample": args.baseline_sample,
         "worlds": tuple(args.world) if args.world else None,
         "concurrencies": tuple(args.concurrency) if args.concurrency else None,
+        "repeat_worlds": (
+            tuple(w for w in args.repeat_world if w != "none") if args.repeat_world else None
+        ),
     }
     sizes = dataclasses.replace(sizes, **{k: v for k, v in changes.items() if v is not None})
     given = list(sys.argv[1:] if argv is None else argv)

@@ -25,6 +25,7 @@ class Row:
 def _plan_rows(plan: dict[str, Any]) -> list[Row]:
     rows = []
     n, jobs = plan["executions"], plan["jobs"]
+    sources = {k: w["template_sources"] for k, w in plan["workloads"].items()}
     for phase, title, limit in (
         ("cold", "cold plan", f"2{TIMES}"),
         ("noop", "no-op plan", f"1.2{TIMES}"),
@@ -34,7 +35,8 @@ def _plan_rows(plan: dict[str, Any]) -> list[Row]:
             target = f"≤ {limit}" if (phase, label) != ("cold", "shared") else "—"
             rows += [
                 Row(
-                    f"{title}, {n:,} executions, {label} text, {jobs} processes",
+                    f"{title}, {n:,} executions, {label} text "
+                    f"({sources.get(label, '?'):,} template sources), {jobs} processes",
                     text(s["plan"], " s"),
                     f"{text(s['floor'], ' s')} (libyaml, {jobs} processes)",
                     text(m["ratio"], TIMES),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,8 @@ class Workspace:
     files: int
     documents: int
     kinds: dict[str, int]
+    templates: int = 0  # template strings in the specs
+    template_sources: int = 0  # distinct ones among them (what a compile cache must compile)
 
 
 def generate(
@@ -360,6 +363,7 @@ def generate(
     set_total = (executions * 3 // 10) // 20 * 20
     single_total = executions - matrix_total - set_total
     files = documents = 0
+    templates: list[str] = []
     kinds = {"Execution": single_total, "ExecutionSet": set_total, "matrix": matrix_total}
 
     # Singles: the first half one per file, the rest ten documents per file.
@@ -368,6 +372,7 @@ def generate(
         process, atom = target()
         text = _single(f"single-{n:05d}", process, atom, n, secret and n % 10 == 0, distinct)
         (specs / "singles" / f"single-{n:05d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += 1
     n = one_per_file
@@ -379,9 +384,9 @@ def generate(
                 _single(f"single-{n:05d}", process, atom, n, secret and n % 10 == 0, distinct)
             )
             n += 1
-        (specs / "singles" / f"multi-{n:05d}.yaml").write_text(
-            "---\n".join(chunk), encoding="utf-8"
-        )
+        text = "---\n".join(chunk)
+        (specs / "singles" / f"multi-{n:05d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += len(chunk)
 
@@ -389,6 +394,7 @@ def generate(
         process, atom = target()
         text = _set(f"set-{s:04d}", process, atom, 20, s, with_deps, distinct)
         (specs / "sets" / f"set-{s:04d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += 1
 
@@ -396,12 +402,27 @@ def generate(
         process, atom = target()
         text = _matrix(f"mx-{m:04d}", process, atom, (3, 5), m, with_deps, distinct)
         (specs / "matrices" / f"mx-{m:04d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += 1
 
     return Workspace(
-        root=root, executions=executions, files=files, documents=documents, kinds=kinds
+        root=root,
+        executions=executions,
+        files=files,
+        documents=documents,
+        kinds=kinds,
+        templates=len(templates),
+        template_sources=len(set(templates)),
     )
+
+
+_TEMPLATE = re.compile(r"\"([^\"\n]*\{\{[^\"\n]*)\"|'([^'\n]*\{\{[^'\n]*)'")
+
+
+def _templates(text: str) -> list[str]:
+    """The quoted template strings of generated YAML (exact for this generator's output)."""
+    return [a or b for a, b in _TEMPLATE.findall(text)]
 
 
 def write_world(path: Path, data: dict[str, Any]) -> Path:

@@ -20,7 +20,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WORLDS = ("today", "heavy-tail", "rate-bound", "own-speed")
-ARGS = ("--quick", "--plan-n", "120", "--apply-n", "40", "--small-apply-n", "10")
+ARGS = (
+    *("--quick", "--plan-n", "120", "--apply-n", "40", "--small-apply-n", "10"),
+    *("--repeat-world", "today", "--repeat-world", "own-speed"),
+)
 
 
 def spread_ok(figure: dict[str, Any], rounds: int) -> None:
@@ -87,6 +90,9 @@ def test_quick_benchmark_writes_sane_results(tmp_path: Path) -> None:
     assert len(distinct) == len(shared) == plan["cold"]["distinct"]["documents"]
     assert len(set(distinct)) == len(distinct)  # every document its own template text
     assert len(set(shared)) == 1
+    workloads = plan["workloads"]
+    assert workloads["distinct"]["templates"] == workloads["shared"]["templates"]
+    assert workloads["distinct"]["template_sources"] > 10 * workloads["shared"]["template_sources"]
 
     # Apply: every world at both concurrencies, the small case, the repeats; exactly once.
     apply = data["apply"]
@@ -134,5 +140,5 @@ def test_quick_benchmark_writes_sane_results(tmp_path: Path) -> None:
     for world in WORLDS:
         assert f"| first | {world} | 40 | 50 |" in report
         assert f"| first | {world} | 40 | 1000 |" in report
-    assert "cold plan, 120 executions, distinct text" in report
+    assert "cold plan, 120 executions, distinct text (" in report
     assert "`validate` of one spec" in report
