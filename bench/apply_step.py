@@ -90,7 +90,9 @@ def one_apply(
     began = time.time()
     applied = run_timed(reconciler("apply"), cwd=root, env=env)
     if applied.code != 0:
-        raise RuntimeError(f"apply exited {applied.code}: {applied.stderr[-3000:]}")
+        raise RuntimeError(
+            f"apply exited {applied.code}: {applied.stdout[-3000:]}{applied.stderr[-1500:]}"
+        )
     stats = sim.get("stats")
     data = sim.get("submissions")
     submissions = data["submissions"]

@@ -56,7 +56,9 @@ def bench_memory(n: int, work: Path) -> dict[str, Any]:
         env = base_env({**sim.env, workload.SECRET_NAME: "bench-secret-value"})
         applied = run_timed(reconciler("apply"), cwd=root, env=env)
         if applied.code != 0:
-            raise RuntimeError(f"apply exited {applied.code}: {applied.stderr[-3000:]}")
+            raise RuntimeError(
+                f"apply exited {applied.code}: {applied.stdout[-3000:]}{applied.stderr[-1500:]}"
+            )
         submitted = len(sim.get("submissions")["submissions"])
         calls = sum(account_calls(sim.get("stats")).values())
     states = len(list((root / "state" / "default").glob("*.json")))

@@ -152,7 +152,9 @@ def apply_for_state(
             env = base_env({**sim.env, workload.SECRET_NAME: "bench-secret-value"})
             applied = run_timed(reconciler("apply"), cwd=root, env=env)
             if applied.code != 0:
-                raise RuntimeError(f"apply exited {applied.code}: {applied.stderr[-3000:]}")
+                raise RuntimeError(
+                    f"apply exited {applied.code}: {applied.stdout[-3000:]}{applied.stderr[-1500:]}"
+                )
             calls = sum(account_calls(sim.get("stats")).values())
             submitted = len(sim.get("submissions")["submissions"])
             out[label] = {

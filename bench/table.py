@@ -59,6 +59,14 @@ def _plan_rows(plan: dict[str, Any]) -> list[Row]:
                     "",
                     "(the same two commands)",
                 ),
+                Row(
+                    "  peak RSS, P processes / one process",
+                    f"{m['max_rss_mb']['plan']} / {m['max_rss_mb']['plan_one']} MB",
+                    f"{m['max_rss_mb']['floor']} / {m['max_rss_mb']['floor_one']} MB",
+                    "",
+                    "",
+                    "(the same four commands)",
+                ),
             ]
     for label, a in plan["state_applies"].items():
         rows.append(
