@@ -1,18 +1,19 @@
 """Subprocesses of the harness: timed commands, the simulator, the printed form of each command.
 
-Every measured command is the real console script (or a fresh interpreter) in its own process;
-its wall time is taken here and its CPU time and peak RSS come from ``os.wait4`` (its own and
-those of the children it reaped: the plan's forked workers count).
+Every measured command is the real console script (or a fresh interpreter) in its own process,
+started by ``bench/launch.py``, which times it and reads its CPU time and peak RSS from
+``os.wait4`` (its own and those of the children it reaped: the plan's forked workers count).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,31 +43,46 @@ class Timed:
 def run_timed(
     args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 3600
 ) -> Timed:
-    """Run a subprocess; its wall time, CPU time and peak RSS (``wait4``)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(args), cwd=cwd, env=env, stdout=out, stderr=err)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run a command through ``bench/launch.py``: its wall time, CPU time and peak RSS.
+
+    The launcher forks the command from a small interpreter, so the harness's own memory is
+    in no peak RSS (see its docstring), and times the command alone.
+    """
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        report = Path(folder) / "report.json"
+        launcher = [sys.executable, "-I", "-S", str(ROOT / "bench" / "launch.py"), str(report)]
+        proc = subprocess.Popen(
+            [*launcher, *args],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # a timeout ends the launcher and the command by group
+        )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RuntimeError(f"timed out after {timeout:g} s: {shlex.join(args)}") from None
         out.seek(0)
         err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+        if not report.is_file():
+            raise RuntimeError(f"the launcher failed ({proc.returncode}): {stderr[-2000:]}")
+        measured = json.loads(report.read_text(encoding="utf-8"))
         return Timed(
-            code=proc.returncode,
-            seconds=seconds,
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
-            max_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
-            stdout=out.read().decode(errors="replace"),
-            stderr=err.read().decode(errors="replace"),
+            code=measured["code"],
+            seconds=measured["seconds"],
+            cpu_seconds=measured["cpu_seconds"],
+            max_rss_mb=measured["max_rss_kb"] / 1024,
+            stdout=stdout,
+            stderr=stderr,
         )
 
 
