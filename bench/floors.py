@@ -29,7 +29,8 @@ batched polling costs on top.
 
 The *order floor* is the best any client could do with the submission order the tool chose:
 run ``i`` is submitted no earlier than ``i ÷ r`` (POSTs alone at the rate limit) and no earlier
-than a slot frees, and holds its slot for its length (list scheduling on ``c`` slots).
+than a slot frees, and holds its slot for its length (list scheduling on ``c`` slots); and, as
+the floor, never less than the minimum calls ÷ r.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def apply_floor(
         "min_query_calls": queries,
         "min_calls_per_execution": round(min_calls / n, 3),
         "min_calls_seconds": round(calls, 3),
-        "order_floor_seconds": round(order_floor(spans, concurrency, rate), 3),
+        # The order's own bound, never below what the calls alone take.
+        "order_floor_seconds": round(max(order_floor(spans, concurrency, rate), calls), 3),
         "model": "max(longest run, sum of run lengths / concurrency, min calls / rate); min "
         "calls = 2 per execution + batched query rounds every pollMax (bench/floors.py)",
     }

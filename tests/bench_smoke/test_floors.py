@@ -66,3 +66,10 @@ def test_query_rounds_raise_the_calls_floor() -> None:
     assert floor["min_query_calls"] == 27
     assert floor["min_calls"] == 627
     assert floor["min_calls_per_execution"] == 2.09
+    # 300 POSTs at 100/s end by 3 s: the runs end by 13 s; the 627 calls take 6.27 s.
+    assert floor["order_floor_seconds"] == pytest.approx(12.99)
+
+
+def test_the_order_floor_is_never_below_the_calls() -> None:
+    runs = [Span(0.0, 0.1, 0.2)] * 1000  # POSTs alone: 10 s; POST and async GET: 20 s
+    assert apply_floor(runs, concurrency=50, rate=100.0, poll=1.0)["order_floor_seconds"] == 20.0
