@@ -198,7 +198,9 @@ def _tag(distinct: bool, n: int, kind: str) -> str:
     return f"{kind}{n}:" if distinct else ""
 
 
-def _single(name: str, process: str, atom: str, n: int, secret: bool, distinct: bool) -> str:
+def _single(
+    name: str, process: str, atom: str, n: int, secret: bool, distinct: bool = False
+) -> str:
     t = _tag(distinct, n, "s")
     lines = [
         "apiVersion: reconciler/v1",
@@ -236,7 +238,13 @@ def _single(name: str, process: str, atom: str, n: int, secret: bool, distinct: 
 
 
 def _set(
-    name: str, process: str, atom: str, count: int, n: int, with_deps: bool, distinct: bool
+    name: str,
+    process: str,
+    atom: str,
+    count: int,
+    n: int,
+    with_deps: bool,
+    distinct: bool = False,
 ) -> str:
     t = _tag(distinct, n, "e")
     lines = [
@@ -275,7 +283,7 @@ def _matrix(
     axes: tuple[int, int],
     n: int,
     with_deps: bool,
-    distinct: bool,
+    distinct: bool = False,
 ) -> str:
     t = _tag(distinct, n, "m")
     regions = [f"r{i}" for i in range(axes[0])]

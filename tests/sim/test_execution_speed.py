@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from reconciler.sim.world import WorldError, world_from_data
@@ -43,13 +42,13 @@ async def durations(platform: Platform, requests: list[dict[str, str]]) -> list[
                     "DynamicProcessProperty": [{"name": k, "value": v} for k, v in dynamic.items()]
                 },
             }
-            response = await client.post("/ExecutionRequest", json=body)
-            assert response.status_code == 200, response.text
-            ids.append(response.json()["requestId"])
+            posted = await client.post("/ExecutionRequest", json=body)
+            assert posted.status_code == 200, posted.text
+            ids.append(posted.json()["requestId"])
         platform.advance(10_000)
         out = []
         for rid in ids:
-            response: httpx.Response = await client.get(f"/ExecutionRecord/async/{rid}")
+            response = await client.get(f"/ExecutionRecord/async/{rid}")
             record = response.json()["result"][0]
             assert record["status"] == "COMPLETE"
             out.append(record["executionDuration"][1] / 1000)
