@@ -65,8 +65,10 @@ clean:
 schema: $(STAMP)
 	$(BIN)/python -m reconciler.cli.schemagen
 
-# The performance harness (docs/performance.md); results in bench/results/. Not part of `test`.
-# `make bench BENCH_ARGS=--quick` is the under-a-minute smoke run.
+# The performance harness (docs/performance.md): medians over rounds against same-run floors,
+# about 40 minutes; results (JSON and a markdown table) in bench/results/. Not part of `test`.
+# `make bench BENCH_ARGS=--quick` runs every workload tiny (a smoke run of a minute or two);
+# `BENCH_ARGS='--only apply --world heavy-tail'` one step or case (`python -m bench --help`).
 .PHONY: bench
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,58 @@ def world(*, processes: int, seed: int, rate: float, outcomes: bool = True) -> d
     }
 
 
+# The apply suite: four worlds, each a different reason for an apply to be slow.
+WORLDS = ("today", "heavy-tail", "rate-bound", "own-speed")
+
+WORLD_TEXT = {
+    "today": "12 processes, lognormal, medians 3..90 s log-spaced, sigma 0.7, capped at "
+    "{cap:g} s; record delay 0.5..2 s; every run drawn afresh",
+    "heavy-tail": "10 processes: one of 150..220 s (uniform), nine lognormal with medians "
+    "2..20 s, sigma 0.5, capped at 60 s; record delay 0.5..2 s",
+    "rate-bound": "6 processes of 0.5..3 s (uniform), record delay 0.5..1 s: many short runs, "
+    "the rate limit binds",
+    "own-speed": "12 processes as today's (sigma 0.3 per run) and each execution its own "
+    "speed: a lognormal factor, sigma 0.6, kept across applies (executionSpeed, key DPP_NAME)",
+}
+
+
+def suite_world(kind: str, *, seed: int, rate: float, cap: float = 300.0) -> dict[str, Any]:
+    """One world of the apply suite (``WORLDS``); ``cap`` bounds today's durations."""
+    data = world(processes=suite_processes(kind), seed=seed, rate=rate)
+    rng = random.Random(f"{seed}/{kind}")
+    processes = data["processes"]
+    if kind == "today":
+        for p in processes:
+            p["duration"]["max"] = cap
+    elif kind == "heavy-tail":
+        processes[0]["duration"] = {"distribution": "uniform", "min": 150.0, "max": 220.0}
+        for i, p in enumerate(processes[1:]):
+            p["duration"] = {
+                "distribution": "lognormal",
+                "median": round(2.0 * 10.0 ** (i / 8), 2),
+                "sigma": 0.5,
+                "max": 60.0,
+                "min": 0.2,
+            }
+    elif kind == "rate-bound":
+        for p in processes:
+            p["duration"] = {"distribution": "uniform", "min": 0.5, "max": 3.0}
+            p["recordDelay"] = round(rng.uniform(0.5, 1.0), 2)
+    elif kind == "own-speed":
+        for p in processes:
+            p["duration"]["sigma"] = 0.3
+            p["duration"]["max"] = cap
+            p["executionSpeed"] = {"sigma": 0.6, "key": "DPP_NAME"}
+    else:
+        raise ValueError(f"unknown world {kind!r}; expected one of {', '.join(WORLDS)}")
+    return data
+
+
+def suite_processes(kind: str) -> int:
+    """How many processes the specs of a suite world spread over."""
+    return {"heavy-tail": 10, "rate-bound": 6}.get(kind, 12)
+
+
 def config(*, scale: float, concurrency: int, rate: float) -> str:
     """``reconciler.yaml`` for the workspace: the documented defaults, time-scaled."""
     return (
@@ -128,8 +181,11 @@ def config(*, scale: float, concurrency: int, rate: float) -> str:
         f"  rateLimit: {rate:g}\n"
         f"  pollInitial: {POLL_INITIAL / scale:g}\n"
         f"  pollMax: {POLL_MAX / scale:g}\n"
-        f"  timeout: {3600 / scale:g}\n"
-        f"  recordTimeout: {600 / scale:g}\n"
+        # Time-scaled but never short: on a loaded machine a run's record can be read late, and
+        # a budget that runs out fails the apply instead of measuring it. Neither binds in a
+        # healthy run, so they do not move a figure.
+        f"  timeout: {max(3600 / scale, 600):g}\n"
+        f"  recordTimeout: {max(600 / scale, 120):g}\n"
     )
 
 
@@ -137,7 +193,15 @@ def config(*, scale: float, concurrency: int, rate: float) -> str:
 # Specs
 
 
-def _single(name: str, process: str, atom: str, n: int, secret: bool) -> str:
+def _tag(distinct: bool, n: int, kind: str) -> str:
+    """Text that makes a document's templates its own (``distinct``), or nothing (shared)."""
+    return f"{kind}{n}:" if distinct else ""
+
+
+def _single(
+    name: str, process: str, atom: str, n: int, secret: bool, distinct: bool = False
+) -> str:
+    t = _tag(distinct, n, "s")
     lines = [
         "apiVersion: reconciler/v1",
         "kind: Execution",
@@ -149,17 +213,18 @@ def _single(name: str, process: str, atom: str, n: int, secret: bool) -> str:
         f"  processId: {process}",
         f"  atomId: {atom}",
         "  dynamicProperties:",
-        '    DPP_RUN_DATE: "{{ vars.run_date }}"',
-        '    DPP_NAME: "{{ name | upper }}"',
-        '    DPP_BATCH: "{{ vars.batch * 2 }}"',
-        "    DPP_REGIONS: \"{{ vars.regions | join(',') }}\"",
+        f'    DPP_RUN_DATE: "{t}{{{{ vars.run_date }}}}"',
+        f'    DPP_NAME: "{t}{{{{ name | upper }}}}"',  # the execution's identity
+        f'    DPP_BATCH: "{t}{{{{ vars.batch * 2 }}}}"',
+        f"    DPP_REGIONS: \"{t}{{{{ vars.regions | join(',') }}}}\"",
     ]
     if secret:
+        # A secret must be the whole value: the same text in every document that has one.
         lines.append(f"    DPP_KEY: '{{{{ secret(\"{SECRET_NAME}\") }}}}'")
     lines += [
         "  processProperties:",
         f"    {COMPONENT}:",
-        '      owner: "{{ vars.owner }}"',
+        f'      owner: "{t}{{{{ vars.owner }}}}"',
         f"      shard: {n % 16}",
         "  vars:",
         f"    batch: {100 + n % 50}",
@@ -172,7 +237,16 @@ def _single(name: str, process: str, atom: str, n: int, secret: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _set(name: str, process: str, atom: str, count: int, n: int, with_deps: bool) -> str:
+def _set(
+    name: str,
+    process: str,
+    atom: str,
+    count: int,
+    n: int,
+    with_deps: bool,
+    distinct: bool = False,
+) -> str:
+    t = _tag(distinct, n, "e")
     lines = [
         "apiVersion: reconciler/v1",
         "kind: ExecutionSet",
@@ -185,11 +259,12 @@ def _set(name: str, process: str, atom: str, count: int, n: int, with_deps: bool
         f"    atomId: {atom}",
         "    vars: {batch: 250, window: 15}",
         "    dynamicProperties:",
-        '      DPP_RUN_DATE: "{{ vars.run_date }}"',
-        '      DPP_ITEM: "{{ name }}-{{ vars.batch }}"',
-        '      DPP_WINDOW: "{{ vars.window * 60 }}"',
+        f'      DPP_RUN_DATE: "{t}{{{{ vars.run_date }}}}"',
+        f'      DPP_NAME: "{t}{{{{ name }}}}"',
+        f'      DPP_ITEM: "{t}{{{{ name }}}}-{{{{ vars.batch }}}}"',
+        f'      DPP_WINDOW: "{t}{{{{ vars.window * 60 }}}}"',
         "    processProperties:",
-        f"      {COMPONENT}: {{owner: '{{{{ vars.owner | title }}}}'}}",
+        f"      {COMPONENT}: {{owner: '{t}{{{{ vars.owner | title }}}}'}}",
         "    policy: {run: onChange, timeout: 2h}",
         "  executions:",
     ]
@@ -202,8 +277,15 @@ def _set(name: str, process: str, atom: str, count: int, n: int, with_deps: bool
 
 
 def _matrix(
-    name: str, process: str, atom: str, axes: tuple[int, int], n: int, with_deps: bool
+    name: str,
+    process: str,
+    atom: str,
+    axes: tuple[int, int],
+    n: int,
+    with_deps: bool,
+    distinct: bool = False,
 ) -> str:
+    t = _tag(distinct, n, "m")
     regions = [f"r{i}" for i in range(axes[0])]
     shards = list(range(axes[1]))
     lines = [
@@ -218,12 +300,13 @@ def _matrix(
         f"    atomId: {atom}",
         "    vars: {batch: 500}",
         "    dynamicProperties:",
-        '      DPP_REGION: "{{ matrix.region | upper }}"',
-        '      DPP_SHARD: "{{ matrix.shard }}/{{ vars.batch }}"',
-        '      DPP_RUN_DATE: "{{ vars.run_date }}"',
-        '      DPP_NAME: "{{ name }}"',
+        f'      DPP_REGION: "{t}{{{{ matrix.region | upper }}}}"',
+        f'      DPP_SHARD: "{t}{{{{ matrix.shard }}}}/{{{{ vars.batch }}}}"',
+        f'      DPP_RUN_DATE: "{t}{{{{ vars.run_date }}}}"',
+        f'      DPP_NAME: "{t}{{{{ name }}}}"',
         "    processProperties:",
-        f"      {COMPONENT}: {{region: '{{{{ matrix.region }}}}', batch: '{{{{ vars.batch }}}}'}}",
+        f"      {COMPONENT}: {{region: '{t}{{{{ matrix.region }}}}', "
+        f"batch: '{t}{{{{ vars.batch }}}}'}}",
         "    policy: {run: onChange, timeout: 2h, retries: {count: 1}}",
         "  matrix:",
         f"    region: [{', '.join(regions)}]",
@@ -249,6 +332,8 @@ class Workspace:
     files: int
     documents: int
     kinds: dict[str, int]
+    templates: int = 0  # template strings in the specs
+    template_sources: int = 0  # distinct ones among them (what a compile cache must compile)
 
 
 def generate(
@@ -262,12 +347,16 @@ def generate(
     rate: float,
     with_deps: bool,
     secret: bool = True,
+    distinct: bool = False,
 ) -> Workspace:
     """Write ``reconciler.yaml`` and specs defining exactly ``executions`` executions.
 
     The mix: 40 % single ``Execution`` documents (half one per file, half ten per file), 30 %
     plain ``ExecutionSet`` items (20 per set), 30 % matrix items (3 x 5 matrix, two executions
-    each, so 30 per set). Every property is a Jinja template.
+    each, so 30 per set). Every property is a Jinja template. ``distinct``: every document's
+    templates carry its own text (a tag with the document's number), so no two documents share
+    a template source, as in a repository of hand-written specs; otherwise the documents of a
+    kind share their template text.
     """
     rng = random.Random(f"{seed}/specs")
     specs = root / "specs"
@@ -285,14 +374,16 @@ def generate(
     set_total = (executions * 3 // 10) // 20 * 20
     single_total = executions - matrix_total - set_total
     files = documents = 0
+    templates: list[str] = []
     kinds = {"Execution": single_total, "ExecutionSet": set_total, "matrix": matrix_total}
 
     # Singles: the first half one per file, the rest ten documents per file.
     one_per_file = single_total // 2
     for n in range(one_per_file):
         process, atom = target()
-        text = _single(f"single-{n:05d}", process, atom, n, secret and n % 10 == 0)
+        text = _single(f"single-{n:05d}", process, atom, n, secret and n % 10 == 0, distinct)
         (specs / "singles" / f"single-{n:05d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += 1
     n = one_per_file
@@ -300,31 +391,49 @@ def generate(
         chunk = []
         for _ in range(min(10, single_total - n)):
             process, atom = target()
-            chunk.append(_single(f"single-{n:05d}", process, atom, n, secret and n % 10 == 0))
+            chunk.append(
+                _single(f"single-{n:05d}", process, atom, n, secret and n % 10 == 0, distinct)
+            )
             n += 1
-        (specs / "singles" / f"multi-{n:05d}.yaml").write_text(
-            "---\n".join(chunk), encoding="utf-8"
-        )
+        text = "---\n".join(chunk)
+        (specs / "singles" / f"multi-{n:05d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += len(chunk)
 
     for s in range(set_total // 20):
         process, atom = target()
-        text = _set(f"set-{s:04d}", process, atom, 20, s, with_deps)
+        text = _set(f"set-{s:04d}", process, atom, 20, s, with_deps, distinct)
         (specs / "sets" / f"set-{s:04d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += 1
 
     for m in range(matrix_total // 30):
         process, atom = target()
-        text = _matrix(f"mx-{m:04d}", process, atom, (3, 5), m, with_deps)
+        text = _matrix(f"mx-{m:04d}", process, atom, (3, 5), m, with_deps, distinct)
         (specs / "matrices" / f"mx-{m:04d}.yaml").write_text(text, encoding="utf-8")
+        templates += _templates(text)
         files += 1
         documents += 1
 
     return Workspace(
-        root=root, executions=executions, files=files, documents=documents, kinds=kinds
+        root=root,
+        executions=executions,
+        files=files,
+        documents=documents,
+        kinds=kinds,
+        templates=len(templates),
+        template_sources=len(set(templates)),
     )
+
+
+_TEMPLATE = re.compile(r"\"([^\"\n]*\{\{[^\"\n]*)\"|'([^'\n]*\{\{[^'\n]*)'")
+
+
+def _templates(text: str) -> list[str]:
+    """The quoted template strings of generated YAML (exact for this generator's output)."""
+    return [a or b for a, b in _TEMPLATE.findall(text)]
 
 
 def write_world(path: Path, data: dict[str, Any]) -> Path:

@@ -4,7 +4,8 @@ A ``Timeline`` says, for any simulated time ``t`` (seconds), whether the run's r
 yet and which status it shows. ``plan_timeline`` builds one from a process definition, the
 submission time and the moment the runtime can take the run; ``cancel_timeline`` ends a running
 one with ``ABORTED``. Durations are drawn from a ``random.Random`` seeded with the world seed
-and the submission index, so the same world and submission order give the same timelines.
+and the submission index, so the same world and submission order give the same timelines; a
+process with ``executionSpeed`` multiplies them by a factor fixed per execution.
 No clock, no I/O: time always arrives as a parameter.
 
 Default walk (boomi-platform-api.md §8, "typical transitions"): the record appears
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.sim.world import Documents, Duration, Outcome, Process
@@ -90,14 +92,17 @@ class Timeline:
         return round((min(t, end) - self.run_started_at) * 1000)
 
 
-def draw_duration(duration: Duration, rng: random.Random) -> float:
-    """One duration in seconds from the distribution."""
+def draw_duration(duration: Duration, rng: random.Random, factor: float = 1.0) -> float:
+    """One duration in seconds from the distribution, times ``factor`` (an execution's speed).
+
+    A lognormal draw is capped by ``min``/``max`` after the factor; the other two are not.
+    """
     if duration.distribution == "fixed":
-        return float(duration.value or 0.0)
+        return float(duration.value or 0.0) * factor
     if duration.distribution == "uniform":
-        return rng.uniform(duration.min or 0.0, duration.max or 0.0)
+        return rng.uniform(duration.min or 0.0, duration.max or 0.0) * factor
     median = duration.median or 1.0
-    value = rng.lognormvariate(math.log(median), duration.sigma or 0.0)
+    value = rng.lognormvariate(math.log(median), duration.sigma or 0.0) * factor
     if duration.max is not None:
         value = min(value, duration.max)
     if duration.min is not None:
@@ -109,6 +114,21 @@ def rng_for(seed: int, index: int) -> random.Random:
     """The deterministic random stream of submission number ``index`` in a world."""
     # Not security-relevant: reproducible simulation (S311 is about crypto use).
     return random.Random(f"{seed}/run/{index}")  # noqa: S311
+
+
+def speed_factor(process: Process, seed: int, dynamic: Sequence[tuple[str, str]]) -> float:
+    """The speed of one execution of ``process`` (1.0 unless the world gives it its own).
+
+    The same (seed, process, identity) always gives the same factor, and drawing it does not
+    touch the run's own random stream, so worlds without ``executionSpeed`` are unchanged.
+    """
+    speed = process.execution_speed
+    if speed is None:
+        return 1.0
+    named = dict(dynamic).get(speed.key) if speed.key is not None else None
+    identity = named if named is not None else repr(sorted(dynamic))
+    rng = random.Random(f"{seed}/speed/{process.id}/{identity}")  # noqa: S311
+    return rng.lognormvariate(0.0, speed.sigma)
 
 
 def outcome_for(process: Process, ordinal: int) -> Outcome:
@@ -123,6 +143,7 @@ def plan_timeline(
     seed: int,
     index: int,
     ordinal: int,
+    dynamic: Sequence[tuple[str, str]] = (),
 ) -> Timeline:
     """Build the timeline of one submission.
 
@@ -133,6 +154,8 @@ def plan_timeline(
         seed: the world seed.
         index: the submission's global index (selects the random stream).
         ordinal: how many submissions of this process came before (selects the outcome).
+        dynamic: the request's dynamic properties (the execution's identity for
+            ``executionSpeed``).
     """
     outcome = outcome_for(process, ordinal)
     message = outcome.message if outcome.message is not None else process.message
@@ -153,7 +176,8 @@ def plan_timeline(
         if started is None and outcome.status != "DISCARDED":
             started = at
         return Timeline(record_at, tuple(steps), started, message, documents)
-    seconds = draw_duration(outcome.duration or process.duration, rng)
+    factor = speed_factor(process, seed, dynamic)
+    seconds = draw_duration(outcome.duration or process.duration, rng, factor)
     if outcome.status == "DISCARDED":
         # §8: a discarded run waited in the queue and never ran.
         wait = process.enqueued or seconds

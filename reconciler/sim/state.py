@@ -291,6 +291,7 @@ class Simulator:
             seed=self.world.seed,
             index=run.index,
             ordinal=run.ordinal,
+            dynamic=run.submission.dynamic,
         )
         return force_final(timeline, *run.forced) if run.forced else timeline
 

@@ -28,6 +28,7 @@ __all__ = [
     "Documents",
     "Duration",
     "Environment",
+    "ExecutionSpeed",
     "Outcome",
     "Privilege",
     "Process",
@@ -168,6 +169,19 @@ class Outcome(_Model):
         return {"status": data} if isinstance(data, str) else data
 
 
+class ExecutionSpeed(_Model):
+    """Each execution of a process keeps its own speed: a factor on every duration drawn for it.
+
+    The factor is lognormal around 1 (``sigma``), drawn once per execution from the world seed,
+    the process id and the execution's identity: the value of the dynamic property ``key``, or
+    all its dynamic properties when ``key`` is not given or the request lacks it. So the same
+    execution submitted again (in a later apply) is as fast or as slow as before.
+    """
+
+    sigma: float = Field(gt=0, le=3)
+    key: str | None = Field(default=None, min_length=1)
+
+
 class Deployment(_Model):
     """A DeployedPackage of the process in an environment (given by name or id)."""
 
@@ -190,6 +204,7 @@ class Process(_Model):
     deployments: tuple[Deployment, ...] = ()
     duration: Duration = Duration(distribution="uniform", min=1.0, max=3.0)
     record_delay: float = Field(default=1.0, ge=0)
+    execution_speed: ExecutionSpeed | None = None
     enqueued: float = Field(default=0.0, ge=0)
     outcome: tuple[Outcome, ...] = Field(default=(Outcome(status="COMPLETE"),), min_length=1)
     message: str | None = None
