@@ -23,6 +23,7 @@ from reconciler.model import Meter, PlatformRecord
 __all__ = ["MAX_PAGES", "RecordQueries"]
 
 MAX_PAGES = 200  # queryMore pages followed for one query (100 records each)
+ROUND_PAGES = 2  # for one poll round: it asks for at most 100 runs
 
 
 class RecordQueries:
@@ -86,7 +87,9 @@ class RecordQueries:
         asked = records.askable(execution_ids)[: records.BATCH]
         if not asked:
             return {}
-        found = await self._all_pages(wire.executions_query(asked), meter)
+        # At most 100 ids: one page, or two if the platform pages early; more is not an answer
+        # to this question (a ProtocolError: the round's runs fall back to their own polls).
+        found = await self._all_pages(wire.executions_query(asked), meter, ROUND_PAGES)
         return records.answered(asked, found)
 
     async def recent_records(
@@ -116,19 +119,21 @@ class RecordQueries:
         found, _ = await self._page("POST", path, meter, json=body)
         return next((r for r in found if r.execution_id == execution_id), None)
 
-    async def _all_pages(self, body: Any, meter: Meter | None) -> list[PlatformRecord]:
-        """Every record a QUERY finds, following queryMore up to ``MAX_PAGES`` pages.
+    async def _all_pages(
+        self, body: Any, meter: Meter | None, most: int = 0
+    ) -> list[PlatformRecord]:
+        """Every record a QUERY finds, following queryMore up to ``most`` (``MAX_PAGES``) pages.
 
         A platform that hands out tokens forever is a ``ProtocolError``, not an endless loop.
         """
         path = "/ExecutionRecord/query"
         found, token = await self._page("POST", path, meter, json=body)
-        pages = 1
+        pages, most = 1, most or MAX_PAGES
         while token:
             more = "/ExecutionRecord/queryMore"
-            if pages >= MAX_PAGES:
+            if pages >= most:
                 raise ProtocolError(
-                    f"POST {more}: still more records after {MAX_PAGES} pages; the query was "
+                    f"POST {more}: still more records after {most} pages; the query was "
                     "not read to its end"
                 )
             headers = {"Content-Type": "text/plain"}

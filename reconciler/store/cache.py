@@ -196,8 +196,7 @@ def open_cache(environ: Mapping[str, str], repository: Path) -> DiskCache | None
         return None
     try:
         folder = folder.absolute()
-        inside = folder.resolve(), repository.resolve()
-        if inside[0] == inside[1] or inside[1] in inside[0].parents:
+        if _in_a_checkout(folder.resolve(), repository.resolve(), environ):
             return None  # a file a pull request can commit would become code we run
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(folder, directory=True):
@@ -215,6 +214,20 @@ def open_cache(environ: Mapping[str, str], repository: Path) -> DiskCache | None
     return DiskCache(folder, key) if len(key) == 32 else None
 
 
+def _in_a_checkout(folder: Path, repository: Path, environ: Mapping[str, str]) -> bool:
+    """Whether ``folder`` is in files a pull request could bring.
+
+    That is the folder of reconciler.yaml, every git checkout around it (reconciler.yaml may
+    sit in a subfolder) and the runner's workspace.
+    """
+    roots = {repository}
+    roots.update(p for p in (repository, *repository.parents) if os.path.lexists(p / ".git"))
+    workspace = environ.get("GITHUB_WORKSPACE", "").strip()
+    if workspace:
+        roots.add(Path(workspace).resolve())
+    return any(folder == root or root in folder.parents for root in roots)
+
+
 def _private(path: Path, *, directory: bool) -> bool:
     """Whether ``path`` is this user's own folder (or file), not a link, closed to others."""
     info = path.lstat()
@@ -222,5 +235,6 @@ def _private(path: Path, *, directory: bool) -> bool:
     return (
         kind_ok
         and info.st_uid == os.getuid()
-        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH | (0 if directory else stat.S_IROTH))
+        and not info.st_mode
+        & (stat.S_IWGRP | stat.S_IWOTH | (0 if directory else stat.S_IRGRP | stat.S_IROTH))
     )

@@ -55,8 +55,15 @@ class Tree:
         """Create ``folder`` (and its parents) under the root, after checking what exists."""
         if self.folder(folder):
             return
+        created = []  # the folders this call makes, deepest first
+        probe = folder
+        while not os.path.lexists(probe) and probe != probe.parent:
+            created.append(probe)
+            probe = probe.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            for made in created:  # a new folder's entry is durable only once its parent is synced:
+                fsync_folder(made.parent)  # else an intent in it could vanish in a power cut
         except OSError as exc:
             raise write_error(exc) from None
         self.folder(folder)

@@ -109,6 +109,22 @@ async def test_a_platform_that_hands_out_tokens_forever_ends_in_a_protocol_error
 
 
 @pytest.mark.anyio
+async def test_a_poll_round_reads_two_pages_at_most() -> None:
+    """A round asks for at most 100 runs: a platform paging on is not answering it."""
+    pages = 0
+
+    def forever(_request: httpx.Request) -> httpx.Response:
+        nonlocal pages
+        pages += 1
+        return httpx.Response(200, json={"result": [], "queryToken": f"token-{pages}"})
+
+    async with _client(forever) as client:
+        with pytest.raises(ProtocolError, match="still more records after 2 pages"):
+            await client.poll_executions([EXECUTION])
+    assert pages == queries.ROUND_PAGES
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     "bad", [REQUEST + "\n", "../../cancelExecution/" + EXECUTION, "a?b", "a" * 201, ""]
 )

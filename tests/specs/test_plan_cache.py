@@ -215,3 +215,27 @@ def test_a_runner_keeps_no_cache_unless_a_kept_folder_is_named(tmp_path: Path) -
     kept = {**home, "CI": "true", "RECONCILER_CACHE_DIR": str(tmp_path / "kept")}
     assert disk.cache_folder(kept) == tmp_path / "kept"  # restored by actions/cache, say
     assert disk.cache_folder({**kept, "RECONCILER_NO_CACHE": "1"}) is None
+
+
+def test_a_cache_anywhere_in_the_checkout_or_with_a_readable_key_is_not_used(
+    tmp_path: Path,
+) -> None:
+    """reconciler.yaml in a subfolder: the checkout around it is a pull request's too; and a
+    key others may read (a committed file checks out 0640 under umask 027) signs nothing."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    config_folder = checkout / "deploy"
+    config_folder.mkdir()
+    beside = {"RECONCILER_CACHE_DIR": str(checkout / ".reconciler-cache")}
+    assert disk.open_cache(beside, config_folder) is None
+    assert not (checkout / ".reconciler-cache").exists()
+    workspace = tmp_path / "workspace"
+    in_workspace = {
+        "RECONCILER_CACHE_DIR": str(workspace / "c"),
+        "GITHUB_WORKSPACE": str(workspace),
+    }
+    assert disk.open_cache(in_workspace, tmp_path / "elsewhere") is None
+    outside = {"RECONCILER_CACHE_DIR": str(tmp_path / "kept")}
+    assert disk.open_cache(outside, config_folder) is not None
+    (tmp_path / "kept" / "key").chmod(0o640)
+    assert disk.open_cache(outside, config_folder) is None

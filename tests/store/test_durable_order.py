@@ -114,3 +114,21 @@ async def test_the_saves_of_one_turn_of_the_loop_share_one_folder_fsync(
     assert len(folders) == 1
     assert sum(1 for e in events if e[0] == "file") == 40
     assert len(list((tmp_path / "default").glob("run-*.json"))) == 40
+
+
+def test_a_new_folder_is_durable_in_its_parent_before_anything_is_written_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first intent of a new environment lives in a folder that did not exist: the
+    folder's own entry is synced into its parent, up to the first folder that existed."""
+    from reconciler.store import paths
+
+    synced: list[Path] = []
+    real = paths.fsync_folder
+    monkeypatch.setattr(paths, "fsync_folder", lambda folder: (synced.append(folder), real(folder)))
+    tree = paths.Tree(tmp_path)
+    tree.mkdir(tmp_path / "state" / "prod")
+    assert synced == [tmp_path / "state", tmp_path]
+    synced.clear()
+    tree.mkdir(tmp_path / "state" / "prod")
+    assert synced == []
