@@ -121,11 +121,16 @@ def test_a_new_folder_is_durable_in_its_parent_before_anything_is_written_in_it(
 ) -> None:
     """The first intent of a new environment lives in a folder that did not exist: the
     folder's own entry is synced into its parent, up to the first folder that existed."""
+    from reconciler.files import fsync_folder as real
     from reconciler.store import paths
 
     synced: list[Path] = []
-    real = paths.fsync_folder
-    monkeypatch.setattr(paths, "fsync_folder", lambda folder: (synced.append(folder), real(folder)))
+
+    def spy(folder: Path) -> None:
+        synced.append(folder)
+        real(folder)
+
+    monkeypatch.setattr(paths, "fsync_folder", spy)
     tree = paths.Tree(tmp_path)
     tree.mkdir(tmp_path / "state" / "prod")
     assert synced == [tmp_path / "state", tmp_path]
