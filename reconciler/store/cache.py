@@ -196,7 +196,7 @@ def open_cache(environ: Mapping[str, str], repository: Path) -> DiskCache | None
         return None
     try:
         folder = folder.absolute()
-        if _in_a_checkout(folder.resolve(), repository.resolve(), environ):
+        if _in_a_checkout(folder.resolve(), repository.resolve()):
             return None  # a file a pull request can commit would become code we run
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(folder, directory=True):
@@ -214,17 +214,14 @@ def open_cache(environ: Mapping[str, str], repository: Path) -> DiskCache | None
     return DiskCache(folder, key) if len(key) == 32 else None
 
 
-def _in_a_checkout(folder: Path, repository: Path, environ: Mapping[str, str]) -> bool:
+def _in_a_checkout(folder: Path, repository: Path) -> bool:
     """Whether ``folder`` is in files a pull request could bring.
 
-    That is the folder of reconciler.yaml, every git checkout around it (reconciler.yaml may
-    sit in a subfolder) and the runner's workspace.
+    That is the folder of reconciler.yaml and every git checkout around it (reconciler.yaml may
+    sit in a subfolder; a runner's workspace is such a checkout).
     """
     roots = {repository}
     roots.update(p for p in (repository, *repository.parents) if os.path.lexists(p / ".git"))
-    workspace = environ.get("GITHUB_WORKSPACE", "").strip()
-    if workspace:
-        roots.add(Path(workspace).resolve())
     return any(folder == root or root in folder.parents for root in roots)
 
 

@@ -229,12 +229,6 @@ def test_a_cache_anywhere_in_the_checkout_or_with_a_readable_key_is_not_used(
     beside = {"RECONCILER_CACHE_DIR": str(checkout / ".reconciler-cache")}
     assert disk.open_cache(beside, config_folder) is None
     assert not (checkout / ".reconciler-cache").exists()
-    workspace = tmp_path / "workspace"
-    in_workspace = {
-        "RECONCILER_CACHE_DIR": str(workspace / "c"),
-        "GITHUB_WORKSPACE": str(workspace),
-    }
-    assert disk.open_cache(in_workspace, tmp_path / "elsewhere") is None
     outside = {"RECONCILER_CACHE_DIR": str(tmp_path / "kept")}
     assert disk.open_cache(outside, config_folder) is not None
     (tmp_path / "kept" / "key").chmod(0o640)
