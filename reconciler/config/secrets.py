@@ -60,7 +60,7 @@ class ReservedNames:
 class Credentials(BaseModel):
     """Basic-auth credentials for the platform; never printable."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     username: SecretStr
     token: SecretStr

@@ -109,7 +109,7 @@ VarName = Annotated[str, StringConstraints(pattern=VAR_PATTERN)]
 
 
 class _ConfigModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class PlatformConfig(_ConfigModel):
@@ -224,7 +224,7 @@ class ConfigFile(_ConfigModel):
 class Settings(BaseModel):
     """Resolved settings: absolute paths, platform after environment overrides."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     root: Path
     config_file: Path | None

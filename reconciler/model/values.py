@@ -57,7 +57,7 @@ class Frozen(BaseModel):
     saves memory.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - pydantic's hook
         """After validation: share the set of field names given."""
