@@ -22,6 +22,7 @@ docs/security.md lists every sink and which of these it applies.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import re
@@ -414,7 +415,14 @@ def xml_text(text: str) -> str:
     them anyway, and a JUnit reader then rejects the file); a parser reads ``\r`` and ``\r\n``
     as ``\n``, so they are written that way and the text reads back as written.
     """
-    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _xml_forbidden().sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-_XML_FORBIDDEN = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+@functools.cache
+def _xml_forbidden() -> re.Pattern[str]:
+    """Every character XML 1.0 forbids, as a character class.
+
+    Compiled when first needed: its ranges span all of Unicode and take milliseconds to
+    compile, which the commands that write no JUnit file should not pay at start-up.
+    """
+    return re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

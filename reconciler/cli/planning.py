@@ -2,8 +2,9 @@
 
 Each parses its options, calls its use case (``usecases.specs``, ``usecases.plan``,
 ``usecases.status``), prints and returns an exit code. The use cases that need the state store
-or the wire format are imported by the commands that use them, so ``validate`` starts without
-them.
+or the wire format, the reports and the GitHub output are imported by the commands (and the
+output formats) that use them, so ``validate`` of valid specs starts without them
+(``tests/cli/test_lazy_imports.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,13 +31,11 @@ from reconciler.cli.base import (
     spec_context,
 )
 from reconciler.cli.terminal import echo_painted, painter, text_width
-from reconciler.config.settings import Settings
 from reconciler.errors import InvalidSpecs
-from reconciler.github import workflow as github
-from reconciler.model import Plan
-from reconciler.report import renderers as report
-from reconciler.usecases import specs as spec_usecases
-from reconciler.usecases.inputs import plan_requests, secret_values
+
+if TYPE_CHECKING:
+    from reconciler.config.settings import Settings
+    from reconciler.model import Plan
 
 FETCH_STATE_OPTION = click.option(
     "--fetch-state/--no-fetch-state",
@@ -53,14 +53,20 @@ FETCH_STATE_OPTION = click.option(
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[Path, ...], output: str) -> int:
     """Check spec files (default: the configured specs folder) against the schema."""
+    from reconciler.usecases import specs as spec_usecases
+
     settings = settings_of(ctx)
     loaded = spec_usecases.validate(settings, paths, spec_context(ctx, settings), cwd=Path.cwd())
     if output != "json":  # property values taken as written (docs/specs.md)
         for notice in loaded.notices:
             echo(f"notice: {notice}", err=True)
     if output == "json":
+        from reconciler.report import renderers as report
+
         echo(report.diagnostics_json(loaded.diagnostics, loaded.files).rstrip("\n"))
     elif output == "github" and loaded.diagnostics:
+        from reconciler.github import workflow as github
+
         # Annotations (capped) name files from the repository root; the rest are listed.
         cwd, root = Path.cwd(), github.workspace(os.environ)
         for line in github.diagnostic_annotations(loaded.diagnostics, cwd=cwd, workspace=root):
@@ -140,7 +146,10 @@ def plan(
     refresh: bool,
 ) -> int:
     """Show what apply would do, and why. Needs no credentials and no platform access."""
+    from reconciler.github import workflow as github
     from reconciler.plan.planner import Selection
+    from reconciler.report import renderers as report
+    from reconciler.usecases.inputs import plan_requests, secret_values
     from reconciler.usecases.plan import make_plan, publish_plan
 
     settings = settings_of(ctx)
@@ -197,6 +206,8 @@ def _check_secrets(settings: Settings, the_plan: Plan) -> None:
 @click.pass_context
 def render(ctx: click.Context, name: str) -> int:
     """Print the exact request body NAME would send (secrets as references) and its digest."""
+    from reconciler.usecases import specs as spec_usecases
+
     settings = settings_of(ctx)
     body, digest = spec_usecases.request_body(
         settings, name, spec_context(ctx, settings), cwd=Path.cwd()
@@ -219,6 +230,7 @@ def render(ctx: click.Context, name: str) -> int:
 def status(ctx: click.Context, output: str, fetch_state: bool) -> int:
     """Show the recorded state of every execution."""
     from reconciler.report import status as shown
+    from reconciler.usecases.inputs import secret_values
     from reconciler.usecases.status import status as recorded
 
     settings = settings_of(ctx)

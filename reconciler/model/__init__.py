@@ -10,25 +10,9 @@ values.
 
 from __future__ import annotations
 
-from reconciler.model.events import (
-    WHOLE_APPLY,
-    Adopted,
-    Ambiguous,
-    Event,
-    Final,
-    NoRecord,
-    Notice,
-    NotSubmitted,
-    PollingStopped,
-    Rejected,
-    Retry,
-    RunEvent,
-    Skipped,
-    StatusChanged,
-    Submitted,
-    TimedOut,
-    Unknown,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from reconciler.model.values import (
     HISTORY_LIMIT,
     Action,
@@ -61,6 +45,27 @@ from reconciler.model.values import (
     is_final_status,
     json_path,
 )
+
+if TYPE_CHECKING:
+    from reconciler.model.events import (
+        WHOLE_APPLY,
+        Adopted,
+        Ambiguous,
+        Event,
+        Final,
+        NoRecord,
+        Notice,
+        NotSubmitted,
+        PollingStopped,
+        Rejected,
+        Retry,
+        RunEvent,
+        Skipped,
+        StatusChanged,
+        Submitted,
+        TimedOut,
+        Unknown,
+    )
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -111,3 +116,36 @@ __all__ = [
     "is_final_status",
     "json_path",
 ]
+
+#: The progress events, imported on first use (``__getattr__``): a dozen dataclasses only an
+#: apply emits, which ``validate`` and ``plan`` should not pay for at start-up.
+_EVENTS = frozenset(
+    {
+        "WHOLE_APPLY",
+        "Adopted",
+        "Ambiguous",
+        "Event",
+        "Final",
+        "NoRecord",
+        "Notice",
+        "NotSubmitted",
+        "PollingStopped",
+        "Rejected",
+        "Retry",
+        "RunEvent",
+        "Skipped",
+        "StatusChanged",
+        "Submitted",
+        "TimedOut",
+        "Unknown",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """A progress event type (``model.events``), imported when first asked for."""
+    if name in _EVENTS:
+        value = getattr(importlib.import_module("reconciler.model.events"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -64,6 +64,44 @@ def test_validate_of_valid_specs_imports_no_engine_client_or_schema_validator(
     assert "jinja2" in loaded  # validation renders the templates
 
 
+#: What ``validate`` of valid specs has no use for: the platform client and its HTTP stack, the
+#: engine and its progress events, the simulator, the state store, the plan's use case and
+#: review, the reports and the GitHub output (each imported by the command or the output
+#: format that prints it).
+NOT_FOR_VALIDATE = (
+    "httpx",
+    "httpcore",
+    "jsonschema",
+    "reconciler.apply",
+    "reconciler.boomi",
+    "reconciler.sim",
+    "reconciler.store.state",
+    "reconciler.store.writer",
+    "reconciler.model.events",
+    "reconciler.plan.review",
+    "reconciler.plan.document",
+    "reconciler.usecases.plan",
+    "reconciler.usecases.apply",
+    "reconciler.report",
+    "reconciler.github.workflow",
+    "reconciler.cli.apply",
+    "reconciler.cli.progress",
+)
+
+
+def test_validate_imports_none_of_what_it_does_not_use(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text((ROOT / "reconciler.yaml").read_text())
+    for spec in sorted((ROOT / "specs").rglob("*.yaml")):
+        loaded = _modules(["validate", str(spec)], tmp_path)
+        assert "reconciler.specs.load" in loaded  # the probe did run validate
+        unexpected = [
+            name
+            for name in loaded
+            if any(name == heavy or name.startswith(f"{heavy}.") for heavy in NOT_FOR_VALIDATE)
+        ]
+        assert not unexpected, f"validate {spec.name} imported {sorted(unexpected)}"
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_help_summaries_are_the_commands_own(name: str) -> None:
     command = cli.get_command(click.Context(cli), name)
