@@ -27,7 +27,7 @@ from reconciler.outbound import NO_SECRETS, Redactor
 from reconciler.plan.review import Review
 from reconciler.report import renderers as report
 from reconciler.report.junit import junit_pieces, noop_junit_xml
-from reconciler.report.locations import repository_path
+from reconciler.report.locations import Sources, repository_path
 from reconciler.store.paths import Tree
 from reconciler.store.redact import scrub_entry, scrub_json, scrub_result, scrub_xml
 
@@ -161,21 +161,25 @@ def write_noop_artifacts(
     return [path for path, _ in files]
 
 
-def spec_sources(plan: Plan, *, cwd: Path, root: Path | None) -> dict[str, Location]:
+def spec_sources(plan: Plan, *, cwd: Path, root: Path | None) -> Sources:
     """Where each execution of ``plan`` is declared, its file relative to ``root``.
 
     ``root`` is the repository root (``github.workflow.workspace``; None outside GitHub
     Actions: the file stays as the loader showed it, relative to ``cwd``, the folder the
-    specs were loaded from).
+    specs were loaded from). Kept small (``Sources``): an apply holds it while its runs go.
     """
     base, top = cwd.resolve(), root.resolve() if root is not None else None
-    return {
-        action.name: action.desired.source.model_copy(
-            update={"file": repository_path(action.desired.source.file, cwd=base, root=top)}
-        )
-        for action in plan.actions
-        if action.desired is not None
-    }
+    files: dict[str, str] = {}  # each spec file's path worked out once, not once a run
+    sources = Sources()
+    for action in plan.actions:
+        if action.desired is None:
+            continue
+        where = action.desired.source
+        file = files.get(where.file)
+        if file is None:
+            file = files[where.file] = repository_path(where.file, cwd=base, root=top)
+        sources.add(action.name, file, where.line, where.col)
+    return sources
 
 
 def check_artifacts_folder(folder: Path, *, summary_folder: Path | None = None) -> None:
