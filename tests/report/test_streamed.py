@@ -144,6 +144,8 @@ def test_a_summary_piece_withheld_whole_withholds_the_whole_summary(tmp_path: Pa
     write_apply_artifacts(folder, result, {}, redactor=redactor)
     written = (folder / "summary.md").read_text()
     assert written == redactor.scrub(renderers.summary_markdown(result)) == 'secret("API_KEY")'
+    # the first, abandoned write left no temp file behind
+    assert sorted(p.name for p in folder.iterdir()) == ["junit.xml", "summary.md"]
 
 
 def test_a_secret_with_a_line_break_is_scrubbed_from_the_whole_summary(tmp_path: Path) -> None:
