@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -22,13 +22,20 @@ def write_atomic(path: Path, data: bytes) -> None:
     write_atomic_many([(path, data)])
 
 
-def write_atomic_many(items: Sequence[tuple[Path, bytes]]) -> None:
+#: What a file is written from: its bytes, or its pieces in order (a report too large to hold
+#: whole: it is written as its pieces come).
+Content = bytes | Iterable[bytes]
+
+
+def write_atomic_many(items: Sequence[tuple[Path, Content]]) -> None:
     """``write_atomic`` for many files at once, with the same guarantee for each.
 
     Every temp file is written, then each one's data is flushed (``fdatasync`` on the open
     file: its bytes and size, not its times), then each is renamed, then each folder is
     fsynced once: the disk flushes the batch together, and a rename is never durable before
-    the data it points at. Only once this returns is every file of the batch on disk.
+    the data it points at. Only once this returns is every file of the batch on disk. A file
+    given in pieces is written piece by piece into its temp file; should producing a piece
+    raise, no file of the batch is replaced.
     """
     temps: list[Path] = []
     fds: list[int] = []
@@ -40,9 +47,10 @@ def write_atomic_many(items: Sequence[tuple[Path, bytes]]) -> None:
             fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             fds.append(fd)
             temps.append(Path(name))
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for piece in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view) :]
         for fd in fds:
             _datasync(fd)
             os.fchmod(fd, 0o644)  # mkstemp makes 0600; git would record a mode change

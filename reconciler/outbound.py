@@ -208,6 +208,14 @@ class Redactor:
         # (``abcabcabc`` + ``abcs`` spells ``abcs`` with the ``s`` of ``secret``). Withheld whole.
         return text if left is None else self._replace(left)
 
+    def within_lines(self) -> bool:
+        """Whether no secret holds a line break, so no match of ``scrub`` spans two lines.
+
+        Then a text cut at line breaks scrubs piece by piece as it does whole (unless a piece
+        is withheld whole: a caller that writes pieces checks that too).
+        """
+        return not any("\n" in value for value in self._secrets)
+
     def _replace(self, match: re.Match[str]) -> str:
         found = match.group(0)
         name = self._lookup.get(found) or self._lookup_folded.get(found.lower(), "?")

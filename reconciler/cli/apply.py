@@ -35,7 +35,7 @@ from reconciler.cli.base import (
     spec_context,
 )
 from reconciler.cli.progress import ProgressDisplay
-from reconciler.cli.terminal import echo_painted, painter, text_width
+from reconciler.cli.terminal import echo_painted, echo_painted_lines, painter, text_width
 from reconciler.clock import SystemClock
 from reconciler.github import workflow as github
 from reconciler.model import ApplyResult, Plan
@@ -197,7 +197,8 @@ def apply(
         return ExitCode.OK
     result = applied.result
     echo("")
-    echo_painted(report.apply_text(result, paint=painter()))
+    paint = painter()
+    echo_painted_lines(lambda: report.apply_lines(result, paint=paint))
     if actions is not None:
         notes = f"\n{applied.review.markdown()}\n" if request.reviewed else ""
         actions.append_summary(report.summary_markdown(result, applied.stats) + notes)

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
 import click
@@ -101,6 +101,36 @@ def echo_painted(text: str, *, err: bool = False) -> None:
         click.echo(text, err=err, color=True)
     else:
         click.echo(safe, err=err)
+
+
+def echo_painted_lines(pieces: Callable[[], Iterable[str]], *, err: bool = False) -> None:
+    """``echo_painted`` of the pieces of a long report (whole lines each), a piece at a time.
+
+    The same output as ``echo_painted`` of the pieces joined (without their last line break):
+    a first reading finds whether the filters change any piece (then nothing is coloured) and
+    whether a piece cannot be filtered alone (a secret holding a line break, or a piece
+    scrubbing withholds whole: then the report is printed as one text, as before); the second
+    prints. ``pieces`` gives them afresh on each call, so no reading holds the whole report.
+    """
+    redactor = OUTPUT.redactor()
+    whole = not redactor.within_lines()
+    changed = coloured = False
+    for piece in () if whole else pieces():
+        plain = _OURS.sub("", piece)
+        safe = outbound.log(redactor.scrub(plain))
+        if not safe.endswith("\n"):  # withheld whole
+            whole = True
+            break
+        changed = changed or safe != plain
+        coloured = coloured or plain != piece
+    if whole:
+        echo_painted("".join(pieces())[:-1], err=err)
+        return
+    for piece in pieces():
+        if coloured and not changed:
+            click.echo(piece, err=err, color=True, nl=False)
+        else:
+            click.echo(outbound.log(redactor.scrub(_OURS.sub("", piece))), err=err, nl=False)
 
 
 def text_width() -> int | None:

@@ -1,6 +1,8 @@
 """Plans, apply results and diagnostics → text, markdown and JSON (JUnit XML: ``junit``).
 
-Pure: every function returns a string; ``artifacts`` writes them and ``cli`` prints them.
+Pure: every function returns a string; ``artifacts`` writes them and ``cli`` prints them. The
+reports of an apply, whose size grows with its runs, also come in pieces (``apply_lines``,
+``summary_lines``): joined, the same text.
 Output formats are part of the interface: JSON documents carry ``formatVersion``.
 
 Names, reasons, field changes, statuses, ids and platform messages are untrusted text, made
@@ -19,7 +21,7 @@ in their cells, never a name, a reason or a platform message.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +38,15 @@ from reconciler.model import (
 from reconciler.model.digest import canonical_request, plan_digest
 from reconciler.outbound import html_text, md_code, md_fence, md_text, one_line
 from reconciler.plan.review import Review
-from reconciler.report.tables import MIN_REASON_WIDTH, Paint, shorten, table, unpainted
+from reconciler.report.tables import (
+    MIN_REASON_WIDTH,
+    ROWS_PER_CHUNK,
+    Paint,
+    shorten,
+    table,
+    table_lines,
+    unpainted,
+)
 
 FORMAT_VERSION = 1
 
@@ -194,16 +204,27 @@ def diagnostics_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
 
 def apply_text(result: ApplyResult, *, paint: Paint = unpainted) -> str:
     """Names and final statuses after an apply, with the platform's message."""
-    rows = [
-        (r.name, run_status(r), _seconds(r.duration_ms), one_line(r.message or ""))
-        for r in result.results
-    ]
-    if not rows:
-        return "Nothing to apply."
-    roles = [r.outcome for r in result.results]
+    return "".join(apply_lines(result, paint=paint))[:-1]
+
+
+def apply_lines(result: ApplyResult, *, paint: Paint = unpainted) -> Iterator[str]:
+    """``apply_text`` and a line break, in pieces of a few hundred rows (``table_lines``).
+
+    What the CLI prints: a piece at a time, so the table of a 30,000-run apply is never one
+    string (nor two, once scrubbed).
+    """
+    if not result.results:
+        yield "Nothing to apply.\n"
+        return
     headers = ("EXECUTION", "STATUS", "DURATION", "MESSAGE")
-    shown = table(headers, rows, roles=roles, painted=(1,), paint=paint)
-    return shown + "\n\n" + _apply_counts(result)
+    yield from table_lines(headers, lambda: _apply_rows(result), painted=(1,), paint=paint)
+    yield "\n" + _apply_counts(result) + "\n"
+
+
+def _apply_rows(result: ApplyResult) -> Iterator[tuple[str, tuple[str, ...]]]:
+    for r in result.results:
+        cells = (r.name, run_status(r), _seconds(r.duration_ms), one_line(r.message or ""))
+        yield r.outcome, cells
 
 
 def _apply_counts(result: ApplyResult) -> str:
@@ -223,27 +244,45 @@ def _apply_counts(result: ApplyResult) -> str:
 
 def summary_markdown(result: ApplyResult, stats: Mapping[str, Any] | None = None) -> str:
     """``summary.md``: the outcome table, durations, polls and HTTP calls per run."""
-    lines = [
+    return "".join(summary_lines(result, stats))
+
+
+def summary_lines(
+    result: ApplyResult, stats: Mapping[str, Any] | None = None, *, size: int = ROWS_PER_CHUNK
+) -> Iterator[str]:
+    """``summary_markdown`` in pieces of up to ``size`` lines, each ending with a line break.
+
+    ``artifacts`` writes (and scrubs) it a piece at a time: a 30,000-run summary is never one
+    string in memory.
+    """
+    started, finished = timestamp(result.started_at), timestamp(result.finished_at)
+    head = [
         f"# reconciler apply ({result.environment})",
         "",
-        f"Started {timestamp(result.started_at)}, finished {timestamp(result.finished_at)}. "
-        + _apply_counts(result),
+        f"Started {started}, finished {finished}. " + _apply_counts(result),
         "",
         "| Execution | Status | Duration | Polls | HTTP calls | Waiting for record | Message |",
         "|---|---|---|---|---|---|---|",
     ]
+    yield "\n".join(head) + "\n"
+    lines: list[str] = []
     for r in result.results:
         lines.append(
             f"| {md_code(r.name, table=True)} | {md_text(run_status(r))} | "
             f"{_seconds(r.duration_ms)} | {r.polls} | {r.http_calls} | "
-            f"{r.waited_for_record_s:.1f}s | {md_text(r.message or '')} |"
+            f"{r.waited_for_record_s:.1f}s | {md_text(r.message or '')} |\n"
         )
+        if len(lines) >= size:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
     if stats:
-        lines += ["", "| HTTP | |", "|---|---|"]
+        lines = ["", "| HTTP | |", "|---|---|"]
         lines += [
             f"| {md_text(str(key))} | {md_text(str(value))} |" for key, value in stats.items()
         ]
-    return "\n".join(lines) + "\n"
+        yield "\n".join(lines) + "\n"
 
 
 def noop_summary_markdown(plan: Plan, at: datetime) -> str:

@@ -10,7 +10,7 @@ first (``outbound.one_line``), so the only escape sequences a table can hold are
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from reconciler.outbound import cut, one_line
 
@@ -21,6 +21,9 @@ Paint = Callable[[str, str], str]
 #: wraps rather than showing nothing of the reason.
 MIN_REASON_WIDTH = 24
 _TAIL_DETAIL = re.compile(r"\s*\([^()]*\)$")
+#: Lines (rows) per piece of a report written or printed in pieces: a few hundred rows are a
+#: few tens of kB, so a piece costs nothing to hold and a report of any size is a stream.
+ROWS_PER_CHUNK = 500
 
 
 def unpainted(_role: str, text: str) -> str:
@@ -43,20 +46,44 @@ def table(
     cells of the ``painted`` columns are painted in their row's role, their padding left
     outside the colour, so colours never shift a column.
     """
-    body = [[one_line(str(cell)) for cell in row] for row in rows]
+    body = [tuple(row) for row in rows]
+    paired = list(zip(roles, body, strict=True)) if roles is not None else [("", r) for r in body]
+    lines = table_lines(headers, lambda: paired, painted=painted if roles else (), paint=paint)
+    return "".join(lines)[:-1]
+
+
+def table_lines(
+    headers: Sequence[str],
+    rows: Callable[[], Iterable[tuple[str, Sequence[str]]]],
+    *,
+    painted: Sequence[int] = (),
+    paint: Paint = unpainted,
+    size: int = ROWS_PER_CHUNK,
+) -> Iterator[str]:
+    """``table`` in pieces of up to ``size`` lines, each piece ending with a line break.
+
+    ``rows`` gives (role, cells) pairs afresh on each call: it is read twice, once for the
+    widths of the columns and once to lay the rows out, so a table of 30,000 runs never has
+    all its lines (or all its cells) in memory at once. The pieces joined are ``table``'s
+    text and a line break.
+    """
     widths = [len(h) for h in headers]
-    for row in body:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for index, row in enumerate(body):
-        cells = [c.ljust(w) for c, w in zip(row, widths, strict=True)]
-        if roles is not None:
-            for column in painted:
-                text = row[column]
-                cells[column] = paint(roles[index], text) + cells[column][len(text) :]
+    for _, row in rows():
+        widths = [max(w, len(one_line(str(c)))) for w, c in zip(widths, row, strict=True)]
+    head = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    lines = [head, "  ".join("-" * w for w in widths)]
+    for role, row in rows():
+        texts = [one_line(str(cell)) for cell in row]
+        cells = [c.ljust(w) for c, w in zip(texts, widths, strict=True)]
+        for column in painted:
+            text = texts[column]
+            cells[column] = paint(role, text) + cells[column][len(text) :]
         lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+        if len(lines) >= size:
+            yield "\n".join(lines) + "\n"
+            lines = []
+    if lines:
+        yield "\n".join(lines) + "\n"
 
 
 def shorten(reason: str, limit: int) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from reconciler.errors import StateError
-from reconciler.files import fsync_folder, is_partial_write, kind, write_atomic_many
+from reconciler.files import Content, fsync_folder, is_partial_write, kind, write_atomic_many
 
 #: What the state and artifacts folders must be, said once for every error about them.
 _HINT = (
@@ -68,8 +68,11 @@ class Tree:
             raise write_error(exc) from None
         self.folder(folder)
 
-    def write(self, items: Sequence[tuple[Path, bytes]]) -> None:
-        """Write each file atomically, once its folders and the file itself pass the checks."""
+    def write(self, items: Sequence[tuple[Path, Content]]) -> None:
+        """Write each file atomically, once its folders and the file itself pass the checks.
+
+        A file's content is its bytes or its pieces (``files.write_atomic_many``).
+        """
         for folder in dict.fromkeys(path.parent for path, _ in items):
             self.mkdir(folder)
         for path, _ in items:
