@@ -163,13 +163,13 @@ class Engine:
             self._client,
             queue,
             clock,
-            budget=max(min(processes, 20), submits // 10),  # queries: about 1 per 10 runs
+            budget=_survey_budget(processes, submits, limit),
             progress=progress,
         )
         follower = Follower(
             self._client, clock, budgets, Pace(backlog=dispatch, spare=count // 4),
             save=ledger.save, progress=progress, seen=adoption.explain, rng=self._rng,
-            expected=queue.expected, also_spent=lambda: survey.spent,
+            also_spent=lambda: survey.spent,
         )  # fmt: skip
         submitter = Submitter(
             self._client, clock, self._secrets, ledger, adoption, progress=progress,
@@ -186,6 +186,19 @@ class Engine:
         return poll_interval(
             polls, initial=self._options.poll_initial, maximum=self._options.poll_max, rng=self._rng
         )
+
+
+def _survey_budget(processes: int, submits: int, concurrency: int) -> int:
+    """Queries the durations survey may make (``survey``).
+
+    When every run can go at once, nothing finishes while the submits take the rate limit's
+    permits: the records are the only news, so about one query per 20 runs. When the slots
+    bind, runs end all along and the apply sees them end: two rounds' worth.
+    """
+    per_round = min(processes, 20)
+    if concurrency >= submits:
+        return max(per_round, submits // 20)
+    return 2 * per_round
 
 
 def left_behind(saved: Iterable[StateEntry]) -> str:

@@ -324,17 +324,22 @@ class _Queries(httpx.AsyncBaseTransport):
 
 
 @pytest.mark.anyio
-async def test_the_survey_spends_at_most_one_query_per_ten_runs(tmp_path: Path) -> None:
-    # Five processes whose runs (1 s) outlast the submits (200 at 1000/s): none settles, and
-    # a round every 5 ms would make about 200 queries. The budget is 200 // 10.
+@pytest.mark.parametrize(("concurrency", "budget"), [(500, 400 // 20), (50, 2 * 5)])
+async def test_the_survey_spends_one_query_per_twenty_runs_or_two_rounds_when_slots_bind(
+    tmp_path: Path, concurrency: int, budget: int
+) -> None:
+    # Five processes whose runs (1,000 s) outlast the submits (400 at 1000/s): none settles,
+    # and a round every 5 ms would make hundreds of queries. With every run going at once the
+    # records are the only news (400 // 20 queries); when the slots bind, the apply sees runs
+    # end all along and the survey takes two rounds (2 x 5 processes).
     store = StateStore(tmp_path)
     clock = _clock(store)
     sim = _simulator(clock, dict.fromkeys(PROCESSES, 1000.0))
-    actions = [_action(f"{p}-{i:02}", p) for i in range(40) for p in PROCESSES]
+    actions = [_action(f"{p}-{i:02}", p) for i in range(80) for p in PROCESSES]
     queries = _Queries(sim)
     async with _client(sim, clock, queries) as client:
-        await _engine(store, client, clock, 300).apply(Plan(actions=tuple(actions)))
-    assert queries.survey == 20
+        await _engine(store, client, clock, concurrency).apply(Plan(actions=tuple(actions)))
+    assert queries.survey == budget
     assert queries.survey + queries.poll == sim.counters.by_endpoint["executionRecordQuery"]["200"]
 
 

@@ -158,3 +158,34 @@ async def test_a_spoiled_round_answer_is_never_taken_for_a_run_over_or_gone(
         assert entry.execution_id == ran[entry.name].execution_id
         assert entry.status == "COMPLETE"
         assert (entry.duration_ms or 0) >= 40_000
+
+
+@pytest.mark.anyio
+async def test_rounds_are_spread_so_a_finished_run_is_noticed_within_a_fraction_of_pause_max(
+    tmp_path: Path,
+) -> None:
+    # The shipped concurrency, runs ending all along (10 s to 90 s, polls 1 s growing to
+    # 15 s): the budget is spent evenly, not in bursts then droughts of one round every 15 s,
+    # so a run is seen final about a third of a longest interval after it ended, on average.
+    store = StateStore(tmp_path)
+    clock = VirtualClock(WHEN, settle=store.settle)
+    sim = _simulator(clock, {1: 40.0, 2: 10.0, 3: 90.0})
+    actions = [_action(f"r{i:03}", 1 + i % 3) for i in range(300)]
+    seen: dict[str, float] = {}
+
+    def progress(event: Event) -> None:
+        if getattr(event, "final", False):
+            seen[event.name] = clock.monotonic()
+
+    result = await _apply(store, sim, clock, actions, 50, progress=progress)
+    assert {r.outcome for r in result.results} == {"success"}
+    by_execution = {run.execution_id: run for run in sim.runs}
+    late = []
+    for r in result.results:
+        assert r.execution_id is not None
+        ended = by_execution[r.execution_id].timeline.ends_at
+        assert ended is not None
+        late.append(seen[r.name] - ended)
+    assert min(late) >= 0  # never before the run ended
+    assert sum(late) / len(late) <= 5.0, sorted(late)[-10:]  # a third of pause_max (15 s)
+    assert sum(_calls(sim).values()) / 300 <= 2.2, _calls(sim)
